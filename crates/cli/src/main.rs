@@ -1,0 +1,146 @@
+//! `seedbank`: the one binary. This file only parses arguments and wires crates together; each
+//! subcommand lives in its own module.
+
+mod demo;
+mod progress;
+mod swarm_cmd;
+mod torrent_cmd;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "seedbank", version, about = "A tokenised private BitTorrent collective")]
+struct Cli {
+    /// More logging (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and inspect .torrent files.
+    #[command(subcommand)]
+    Torrent(TorrentCommand),
+    /// Seed a torrent from existing data (re-checked first).
+    Seed(SeedArgs),
+    /// Download a torrent, then exit (or keep seeding with --seed).
+    Fetch(FetchArgs),
+    /// Run the long-lived member node, or register torrents with it.
+    Node(NodeArgs),
+    /// Run a whole collective on loopback: a dataset, a seeder and two members fetching it.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Subcommand)]
+pub enum TorrentCommand {
+    /// Hash files into a .torrent (hybrid v1+v2 by default).
+    Create(torrent_cmd::CreateArgs),
+    /// Print a torrent's info-hashes, files and piece size.
+    Show(torrent_cmd::ShowArgs),
+}
+
+/// Options shared by everything that joins a swarm.
+#[derive(Args, Clone)]
+pub struct SwarmArgs {
+    /// Address to accept peers on.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Connect to this peer directly (repeatable), besides the torrent's tracker.
+    #[arg(long = "peer", value_name = "IP:PORT")]
+    pub peers: Vec<SocketAddr>,
+    /// Peers to upload to at once.
+    #[arg(long, default_value_t = 8)]
+    pub upload_slots: usize,
+}
+
+#[derive(Args)]
+pub struct SeedArgs {
+    /// The .torrent file.
+    pub torrent: PathBuf,
+    /// Directory holding the content (like a save path: DIR/<name>).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub swarm: SwarmArgs,
+}
+
+#[derive(Args)]
+pub struct FetchArgs {
+    /// The .torrent file.
+    pub torrent: PathBuf,
+    /// Directory to download into (DIR/<name>).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Keep seeding after the download completes, until interrupted.
+    #[arg(long)]
+    pub seed: bool,
+    #[command(flatten)]
+    pub swarm: SwarmArgs,
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct NodeArgs {
+    #[command(subcommand)]
+    pub action: Option<NodeAction>,
+    /// The node's data directory.
+    #[arg(long, default_value = "seedbank-node", global = true)]
+    pub data_dir: PathBuf,
+    /// Most disk the node may fill with hosted content, e.g. 5GB or 500GiB (overrides node.toml).
+    #[arg(long)]
+    pub disk_budget: Option<String>,
+    /// Address to accept peers on (overrides node.toml).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Subcommand)]
+pub enum NodeAction {
+    /// Register a .torrent with the node (checked against the disk budget); a running node picks it up.
+    Add {
+        torrent: PathBuf,
+        /// Disk budget to check against (overrides node.toml).
+        #[arg(long)]
+        disk_budget: Option<String>,
+    },
+    /// List the torrents registered with the node.
+    List,
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match cli.command {
+        Command::Torrent(TorrentCommand::Create(args)) => torrent_cmd::create(args),
+        Command::Torrent(TorrentCommand::Show(args)) => torrent_cmd::show(args),
+        command => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                match command {
+                    Command::Seed(args) => swarm_cmd::seed(args).await,
+                    Command::Fetch(args) => swarm_cmd::fetch(args).await,
+                    Command::Node(args) => swarm_cmd::node(args).await,
+                    Command::Demo(args) => demo::run(args).await,
+                    Command::Torrent(_) => unreachable!("handled above"),
+                }
+            })
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! `seedbank seed`, `fetch` and `node`: the commands that join swarms.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use engine::{CheckProgress, Engine, EngineConfig, TorrentHandle};
+use node::size::{format_size, parse_size};
+use node::{Node, NodeConfig};
+
+use crate::progress::Progress;
+use crate::torrent_cmd::load;
+use crate::{FetchArgs, NodeAction, NodeArgs, SeedArgs, SwarmArgs};
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn interrupted() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn start_engine(swarm: &SwarmArgs, default_listen: SocketAddr) -> Result<Engine> {
+    let config = EngineConfig {
+        listen: swarm.listen.unwrap_or(default_listen),
+        upload_slots: swarm.upload_slots,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(config).await?;
+    eprintln!("listening on {}", engine.listen_addr());
+    Ok(engine)
+}
+
+async fn add_with_check(engine: &Engine, torrent_path: &Path, root: &Path) -> Result<TorrentHandle> {
+    let torrent = load(torrent_path)?;
+    let total = u64::from(torrent.piece_count());
+    let progress = std::sync::Mutex::new(Progress::new("checking", total));
+    let handle = engine
+        .add_torrent(torrent, root.to_path_buf(), move |p: CheckProgress| {
+            if let Ok(mut bar) = progress.lock() {
+                bar.update(u64::from(p.checked), "");
+            }
+        })
+        .await
+        .with_context(|| format!("adding {}", torrent_path.display()))?;
+    let stats = handle.stats();
+    eprintln!("checked: {}/{} pieces valid", stats.pieces_have, stats.pieces_total);
+    Ok(handle)
+}
+
+fn status_line(handle: &TorrentHandle) -> String {
+    let s = handle.stats();
+    format!(
+        " | peers {} | down {}/s | up {}/s | uploaded {}",
+        s.peers,
+        format_size(s.download_rate),
+        format_size(s.upload_rate),
+        format_size(s.uploaded)
+    )
+}
+
+pub async fn seed(args: SeedArgs) -> Result<()> {
+    let engine = start_engine(&args.swarm, SocketAddr::from(([0, 0, 0, 0], 6881))).await?;
+    let handle = add_with_check(&engine, &args.torrent, &args.data).await?;
+    let stats = handle.stats();
+    if !stats.complete {
+        engine.shutdown().await;
+        bail!(
+            "the data in {} is incomplete ({}/{} pieces valid): nothing to seed from; use `seedbank fetch` to complete it",
+            args.data.display(),
+            stats.pieces_have,
+            stats.pieces_total
+        );
+    }
+    handle.add_peers(args.swarm.peers.iter().copied());
+    eprintln!("seeding {}", handle.torrent().info.name);
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let quit = interrupted();
+    tokio::pin!(quit);
+    loop {
+        tokio::select! {
+            _ = &mut quit => break,
+            _ = tick.tick() => {
+                if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    continue;
+                }
+                eprint!("\rseeding{}   ", status_line(&handle));
+            }
+        }
+    }
+    eprintln!("\nstopping");
+    engine.shutdown().await;
+    Ok(())
+}
+
+pub async fn fetch(args: FetchArgs) -> Result<()> {
+    let engine = start_engine(&args.swarm, SocketAddr::from(([0, 0, 0, 0], 0))).await?;
+    let handle = add_with_check(&engine, &args.torrent, &args.output).await?;
+    handle.add_peers(args.swarm.peers.iter().copied());
+    let started = Instant::now();
+    let total = handle.stats().bytes_total;
+    let mut bar = Progress::new(&handle.torrent().info.name, total);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let done = handle.wait_complete();
+    tokio::pin!(done);
+    let quit = interrupted();
+    tokio::pin!(quit);
+    let outcome = loop {
+        tokio::select! {
+            r = &mut done => break Some(r),
+            _ = &mut quit => break None,
+            _ = tick.tick() => bar.update(handle.stats().bytes_have, &status_line(&handle)),
+        }
+    };
+    match outcome {
+        None => {
+            bar.finish("interrupted");
+            engine.shutdown().await;
+            bail!("interrupted; run the same command again to resume (the data is re-checked)");
+        }
+        Some(Err(e)) => {
+            bar.finish("failed");
+            engine.shutdown().await;
+            bail!("download failed: {e}");
+        }
+        Some(Ok(())) => {}
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let stats = handle.stats();
+    bar.finish("verified");
+    eprintln!(
+        "complete: {} bytes in {secs:.2} s ({:.1} MB/s), {} hash failures, {} peers banned",
+        stats.bytes_total,
+        stats.downloaded as f64 / secs / 1e6,
+        stats.hash_failures,
+        stats.banned.len()
+    );
+    if args.seed {
+        eprintln!("seeding until interrupted");
+        interrupted().await;
+    }
+    engine.shutdown().await;
+    Ok(())
+}
+
+pub async fn node(args: NodeArgs) -> Result<()> {
+    let mut config = NodeConfig::load(&args.data_dir)?;
+    if let Some(budget) = &args.disk_budget {
+        config.disk_budget = parse_size(budget).map_err(anyhow::Error::msg).context("--disk-budget")?;
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    match args.action {
+        Some(NodeAction::Add { torrent, disk_budget }) => {
+            if let Some(budget) = disk_budget {
+                config.disk_budget = parse_size(&budget).map_err(anyhow::Error::msg).context("--disk-budget")?;
+            }
+            let t = load(&torrent)?;
+            let path = node::register(&config, &t)?;
+            println!("registered {} ({}) as {}", t.info.name, format_size(node::content_size(&t)), path.display());
+            Ok(())
+        }
+        Some(NodeAction::List) => {
+            let mut used = 0;
+            for (path, t) in node::registered(&config.data_dir)? {
+                used += node::content_size(&t);
+                println!("{:>10}  {}  ({})", format_size(node::content_size(&t)), t.info.name, path.display());
+            }
+            println!("{} of {} budget used", format_size(used), format_size(config.disk_budget));
+            Ok(())
+        }
+        None => {
+            eprintln!(
+                "node: data dir {}, disk budget {}",
+                config.data_dir.display(),
+                format_size(config.disk_budget)
+            );
+            let node = Node::start(config).await?;
+            eprintln!("listening on {}", node.engine().listen_addr());
+            node.run(interrupted()).await?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The `seedbank` binary under test, driven only through its command line.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::libtorrent::path_str;
+use super::meta::{Format, TorrentSummary};
+use super::netns::Place;
+use super::process::{Proc, STEP_TIMEOUT};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_seedbank");
+
+/// A `seedbank seed` process that has reported its listening address.
+pub struct Seeder {
+    pub proc: Proc,
+    pub addr: SocketAddr,
+}
+
+fn command(place: &Place) -> Command {
+    let mut cmd = place.command(BIN);
+    // Logs make a failing run explain itself; a caller's RUST_LOG wins.
+    if std::env::var_os("RUST_LOG").is_none() {
+        cmd.env("RUST_LOG", "info");
+    }
+    cmd
+}
+
+/// Options of `seedbank torrent create` beyond path and format.
+#[derive(Default)]
+pub struct CreateOptions<'a> {
+    pub piece_size: Option<u32>,
+    pub private: bool,
+    pub announce: Option<&'a str>,
+}
+
+/// Runs `seedbank torrent create` and returns what `seedbank torrent show --json` reports for the result.
+#[track_caller]
+pub fn create(path: &Path, out: &Path, format: Format, opts: &CreateOptions<'_>) -> TorrentSummary {
+    let mut cmd = command(&Place::Host);
+    cmd.args(["torrent", "create", path_str(path), format.flag()]);
+    if let Some(size) = opts.piece_size {
+        cmd.args(["--piece-size", &size.to_string()]);
+    }
+    if opts.private {
+        cmd.arg("--private");
+    }
+    if let Some(url) = opts.announce {
+        cmd.args(["--announce", url]);
+    }
+    cmd.args(["-o", path_str(out)]);
+    let mut proc = Proc::spawn("seedbank torrent create", cmd);
+    proc.expect_success(STEP_TIMEOUT);
+    show(out)
+}
+
+/// `seedbank torrent show --json`.
+#[track_caller]
+pub fn show(torrent: &Path) -> TorrentSummary {
+    let mut cmd = command(&Place::Host);
+    cmd.args(["torrent", "show", path_str(torrent), "--json"]);
+    let mut proc = Proc::spawn("seedbank torrent show", cmd);
+    proc.expect_success(STEP_TIMEOUT);
+    // stdout is the JSON document; stderr may carry logs.
+    let json: String = proc
+        .output()
+        .lines()
+        .filter_map(|l| l.strip_prefix("[out] "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    TorrentSummary::from_json("seedbank torrent show", &json)
+}
+
+/// Starts `seedbank seed` in `place`, listening on `listen` (port 0 picks one), and waits for its
+/// `listening on IP:PORT` line and then for `seeding <name>`, which it prints once the data check passed.
+#[track_caller]
+pub fn seed(
+    place: &Place,
+    torrent: &Path,
+    data: &Path,
+    listen: SocketAddr,
+    peers: &[SocketAddr],
+) -> Seeder {
+    let mut cmd = command(place);
+    cmd.args(["seed", path_str(torrent), "--data", path_str(data)])
+        .args(["--listen", &listen.to_string()]);
+    for peer in peers {
+        cmd.args(["--peer", &peer.to_string()]);
+    }
+    let mut proc = Proc::spawn("seedbank seed", cmd);
+    let addr = proc.wait_for("`listening on IP:PORT`", STEP_TIMEOUT, parse_listening);
+    proc.wait_for("`seeding <name>` (data checked)", STEP_TIMEOUT, |line| {
+        line.starts_with("seeding ").then_some(())
+    });
+    Seeder { proc, addr }
+}
+
+/// Starts `seedbank fetch` on loopback; it exits 0 once every piece is verified.
+pub fn fetch(torrent: &Path, out: &Path, peers: &[SocketAddr]) -> Proc {
+    fetch_with(torrent, out, peers, false)
+}
+
+fn fetch_with(torrent: &Path, out: &Path, peers: &[SocketAddr], keep_seeding: bool) -> Proc {
+    let mut cmd = command(&Place::Host);
+    cmd.args(["fetch", path_str(torrent), "-o", path_str(out)])
+        .args(["--listen", "127.0.0.1:0"]);
+    for peer in peers {
+        cmd.args(["--peer", &peer.to_string()]);
+    }
+    if keep_seeding {
+        cmd.arg("--seed");
+    }
+    Proc::spawn("seedbank fetch", cmd)
+}
+
+/// Starts `seedbank fetch --seed` on loopback and waits for its `listening on IP:PORT` line; it keeps
+/// seeding after the download completes.
+#[track_caller]
+pub fn fetch_and_seed(torrent: &Path, out: &Path, peers: &[SocketAddr]) -> Seeder {
+    let mut proc = fetch_with(torrent, out, peers, true);
+    let addr = proc.wait_for("`listening on IP:PORT`", STEP_TIMEOUT, parse_listening);
+    Seeder { proc, addr }
+}
+
+/// The address in a `listening on IP:PORT` line.
+pub fn parse_listening(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening on ")?;
+    let token = rest.split_whitespace().next()?;
+    token
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()
+}
+
+/// Asks a seeder to stop with SIGTERM and asserts that it exits cleanly and promptly.
+#[track_caller]
+pub fn stop_cleanly(seeder: &mut Seeder) {
+    seeder.proc.signal("TERM");
+    let status = seeder.proc.wait_exit(Duration::from_secs(15));
+    assert!(
+        status.success(),
+        "seedbank seed should exit 0 on SIGTERM, got {status}; output:\n{}",
+        seeder.proc.tail()
+    );
+}

@@ -1,0 +1,30 @@
+//! The swarm engine: everything between a parsed torrent and bytes on disk.
+//!
+//! Map of the crate:
+//! - [`session`]: the [`Engine`] — listener, hashing pool, torrents; routes incoming peers by info-hash.
+//! - `swarm`: one torrent's peers and the rules (interest, choking, requests, blame and bans).
+//! - `peer`: a connection's handshake, reader and writer; moves bytes, decides nothing.
+//! - [`picker`]: rarest-first piece picking with endgame, pure and unit-tested.
+//! - `storage`: the piece space mapped onto files; pad files never touch the disk.
+//! - `hashpool`: threads that verify pieces (and write them) off the async workers.
+//! - [`tracker`]: HTTP announce client.
+//!
+//! Invariants: a piece is written to disk only after it verified against every hash the torrent has
+//! (SHA-1 and/or the v2 Merkle piece hash); a block is accepted only from a peer we requested it from;
+//! a peer that alone sent a corrupt piece is banned by IP for the life of the swarm.
+
+mod config;
+mod error;
+mod hashpool;
+mod peer;
+pub mod picker;
+mod rate;
+mod session;
+mod storage;
+mod swarm;
+pub mod tracker;
+
+pub use config::EngineConfig;
+pub use error::EngineError;
+pub use session::{CheckProgress, Engine, TorrentHandle};
+pub use swarm::TorrentStats;

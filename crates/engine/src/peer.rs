@@ -1,0 +1,204 @@
+//! A peer connection: the handshake, then a reader and a writer moving bytes.
+//!
+//! The reader decodes frames (size-limited before any allocation, see `peerwire::FrameDecoder`) and
+//! hands each batch to the swarm. The writer drains the peer's outbox: control messages first, then
+//! queued uploads, read from disk straight into the send buffer. Nothing here makes decisions.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use peerwire::{FrameDecoder, HANDSHAKE_LEN, Handshake, Limits, Reserved};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::swarm::{PeerLink, Swarm};
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Peers send keep-alives every two minutes at most; silence past this is a dead connection.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// Bytes gathered before one socket write: large writes keep syscalls few at high rates.
+const WRITE_BATCH: usize = 512 * 1024;
+const READ_CHUNK: usize = 256 * 1024;
+
+pub(crate) fn our_handshake(swarm: &Swarm, info_hash: [u8; 20]) -> Handshake {
+    let mut reserved = Reserved::seedbank();
+    if swarm.torrent.hashes.v2.is_none() {
+        // The v2 upgrade bit promises BEP 52 hashes we cannot give for a v1-only torrent.
+        reserved.0[7] &= !0x10;
+    }
+    Handshake { reserved, info_hash, peer_id: swarm.peer_id }
+}
+
+pub(crate) async fn read_handshake(stream: &mut TcpStream) -> Result<Handshake, String> {
+    let mut buf = [0u8; HANDSHAKE_LEN];
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.read_exact(&mut buf))
+        .await
+        .map_err(|_| "handshake timed out".to_owned())?
+        .map_err(|e| format!("handshake: {e}"))?;
+    Handshake::decode(&buf).map_err(|e| e.to_string())
+}
+
+/// Dials `addr` for `swarm` and runs the connection until it ends.
+pub(crate) async fn dial(swarm: Arc<Swarm>, addr: SocketAddr) {
+    let connected = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr)).await;
+    let mut stream = match connected {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(%addr, "connect failed: {e}");
+            swarm.connect_failed(addr);
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%addr, "connect timed out");
+            swarm.connect_failed(addr);
+            return;
+        }
+    };
+    let ours = our_handshake(&swarm, swarm.torrent.hashes.wire_id());
+    let theirs = async {
+        stream.write_all(&ours.encode()).await.map_err(|e| format!("handshake: {e}"))?;
+        read_handshake(&mut stream).await
+    }
+    .await;
+    match theirs {
+        Ok(theirs) if swarm.torrent.hashes.matches(&theirs.info_hash) => {
+            run(swarm, stream, addr, ours, theirs, true).await
+        }
+        Ok(_) => {
+            tracing::debug!(%addr, "peer answered for another torrent");
+            swarm.connect_failed(addr);
+        }
+        Err(e) => {
+            tracing::debug!(%addr, "{e}");
+            swarm.connect_failed(addr);
+        }
+    }
+}
+
+/// An accepted connection whose handshake named this swarm's torrent.
+pub(crate) async fn accept(swarm: Arc<Swarm>, mut stream: TcpStream, addr: SocketAddr, theirs: Handshake) {
+    // Answer with the id the peer used: for a hybrid that may be the v1 or the truncated v2 hash.
+    let ours = our_handshake(&swarm, theirs.info_hash);
+    if let Err(e) = stream.write_all(&ours.encode()).await {
+        tracing::debug!(%addr, "handshake: {e}");
+        return;
+    }
+    run(swarm, stream, addr, ours, theirs, false).await
+}
+
+async fn run(swarm: Arc<Swarm>, stream: TcpStream, addr: SocketAddr, ours: Handshake, theirs: Handshake, dialed: bool) {
+    let _ = stream.set_nodelay(true);
+    let fast = ours.reserved.supports_fast() && theirs.reserved.supports_fast();
+    let extended = ours.reserved.supports_extended() && theirs.reserved.supports_extended();
+    let (key, link) = match swarm.register(addr, theirs.peer_id, fast, extended, dialed) {
+        Ok(registered) => registered,
+        Err(reason) => {
+            tracing::debug!(%addr, "refused: {reason}");
+            if dialed {
+                swarm.connect_failed(addr);
+            }
+            return;
+        }
+    };
+    let (reader, writer) = stream.into_split();
+    let writer_task = tokio::spawn(write_loop(Arc::clone(&swarm), Arc::clone(&link), writer));
+    let reason = read_loop(&swarm, key, &link, reader).await;
+    swarm.peer_disconnected(key, &reason);
+    link.close(&reason);
+    let _ = writer_task.await;
+}
+
+async fn read_loop(swarm: &Arc<Swarm>, key: u64, link: &PeerLink, mut reader: OwnedReadHalf) -> String {
+    let mut decoder = FrameDecoder::new(Limits::for_torrent(swarm.torrent.piece_count()));
+    loop {
+        if link.closed.load(Ordering::SeqCst) {
+            return link.outbox().close_reason.clone().unwrap_or_else(|| "closed".into());
+        }
+        let buf = decoder.buffer_mut();
+        buf.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            r = tokio::time::timeout(IDLE_TIMEOUT, reader.read_buf(buf)) => r,
+            _ = link.wake_reader.notified() => continue,
+        };
+        match read {
+            Err(_) => return "idle timeout".into(),
+            Ok(Err(e)) => return format!("read: {e}"),
+            Ok(Ok(0)) => return "peer closed the connection".into(),
+            Ok(Ok(_)) => {}
+        }
+        let mut batch = Vec::new();
+        loop {
+            match decoder.next_frame() {
+                Ok(Some(message)) => batch.push(message),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::info!("dropping peer: {e}");
+                    return format!("protocol violation: {e}");
+                }
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(reason) = swarm.handle_messages(key, batch) {
+                tracing::info!("dropping peer: {reason}");
+                return reason;
+            }
+        }
+    }
+}
+
+async fn write_loop(swarm: Arc<Swarm>, link: Arc<PeerLink>, mut writer: OwnedWriteHalf) {
+    let mut buf: Vec<u8> = Vec::with_capacity(WRITE_BATCH + 64 * 1024);
+    loop {
+        if link.closed.load(Ordering::SeqCst) {
+            break;
+        }
+        let (messages, uploads) = {
+            let mut outbox = link.outbox();
+            let messages = std::mem::take(&mut outbox.messages);
+            let mut uploads = Vec::new();
+            let mut bytes = 0usize;
+            while bytes < WRITE_BATCH {
+                let Some(r) = outbox.uploads.pop_front() else { break };
+                bytes += r.length as usize;
+                uploads.push(r);
+            }
+            (messages, uploads)
+        };
+        if messages.is_empty() && uploads.is_empty() {
+            link.wake_writer.notified().await;
+            continue;
+        }
+        buf.clear();
+        for m in &messages {
+            m.encode(&mut buf);
+        }
+        let mut payload = 0u64;
+        for r in &uploads {
+            // Piece frame: length, id 7, index, begin, then the block read from disk in place.
+            buf.extend_from_slice(&(9 + r.length).to_be_bytes());
+            buf.push(7);
+            buf.extend_from_slice(&r.index.to_be_bytes());
+            buf.extend_from_slice(&r.begin.to_be_bytes());
+            let start = buf.len();
+            buf.resize(start + r.length as usize, 0);
+            let offset = u64::from(r.index) * swarm.torrent.info.piece_length + u64::from(r.begin);
+            if let Err(e) = swarm.storage.read(offset, &mut buf[start..]) {
+                tracing::error!("cannot serve piece {}: {e}", r.index);
+                link.close("local read error");
+                return;
+            }
+            payload += u64::from(r.length);
+        }
+        if let Err(e) = writer.write_all(&buf).await {
+            tracing::debug!("write: {e}");
+            link.close("write failed");
+            break;
+        }
+        link.uploaded.fetch_add(payload, Ordering::Relaxed);
+        swarm.count_upload(payload);
+    }
+    let _ = writer.shutdown().await;
+}

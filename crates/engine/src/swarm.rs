@@ -1,0 +1,910 @@
+//! One torrent's swarm: the peers, what they have, what we asked of them, and what we owe them.
+//!
+//! All per-torrent decisions happen here under one mutex, in short critical sections, so that the rules
+//! are easy to read in one place: connection tasks (`peer.rs`) only move bytes and hand decoded messages
+//! to [`Swarm::handle_messages`]; hashing and disk writes run on the [`HashPool`].
+//!
+//! A peer is dropped, never trusted, when it breaks the protocol: a bitfield after other messages, a
+//! request for a piece we do not have, data we never asked for in bulk, a corrupt piece it alone sent
+//! (then its IP is banned for the life of the swarm).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use metainfo::Torrent;
+use peerwire::bitfield::Bitfield;
+use peerwire::extension::{ExtensionHandshake, ExtensionRegistry};
+use peerwire::{BlockRef, Message};
+use tokio::sync::{Notify, watch};
+
+use crate::hashpool::HashPool;
+use crate::picker::{Arrival, BlockReq, PeerKey, PieceSizes, Picker, BLOCK};
+use crate::rate::Rate;
+use crate::storage::Storage;
+use crate::EngineConfig;
+
+/// A request not answered within this time makes the peer "snubbed": its requests go back to the picker.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const RECHOKE_EVERY_TICKS: u64 = 10;
+const OPTIMISTIC_EVERY_TICKS: u64 = 30;
+const KEEPALIVE_EVERY_TICKS: u64 = 60;
+/// Requests kept in flight per peer at first, before its rate is known.
+const INITIAL_QUEUE: usize = 64;
+/// How many seconds of a peer's measured rate to keep requested: enough to cover a round trip and
+/// our own scheduling delays with room to spare.
+const QUEUE_SECONDS: u64 = 2;
+
+/// What a connection task and the swarm share: outgoing messages and the upload queue.
+pub(crate) struct PeerLink {
+    outbox: Mutex<Outbox>,
+    pub(crate) wake_writer: Notify,
+    pub(crate) wake_reader: Notify,
+    pub(crate) closed: AtomicBool,
+    pub(crate) uploaded: AtomicU64,
+}
+
+#[derive(Default)]
+pub(crate) struct Outbox {
+    pub(crate) messages: Vec<Message>,
+    pub(crate) uploads: VecDeque<BlockRef>,
+    pub(crate) close_reason: Option<String>,
+}
+
+impl PeerLink {
+    fn new() -> Arc<PeerLink> {
+        Arc::new(PeerLink {
+            outbox: Mutex::new(Outbox::default()),
+            wake_writer: Notify::new(),
+            wake_reader: Notify::new(),
+            closed: AtomicBool::new(false),
+            uploaded: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn send(&self, message: Message) {
+        self.outbox().messages.push(message);
+        self.wake_writer.notify_one();
+    }
+
+    pub(crate) fn close(&self, reason: &str) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            self.outbox().close_reason = Some(reason.to_owned());
+        }
+        self.wake_writer.notify_one();
+        self.wake_reader.notify_one();
+    }
+}
+
+struct PeerEntry {
+    addr: SocketAddr,
+    peer_id: [u8; 20],
+    link: Arc<PeerLink>,
+    has: Bitfield,
+    /// Anything received after the handshake: a bitfield is only valid first.
+    got_first_message: bool,
+    fast: bool,
+    am_choking: bool,
+    am_interested: bool,
+    peer_choking: bool,
+    peer_interested: bool,
+    outstanding: HashMap<BlockReq, Instant>,
+    down: Rate,
+    up: Rate,
+    up_seen: u64,
+    /// The most requests the peer will queue from us (BEP 10 `reqq`).
+    reqq: u32,
+    last_block: Instant,
+    optimistic: bool,
+    client: Option<String>,
+}
+
+struct KnownAddr {
+    failures: u32,
+    next_attempt: Instant,
+    connected: bool,
+}
+
+pub(crate) struct State {
+    picker: Picker,
+    peers: HashMap<PeerKey, PeerEntry>,
+    buffers: HashMap<u32, Vec<u8>>,
+    known: HashMap<SocketAddr, KnownAddr>,
+    banned: HashSet<IpAddr>,
+    next_key: PeerKey,
+    ticks: u64,
+    download_rate: Rate,
+    upload_rate: Rate,
+    error: Option<String>,
+    connecting: usize,
+}
+
+/// A snapshot for progress displays and the node's API.
+#[derive(Clone, Debug, Default)]
+pub struct TorrentStats {
+    pub pieces_have: u32,
+    pub pieces_total: u32,
+    pub bytes_have: u64,
+    pub bytes_total: u64,
+    /// Payload bytes in verified pieces we downloaded (this session).
+    pub downloaded: u64,
+    /// Payload bytes we sent (this session).
+    pub uploaded: u64,
+    pub download_rate: u64,
+    pub upload_rate: u64,
+    pub peers: usize,
+    pub seeds: usize,
+    pub banned: Vec<IpAddr>,
+    pub hash_failures: u64,
+    pub complete: bool,
+    pub error: Option<String>,
+}
+
+pub(crate) struct Swarm {
+    pub(crate) torrent: Arc<Torrent>,
+    pub(crate) storage: Arc<Storage>,
+    pub(crate) config: EngineConfig,
+    pub(crate) peer_id: [u8; 20],
+    pub(crate) pool: Arc<HashPool>,
+    pub(crate) extensions: ExtensionRegistry,
+    pub(crate) listen_port: u16,
+    state: Mutex<State>,
+    complete: watch::Sender<bool>,
+    pub(crate) closed: AtomicBool,
+    downloaded: AtomicU64,
+    uploaded: AtomicU64,
+    hash_failures: AtomicU64,
+}
+
+/// Piece sizes and the blocks that lie wholly in pad files (never requested; zero-filled locally).
+fn piece_sizes(torrent: &Torrent) -> PieceSizes {
+    let n = torrent.piece_count();
+    let mut sizes = Vec::with_capacity(n as usize);
+    let mut pad_blocks = HashMap::new();
+    let has_pads = torrent.info.files.iter().any(|f| f.pad);
+    for i in 0..n {
+        let size = torrent.piece_size(i);
+        sizes.push(size);
+        if has_pads {
+            let data: Vec<(u64, u64)> = torrent
+                .piece_files(i)
+                .iter()
+                .map(|(file, in_file, len)| {
+                    let f = &torrent.info.files[*file];
+                    let start = f.offset + in_file - u64::from(i) * torrent.info.piece_length;
+                    (start, start + u64::from(*len))
+                })
+                .collect();
+            let pads: Vec<u32> = (0..size.div_ceil(BLOCK))
+                .filter(|b| {
+                    let start = u64::from(b * BLOCK);
+                    let end = (start + u64::from(BLOCK)).min(u64::from(size));
+                    !data.iter().any(|(s, e)| *s < end && start < *e)
+                })
+                .collect();
+            if !pads.is_empty() {
+                pad_blocks.insert(i, pads);
+            }
+        }
+    }
+    PieceSizes { sizes, pad_blocks }
+}
+
+impl Swarm {
+    pub(crate) fn new(
+        torrent: Arc<Torrent>,
+        storage: Arc<Storage>,
+        have: Bitfield,
+        config: EngineConfig,
+        peer_id: [u8; 20],
+        pool: Arc<HashPool>,
+        listen_port: u16,
+    ) -> Arc<Swarm> {
+        let picker = Picker::new(piece_sizes(&torrent), have);
+        let complete = picker.is_complete();
+        let (complete_tx, _) = watch::channel(complete);
+        Arc::new(Swarm {
+            torrent,
+            storage,
+            config,
+            peer_id,
+            pool,
+            extensions: ExtensionRegistry::new(),
+            listen_port,
+            state: Mutex::new(State {
+                picker,
+                peers: HashMap::new(),
+                buffers: HashMap::new(),
+                known: HashMap::new(),
+                banned: HashSet::new(),
+                next_key: 1,
+                ticks: 0,
+                download_rate: Rate::default(),
+                upload_rate: Rate::default(),
+                error: None,
+                connecting: 0,
+            }),
+            complete: complete_tx,
+            closed: AtomicBool::new(false),
+            downloaded: AtomicU64::new(0),
+            uploaded: AtomicU64::new(0),
+            hash_failures: AtomicU64::new(0),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock is a bug; the state is still the best we have.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn subscribe_complete(&self) -> watch::Receiver<bool> {
+        self.complete.subscribe()
+    }
+
+    pub(crate) fn is_complete(&self) -> bool {
+        *self.complete.borrow()
+    }
+
+    /// Bytes still missing, for tracker announces.
+    pub(crate) fn left(&self) -> u64 {
+        let state = self.state();
+        (0..self.torrent.piece_count())
+            .filter(|p| !state.picker.have().get(*p))
+            .map(|p| u64::from(self.torrent.piece_size(p)))
+            .sum()
+    }
+
+    /// Payload bytes the writer put on the wire.
+    pub(crate) fn count_upload(&self, bytes: u64) {
+        self.uploaded.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub(crate) fn transfer_totals(&self) -> (u64, u64) {
+        (self.uploaded.load(Ordering::Relaxed), self.downloaded.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn stats(&self) -> TorrentStats {
+        let state = self.state();
+        let have = state.picker.have();
+        let pieces_have = have.count_ones();
+        let bytes_have = have.iter_ones().map(|p| u64::from(self.torrent.piece_size(p))).sum();
+        let seeds = state.peers.values().filter(|p| p.has.is_complete()).count();
+        TorrentStats {
+            pieces_have,
+            pieces_total: self.torrent.piece_count(),
+            bytes_have,
+            bytes_total: self.torrent.info.total_length,
+            downloaded: self.downloaded.load(Ordering::Relaxed),
+            uploaded: self.uploaded.load(Ordering::Relaxed),
+            download_rate: state.download_rate.per_second(),
+            upload_rate: state.upload_rate.per_second(),
+            peers: state.peers.len(),
+            seeds,
+            banned: state.banned.iter().copied().collect(),
+            hash_failures: self.hash_failures.load(Ordering::Relaxed),
+            complete: state.picker.is_complete(),
+            error: state.error.clone(),
+        }
+    }
+
+    // ---- addresses and connections ----
+
+    /// Addresses to try (from a tracker or the user).
+    pub(crate) fn add_addrs(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
+        let mut state = self.state();
+        let now = Instant::now();
+        for addr in addrs {
+            if state.banned.contains(&addr.ip()) {
+                continue;
+            }
+            state.known.entry(addr).or_insert(KnownAddr { failures: 0, next_attempt: now, connected: false });
+        }
+    }
+
+    /// Addresses to dial now, marked as connecting. The caller reports back with `connect_failed` or
+    /// `register`.
+    pub(crate) fn addrs_to_dial(&self, own: SocketAddr) -> Vec<SocketAddr> {
+        let mut state = self.state();
+        if self.closed.load(Ordering::Relaxed) || (state.picker.is_complete() && state.known.is_empty()) {
+            return Vec::new();
+        }
+        let now = Instant::now();
+        let room = self.config.max_peers.saturating_sub(state.peers.len() + state.connecting);
+        let mut picked: Vec<SocketAddr> = state
+            .known
+            .iter()
+            .filter(|(a, k)| !k.connected && k.next_attempt <= now && **a != own)
+            .map(|(a, _)| *a)
+            .take(room)
+            .collect();
+        // Seeds have no use for other seeds; a seed only waits for leechers to come to it.
+        if state.picker.is_complete() {
+            picked.clear();
+        }
+        for a in &picked {
+            if let Some(k) = state.known.get_mut(a) {
+                k.connected = true;
+            }
+        }
+        state.connecting += picked.len();
+        picked
+    }
+
+    pub(crate) fn connect_failed(&self, addr: SocketAddr) {
+        let mut state = self.state();
+        state.connecting = state.connecting.saturating_sub(1);
+        if let Some(k) = state.known.get_mut(&addr) {
+            k.connected = false;
+            k.failures += 1;
+            // 5 s, 10 s, 20 s, ... capped at 5 min: a seeder that is still starting up is found soon.
+            let backoff = Duration::from_secs(5u64 << k.failures.min(6)).min(Duration::from_secs(300));
+            k.next_attempt = Instant::now() + backoff;
+        }
+    }
+
+    /// A handshake completed. Returns the peer's key and link, or why it is refused.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+        peer_id: [u8; 20],
+        fast: bool,
+        extended: bool,
+        dialed: bool,
+    ) -> Result<(PeerKey, Arc<PeerLink>), String> {
+        let mut state = self.state();
+        if dialed {
+            state.connecting = state.connecting.saturating_sub(1);
+        }
+        if self.closed.load(Ordering::Relaxed) {
+            return Err("torrent is closing".into());
+        }
+        if state.banned.contains(&addr.ip()) {
+            return Err("banned".into());
+        }
+        if peer_id == self.peer_id {
+            return Err("connected to ourselves".into());
+        }
+        if state.peers.values().any(|p| p.peer_id == peer_id) {
+            return Err("already connected to this peer".into());
+        }
+        if state.peers.len() >= self.config.max_peers {
+            return Err("too many peers".into());
+        }
+        let key = state.next_key;
+        state.next_key += 1;
+        let link = PeerLink::new();
+        let n = self.torrent.piece_count();
+        state.peers.insert(
+            key,
+            PeerEntry {
+                addr,
+                peer_id,
+                link: Arc::clone(&link),
+                has: Bitfield::new(n),
+                got_first_message: false,
+                fast,
+                am_choking: true,
+                am_interested: false,
+                peer_choking: true,
+                peer_interested: false,
+                outstanding: HashMap::new(),
+                down: Rate::default(),
+                up: Rate::default(),
+                up_seen: 0,
+                reqq: 250,
+                last_block: Instant::now(),
+                optimistic: false,
+                client: None,
+            },
+        );
+        if let Some(k) = state.known.get_mut(&addr) {
+            k.connected = true;
+            k.failures = 0;
+        }
+        // Our opening: what we have, then the extension handshake.
+        let have = state.picker.have();
+        let opening = if fast && have.is_complete() {
+            Message::HaveAll
+        } else if fast && have.count_ones() == 0 {
+            Message::HaveNone
+        } else {
+            Message::Bitfield(have.to_bytes().into())
+        };
+        if !matches!(opening, Message::Bitfield(_)) || have.count_ones() > 0 || !fast {
+            link.send(opening);
+        }
+        if extended {
+            let hs = self.extensions.handshake(
+                concat!("seedbank ", env!("CARGO_PKG_VERSION")),
+                Some(self.listen_port),
+                self.config.max_upload_queue,
+            );
+            link.send(Message::Extended { id: 0, payload: hs.encode().into() });
+        }
+        tracing::debug!(%addr, key, "peer connected");
+        Ok((key, link))
+    }
+
+    pub(crate) fn peer_disconnected(&self, key: PeerKey, reason: &str) {
+        let mut state = self.state();
+        let Some(peer) = state.peers.remove(&key) else { return };
+        peer.link.close(reason);
+        state.picker.peer_lost_bitfield(&peer.has);
+        state.picker.peer_gone(key);
+        if let Some(k) = state.known.get_mut(&peer.addr) {
+            k.connected = false;
+            k.next_attempt = Instant::now() + Duration::from_secs(10);
+        }
+        tracing::debug!(addr = %peer.addr, reason, "peer disconnected");
+    }
+
+    // ---- incoming messages ----
+
+    /// Applies a batch of messages from one peer. An `Err` means: drop this peer, for that reason.
+    pub(crate) fn handle_messages(self: &Arc<Self>, key: PeerKey, messages: Vec<Message>) -> Result<(), String> {
+        let mut completed = Vec::new();
+        let result = {
+            let mut state = self.state();
+            let mut result = Ok(());
+            for message in messages {
+                if let Err(e) = self.handle_one(&mut state, key, message, &mut completed) {
+                    result = Err(e);
+                    break;
+                }
+            }
+            if result.is_ok() {
+                self.fill_requests(&mut state, key);
+            }
+            result
+        };
+        for (index, data) in completed {
+            self.verify(index, data);
+        }
+        result
+    }
+
+    fn handle_one(
+        self: &Arc<Self>,
+        state: &mut State,
+        key: PeerKey,
+        message: Message,
+        completed: &mut Vec<(u32, Vec<u8>)>,
+    ) -> Result<(), String> {
+        let (first, fast) = {
+            let peer = state.peers.get_mut(&key).ok_or("peer is gone")?;
+            let first = !peer.got_first_message;
+            if !matches!(message, Message::KeepAlive) {
+                peer.got_first_message = true;
+            }
+            (first, peer.fast)
+        };
+        match message {
+            Message::KeepAlive | Message::Port(_) | Message::SuggestPiece { .. } => {}
+            Message::AllowedFast { .. } if !fast => return Err("allowed-fast without the fast extension".into()),
+            Message::AllowedFast { .. } => {}
+            Message::Interested => {
+                if let Some(peer) = state.peers.get_mut(&key) {
+                    peer.peer_interested = true;
+                }
+                self.unchoke_if_room(state, key);
+            }
+            Message::Bitfield(bits) => {
+                if !first {
+                    return Err("bitfield after other messages".into());
+                }
+                let has = Bitfield::from_bytes(&bits, self.torrent.piece_count()).map_err(|e| e.to_string())?;
+                self.replace_has(state, key, has);
+            }
+            Message::HaveAll | Message::HaveNone => {
+                if !first || !fast {
+                    return Err("have-all/have-none out of place".into());
+                }
+                let n = self.torrent.piece_count();
+                let has = if matches!(message, Message::HaveAll) { Bitfield::full(n) } else { Bitfield::new(n) };
+                self.replace_has(state, key, has);
+            }
+            Message::Request(r) => self.queue_upload(state, key, r)?,
+            Message::Piece { index, begin, data } => self.block_arrived(state, key, index, begin, &data, completed),
+            other => {
+                let State { picker, peers, .. } = state;
+                let peer = peers.get_mut(&key).ok_or("peer is gone")?;
+                match other {
+                    Message::Choke => {
+                        peer.peer_choking = true;
+                        if !peer.fast {
+                            // Without BEP 6, a choke silently discards every pending request.
+                            for req in peer.outstanding.drain().map(|(r, _)| r) {
+                                picker.request_dropped(key, req);
+                            }
+                        }
+                    }
+                    Message::Unchoke => peer.peer_choking = false,
+                    Message::NotInterested => peer.peer_interested = false,
+                    Message::Have { index } => {
+                        // `index` was range-checked by the decoder, so `set` cannot fail.
+                        if peer.has.set(index, true) == Ok(false) {
+                            picker.peer_has_piece(index);
+                            if !peer.am_interested && !picker.have().get(index) {
+                                peer.am_interested = true;
+                                peer.link.send(Message::Interested);
+                            }
+                        }
+                    }
+                    Message::Cancel(r) => peer.link.outbox().uploads.retain(|u| *u != r),
+                    Message::RejectRequest(r) => {
+                        if !peer.fast {
+                            return Err("reject-request without the fast extension".into());
+                        }
+                        let req = BlockReq { index: r.index, begin: r.begin, length: r.length };
+                        if peer.outstanding.remove(&req).is_some() {
+                            picker.request_dropped(key, req);
+                        }
+                    }
+                    Message::Extended { id: 0, payload } => {
+                        let hs = ExtensionHandshake::decode(&payload).map_err(|e| e.to_string())?;
+                        if let Some(reqq) = hs.reqq {
+                            peer.reqq = reqq.clamp(1, self.config.max_request_queue);
+                        }
+                        peer.client = hs.v.clone();
+                    }
+                    // Extensions we did not announce are ignored: BEP 10 lets peers send only what we named.
+                    Message::Extended { .. } => {}
+                    // We always have the piece layers from the .torrent, so we never ask for hashes;
+                    // serving them is for a later release. Rejecting is the BEP 52 answer.
+                    Message::HashRequest(h) => peer.link.send(Message::HashReject(h)),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn block_arrived(
+        &self,
+        state: &mut State,
+        key: PeerKey,
+        index: u32,
+        begin: u32,
+        data: &[u8],
+        completed: &mut Vec<(u32, Vec<u8>)>,
+    ) {
+        let State { picker, peers, buffers, download_rate, .. } = state;
+        let Some(peer) = peers.get_mut(&key) else { return };
+        let req = BlockReq { index, begin, length: data.len() as u32 };
+        if peer.outstanding.remove(&req).is_none() {
+            // Late copies after a cancel or a choke are normal; drop them.
+            return;
+        }
+        peer.last_block = Instant::now();
+        peer.down.add(data.len() as u64);
+        download_rate.add(data.len() as u64);
+        let Arrival::Accepted { cancel, piece_complete } = picker.block_received(key, req) else { return };
+        let size = picker.piece_size(index) as usize;
+        let buffer = buffers.entry(index).or_insert_with(|| vec![0; size]);
+        let start = begin as usize;
+        buffer[start..start + data.len()].copy_from_slice(data);
+        for other in cancel {
+            if let Some(p) = peers.get_mut(&other) {
+                if p.outstanding.remove(&req).is_some() {
+                    p.link.send(Message::Cancel(BlockRef { index, begin, length: req.length }));
+                }
+            }
+        }
+        if piece_complete {
+            if let Some(data) = buffers.remove(&index) {
+                completed.push((index, data));
+            }
+        }
+    }
+
+    fn replace_has(&self, state: &mut State, key: PeerKey, has: Bitfield) {
+        let State { picker, peers, .. } = state;
+        let Some(peer) = peers.get_mut(&key) else { return };
+        picker.peer_lost_bitfield(&peer.has);
+        picker.peer_has_bitfield(&has);
+        peer.has = has;
+        if picker.is_complete() && peer.has.is_complete() {
+            peer.link.close("both sides are seeds");
+            return;
+        }
+        if picker.is_interesting(&peer.has) && !peer.am_interested {
+            peer.am_interested = true;
+            peer.link.send(Message::Interested);
+        }
+    }
+
+    fn queue_upload(&self, state: &mut State, key: PeerKey, r: BlockRef) -> Result<(), String> {
+        let have = state.picker.have().get(r.index);
+        let Some(peer) = state.peers.get_mut(&key) else { return Ok(()) };
+        let size = self.torrent.piece_size(r.index);
+        if r.begin.checked_add(r.length).is_none_or(|end| end > size) {
+            return Err(format!("request beyond the end of piece {}", r.index));
+        }
+        if !have {
+            // We never claimed it; a request for it is a broken or hostile peer.
+            return Err(format!("request for piece {} that we do not have", r.index));
+        }
+        let reject = |peer: &PeerEntry| {
+            if peer.fast {
+                peer.link.send(Message::RejectRequest(r));
+            }
+        };
+        if peer.am_choking {
+            reject(peer);
+            return Ok(());
+        }
+        let mut outbox = peer.link.outbox();
+        if outbox.uploads.len() >= self.config.max_upload_queue as usize {
+            drop(outbox);
+            reject(peer);
+            return Ok(());
+        }
+        outbox.uploads.push_back(r);
+        drop(outbox);
+        peer.link.wake_writer.notify_one();
+        Ok(())
+    }
+
+    /// Keeps the peer's request pipeline full: about `QUEUE_SECONDS` of its measured rate.
+    fn fill_requests(&self, state: &mut State, key: PeerKey) {
+        if state.error.is_some() {
+            return;
+        }
+        let State { picker, peers, .. } = state;
+        let Some(peer) = peers.get_mut(&key) else { return };
+        if peer.peer_choking || !peer.am_interested {
+            return;
+        }
+        let by_rate = (peer.down.per_second() * QUEUE_SECONDS / u64::from(BLOCK)) as usize;
+        let target = by_rate.max(INITIAL_QUEUE).min(peer.reqq as usize).min(self.config.max_request_queue as usize);
+        if peer.outstanding.len() >= target {
+            return;
+        }
+        // Top up in batches: one pick per few blocks, not per block.
+        if peer.outstanding.len() > target * 3 / 4 && peer.outstanding.len() > 4 {
+            return;
+        }
+        let want = target - peer.outstanding.len();
+        let picks = picker.pick(key, &peer.has, want);
+        if picks.is_empty() {
+            if peer.outstanding.is_empty() && !picker.is_interesting(&peer.has) {
+                peer.am_interested = false;
+                peer.link.send(Message::NotInterested);
+            }
+            return;
+        }
+        let now = Instant::now();
+        let mut outbox = peer.link.outbox();
+        for r in picks {
+            peer.outstanding.insert(r, now);
+            outbox.messages.push(Message::Request(BlockRef { index: r.index, begin: r.begin, length: r.length }));
+        }
+        drop(outbox);
+        peer.link.wake_writer.notify_one();
+    }
+
+    // ---- verification ----
+
+    fn verify(self: &Arc<Self>, index: u32, data: Vec<u8>) {
+        let swarm = Arc::clone(self);
+        tokio::spawn(async move {
+            let torrent = Arc::clone(&swarm.torrent);
+            let storage = Arc::clone(&swarm.storage);
+            let offset = u64::from(index) * torrent.info.piece_length;
+            let outcome = swarm
+                .pool
+                .run(move || {
+                    if !torrent.verify_piece(index, &data) {
+                        return Ok(false);
+                    }
+                    storage.write(offset, &data).map(|()| true)
+                })
+                .await;
+            match outcome {
+                Some(Ok(true)) => swarm.piece_passed(index),
+                Some(Ok(false)) => swarm.piece_failed(index),
+                Some(Err(e)) => swarm.fail(format!("cannot write piece {index}: {e}")),
+                None => {} // shutting down
+            }
+        });
+    }
+
+    fn piece_passed(self: &Arc<Self>, index: u32) {
+        let mut state = self.state();
+        state.picker.piece_verified(index);
+        let size = u64::from(self.torrent.piece_size(index));
+        self.downloaded.fetch_add(size, Ordering::Relaxed);
+        let complete = state.picker.is_complete();
+        let State { picker, peers, .. } = &mut *state;
+        for peer in peers.values_mut() {
+            if !peer.has.get(index) {
+                peer.link.send(Message::Have { index });
+            }
+            if peer.am_interested && !picker.is_interesting(&peer.has) && peer.outstanding.is_empty() {
+                peer.am_interested = false;
+                peer.link.send(Message::NotInterested);
+            }
+            if complete && peer.has.is_complete() {
+                peer.link.close("both sides are seeds");
+            }
+        }
+        if complete {
+            drop(state);
+            let swarm = Arc::clone(self);
+            tokio::spawn(async move {
+                let storage = Arc::clone(&swarm.storage);
+                let synced = swarm.pool.run(move || storage.create_all().and_then(|()| storage.sync())).await;
+                match synced {
+                    Some(Err(e)) => swarm.fail(format!("cannot finish files: {e}")),
+                    _ => {
+                        tracing::info!(name = %swarm.torrent.info.name, "download complete");
+                        swarm.complete.send_replace(true);
+                    }
+                }
+            });
+        } else {
+            let keys: Vec<PeerKey> = state.peers.keys().copied().collect();
+            for key in keys {
+                self.fill_requests(&mut state, key);
+            }
+        }
+    }
+
+    /// Blame: a piece sent by one peer alone convicts it; with several senders each gets a strike and
+    /// the piece is fetched again from a single peer, so a repeat offender convicts itself.
+    fn piece_failed(self: &Arc<Self>, index: u32) {
+        self.hash_failures.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.state();
+        let contributors = state.picker.contributors(index);
+        state.picker.piece_failed(index);
+        tracing::warn!(index, ?contributors, "piece failed its hash check");
+        if let [culprit] = contributors[..] {
+            if let Some(ip) = state.peers.get(&culprit).map(|p| p.addr.ip()) {
+                self.ban(&mut state, ip, index);
+            }
+        }
+    }
+
+    fn ban(&self, state: &mut State, ip: IpAddr, index: u32) {
+        tracing::warn!(%ip, index, "banning peer: sent a corrupt piece");
+        state.banned.insert(ip);
+        state.known.retain(|a, _| a.ip() != ip);
+        let keys: Vec<PeerKey> = state.peers.iter().filter(|(_, p)| p.addr.ip() == ip).map(|(k, _)| *k).collect();
+        for key in keys {
+            state.picker.discard_blocks_from(key);
+            if let Some(peer) = state.peers.get(&key) {
+                peer.link.close("banned: sent a corrupt piece");
+            }
+        }
+    }
+
+    /// A local failure (disk full, permissions): stop downloading, keep serving what we have.
+    fn fail(&self, message: String) {
+        tracing::error!("{message}");
+        let mut state = self.state();
+        state.error.get_or_insert(message);
+        self.complete.send_modify(|_| {});
+    }
+
+    // ---- choking ----
+
+    fn unchoke_if_room(&self, state: &mut State, key: PeerKey) {
+        let unchoked = state.peers.values().filter(|p| !p.am_choking).count();
+        if unchoked >= self.config.upload_slots {
+            return;
+        }
+        if let Some(peer) = state.peers.get_mut(&key) {
+            if peer.am_choking && self.picker_has_any(&state.picker) {
+                peer.am_choking = false;
+                peer.link.send(Message::Unchoke);
+            }
+        }
+    }
+
+    fn picker_has_any(&self, picker: &Picker) -> bool {
+        picker.have().count_ones() > 0
+    }
+
+    /// Tit-for-tat while downloading (reward who gives us the most), fastest-upload while seeding,
+    /// plus one optimistic slot that rotates so newcomers get a chance.
+    fn rechoke(&self, state: &mut State, rotate_optimistic: bool) {
+        let seeding = state.picker.is_complete();
+        let mut ranked: Vec<(PeerKey, u64)> = state
+            .peers
+            .iter()
+            .filter(|(_, p)| p.peer_interested)
+            .map(|(k, p)| (*k, if seeding { p.up.per_second() } else { p.down.per_second() }))
+            .collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let regular = self.config.upload_slots.saturating_sub(1).max(1);
+        let mut unchoke: HashSet<PeerKey> = ranked.iter().take(regular).map(|(k, _)| *k).collect();
+        let rest: Vec<PeerKey> = ranked.iter().skip(regular).map(|(k, _)| *k).collect();
+        let current_optimistic = state.peers.iter().find(|(_, p)| p.optimistic).map(|(k, _)| *k);
+        let optimistic = match current_optimistic {
+            Some(k) if !rotate_optimistic && rest.contains(&k) => Some(k),
+            _ if rest.is_empty() => None,
+            _ => Some(rest[(state.ticks as usize / OPTIMISTIC_EVERY_TICKS as usize) % rest.len()]),
+        };
+        if let Some(k) = optimistic {
+            unchoke.insert(k);
+        }
+        let has_any = self.picker_has_any(&state.picker);
+        for (key, peer) in state.peers.iter_mut() {
+            peer.optimistic = Some(*key) == optimistic;
+            let should_unchoke = has_any && unchoke.contains(key);
+            if should_unchoke && peer.am_choking {
+                peer.am_choking = false;
+                peer.link.send(Message::Unchoke);
+            } else if !should_unchoke && !peer.am_choking {
+                peer.am_choking = true;
+                let dropped: Vec<BlockRef> = peer.link.outbox().uploads.drain(..).collect();
+                peer.link.send(Message::Choke);
+                if peer.fast {
+                    for r in dropped {
+                        peer.link.send(Message::RejectRequest(r));
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- the clock ----
+
+    /// Once a second: rates, choking, keep-alives, request timeouts.
+    pub(crate) fn tick(&self) {
+        let mut state = self.state();
+        state.ticks += 1;
+        let ticks = state.ticks;
+        let now = Instant::now();
+        let mut uploaded_now = 0;
+        let State { picker, peers, .. } = &mut *state;
+        for (key, peer) in peers.iter_mut() {
+            let up_total = peer.link.uploaded.load(Ordering::Relaxed);
+            let delta = up_total - peer.up_seen;
+            peer.up_seen = up_total;
+            peer.up.add(delta);
+            uploaded_now += delta;
+            peer.down.tick();
+            peer.up.tick();
+            if ticks % KEEPALIVE_EVERY_TICKS == 0 {
+                peer.link.send(Message::KeepAlive);
+            }
+            if !peer.outstanding.is_empty() && now.duration_since(peer.last_block) > REQUEST_TIMEOUT {
+                tracing::debug!(addr = %peer.addr, "peer snubbed us; re-requesting its blocks elsewhere");
+                for req in peer.outstanding.drain().map(|(r, _)| r) {
+                    picker.request_dropped(*key, req);
+                }
+                peer.last_block = now;
+            }
+        }
+        state.upload_rate.add(uploaded_now);
+        state.upload_rate.tick();
+        state.download_rate.tick();
+        if ticks % RECHOKE_EVERY_TICKS == 0 {
+            self.rechoke(&mut state, ticks % OPTIMISTIC_EVERY_TICKS == 0);
+        }
+        let keys: Vec<PeerKey> = state.peers.keys().copied().collect();
+        for key in keys {
+            self.fill_requests(&mut state, key);
+        }
+    }
+
+    /// Closes every connection; the caller then announces `stopped`.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let state = self.state();
+        for peer in state.peers.values() {
+            peer.link.close("shutting down");
+        }
+    }
+
+    pub(crate) fn peer_count(&self) -> usize {
+        self.state().peers.len()
+    }
+}

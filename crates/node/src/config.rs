@@ -1,0 +1,88 @@
+//! The node's configuration: `<data-dir>/node.toml`, overridden by command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::NodeError;
+use crate::size::parse_size;
+
+/// Everything a node needs to run. Defaults are safe for a home machine: 5 GB of disk, the standard
+/// BitTorrent port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub disk_budget: u64,
+    pub listen: SocketAddr,
+    pub upload_slots: usize,
+    pub max_peers: usize,
+}
+
+/// The file form: every field optional, sizes as text (`disk_budget = "5GB"`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfigFile {
+    pub disk_budget: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub upload_slots: Option<usize>,
+    pub max_peers: Option<usize>,
+}
+
+pub const DEFAULT_DISK_BUDGET: u64 = 5_000_000_000;
+
+impl NodeConfig {
+    pub fn defaults(data_dir: &Path) -> NodeConfig {
+        NodeConfig {
+            data_dir: data_dir.to_path_buf(),
+            disk_budget: DEFAULT_DISK_BUDGET,
+            listen: SocketAddr::from(([0, 0, 0, 0], 6881)),
+            upload_slots: 8,
+            max_peers: 50,
+        }
+    }
+
+    /// Defaults, then `<data-dir>/node.toml` if it exists. Flags are applied by the caller afterwards.
+    pub fn load(data_dir: &Path) -> Result<NodeConfig, NodeError> {
+        let mut config = NodeConfig::defaults(data_dir);
+        let path = data_dir.join("node.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),
+            Err(e) => return Err(NodeError::Io { path, source: e }),
+        };
+        let file: NodeConfigFile =
+            toml::from_str(&text).map_err(|e| NodeError::Config { path: path.clone(), reason: e.to_string() })?;
+        if let Some(budget) = file.disk_budget {
+            config.disk_budget = parse_size(&budget).map_err(|reason| NodeError::Config { path: path.clone(), reason })?;
+        }
+        if let Some(listen) = file.listen {
+            config.listen = listen;
+        }
+        if let Some(slots) = file.upload_slots {
+            config.upload_slots = slots;
+        }
+        if let Some(max) = file.max_peers {
+            config.max_peers = max;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(NodeConfig::load(dir.path()).unwrap(), NodeConfig::defaults(dir.path()));
+        std::fs::write(dir.path().join("node.toml"), "disk_budget = \"10GiB\"\nlisten = \"127.0.0.1:7000\"\n").unwrap();
+        let c = NodeConfig::load(dir.path()).unwrap();
+        assert_eq!(c.disk_budget, 10 << 30);
+        assert_eq!(c.listen, "127.0.0.1:7000".parse().unwrap());
+        std::fs::write(dir.path().join("node.toml"), "disk_budgett = \"1GB\"\n").unwrap();
+        let err = NodeConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("disk_budgett"), "{err}");
+    }
+}

@@ -1,0 +1,171 @@
+//! The member's node: a long-running engine over a data directory, within a disk budget.
+//!
+//! Layout of the data directory:
+//! - `node.toml` — optional configuration (see [`NodeConfig`]);
+//! - `torrents/<info-hash>.torrent` — what the node hosts; `seedbank node add` drops files here and the
+//!   running node picks them up (no socket API yet: the hub issue brings one);
+//! - `content/` — the data, laid out as libtorrent's save path (`content/<name>/...`).
+//!
+//! The disk budget is a promise to the member: the node never takes on a torrent whose content would
+//! push the hosted total over it. Later issues add the wallet, receipts, audits and a hosting policy.
+
+mod config;
+pub mod size;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use engine::{Engine, EngineConfig, EngineError, TorrentHandle};
+use metainfo::Torrent;
+
+pub use config::{NodeConfig, NodeConfigFile, DEFAULT_DISK_BUDGET};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {reason}")]
+    Config { path: PathBuf, reason: String },
+    #[error("{path}: not a valid torrent: {reason}")]
+    BadTorrent { path: PathBuf, reason: String },
+    #[error(
+        "disk budget exceeded: {name} needs {needed} bytes but only {available} of the {budget}-byte budget are free"
+    )]
+    DiskBudget { name: String, needed: u64, available: u64, budget: u64 },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
+    move |source| NodeError::Io { path: path.to_path_buf(), source }
+}
+
+/// Bytes a torrent occupies on disk (pad files excluded).
+pub fn content_size(torrent: &Torrent) -> u64 {
+    torrent.info.files.iter().filter(|f| !f.pad).map(|f| f.length).sum()
+}
+
+fn torrent_file_name(torrent: &Torrent) -> String {
+    let id = torrent.hashes.v1.map(hex::encode).or_else(|| torrent.hashes.v2.map(hex::encode));
+    format!("{}.torrent", id.unwrap_or_default())
+}
+
+/// The torrents registered in a data directory.
+pub fn registered(data_dir: &Path) -> Result<Vec<(PathBuf, Torrent)>, NodeError> {
+    let dir = data_dir.join("torrents");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(NodeError::Io { path: dir, source: e }),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(io(&dir))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("torrent") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let torrent =
+            Torrent::from_bytes(&bytes).map_err(|e| NodeError::BadTorrent { path: path.clone(), reason: e.to_string() })?;
+        out.push((path, torrent));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Registers a torrent with a node's data directory, if it fits the disk budget.
+pub fn register(config: &NodeConfig, torrent: &Torrent) -> Result<PathBuf, NodeError> {
+    let existing = registered(&config.data_dir)?;
+    if let Some((path, _)) = existing.iter().find(|(_, t)| t.hashes == torrent.hashes) {
+        return Ok(path.clone());
+    }
+    let used: u64 = existing.iter().map(|(_, t)| content_size(t)).sum();
+    let needed = content_size(torrent);
+    let available = config.disk_budget.saturating_sub(used);
+    if needed > available {
+        return Err(NodeError::DiskBudget {
+            name: torrent.info.name.clone(),
+            needed,
+            available,
+            budget: config.disk_budget,
+        });
+    }
+    let dir = config.data_dir.join("torrents");
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let path = dir.join(torrent_file_name(torrent));
+    // Write then rename: a node scanning the directory never sees half a file.
+    let tmp = path.with_extension("torrent.tmp");
+    std::fs::write(&tmp, torrent.to_bytes()).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    Ok(path)
+}
+
+/// A running node.
+pub struct Node {
+    config: NodeConfig,
+    engine: Engine,
+    torrents: HashMap<PathBuf, TorrentHandle>,
+}
+
+impl Node {
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        let content = config.data_dir.join("content");
+        std::fs::create_dir_all(&content).map_err(io(&content))?;
+        let engine = Engine::start(EngineConfig {
+            listen: config.listen,
+            upload_slots: config.upload_slots,
+            max_peers: config.max_peers,
+            ..EngineConfig::default()
+        })
+        .await?;
+        Ok(Node { config, engine, torrents: HashMap::new() })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn torrents(&self) -> impl Iterator<Item = &TorrentHandle> {
+        self.torrents.values()
+    }
+
+    /// Picks up torrents registered since the last scan. Returns how many were added. A torrent that
+    /// cannot be read is reported and skipped, so one bad file does not stop the node.
+    pub async fn scan(&mut self) -> Result<usize, NodeError> {
+        let mut added = 0;
+        for (path, torrent) in registered(&self.config.data_dir)? {
+            if self.torrents.contains_key(&path) {
+                continue;
+            }
+            let name = torrent.info.name.clone();
+            let root = self.config.data_dir.join("content");
+            match self.engine.add_torrent(torrent, root, |_| {}).await {
+                Ok(handle) => {
+                    let stats = handle.stats();
+                    tracing::info!(name, have = stats.pieces_have, total = stats.pieces_total, "hosting");
+                    self.torrents.insert(path, handle);
+                    added += 1;
+                }
+                Err(e) => tracing::error!(name, "cannot host: {e}"),
+            }
+        }
+        Ok(added)
+    }
+
+    /// Runs until `shutdown` resolves, rescanning the torrents directory every few seconds.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), NodeError> {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.scan().await {
+                tracing::error!("scan: {e}");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = &mut shutdown => break,
+            }
+        }
+        self.engine.shutdown().await;
+        Ok(())
+    }
+}
