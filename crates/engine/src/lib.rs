@@ -4,6 +4,7 @@
 //! - [`session`]: the [`Engine`] — listener, hashing pool, torrents; routes incoming peers by info-hash.
 //! - `swarm`: one torrent's peers and the rules (interest, choking, requests, blame and bans).
 //! - `peer`: a connection's handshake, reader and writer; moves bytes, decides nothing.
+//! - `choker`: who we upload to (tit-for-tat, optimistic slot), a pure function.
 //! - [`picker`]: rarest-first piece picking with endgame, pure and unit-tested.
 //! - `storage`: the piece space mapped onto files; pad files never touch the disk.
 //! - `hashpool`: threads that verify pieces (and write them) off the async workers.
@@ -13,6 +14,7 @@
 //! (SHA-1 and/or the v2 Merkle piece hash); a block is accepted only from a peer we requested it from;
 //! a peer that alone sent a corrupt piece is banned by IP for the life of the swarm.
 
+mod choker;
 mod config;
 mod error;
 mod hashpool;

@@ -20,6 +20,7 @@ use peerwire::extension::{ExtensionHandshake, ExtensionRegistry};
 use peerwire::{BlockRef, Message};
 use tokio::sync::{Notify, watch};
 
+use crate::choker::{self, Candidate, Choice};
 use crate::hashpool::HashPool;
 use crate::picker::{Arrival, BlockReq, PeerKey, PieceSizes, Picker, BLOCK};
 use crate::rate::Rate;
@@ -815,25 +816,19 @@ impl Swarm {
     /// plus one optimistic slot that rotates so newcomers get a chance.
     fn rechoke(&self, state: &mut State, rotate_optimistic: bool) {
         let seeding = state.picker.is_complete();
-        let mut ranked: Vec<(PeerKey, u64)> = state
+        let candidates: Vec<Candidate> = state
             .peers
             .iter()
             .filter(|(_, p)| p.peer_interested)
-            .map(|(k, p)| (*k, if seeding { p.up.per_second() } else { p.down.per_second() }))
+            .map(|(k, p)| Candidate {
+                key: *k,
+                rate: if seeding { p.up.per_second() } else { p.down.per_second() },
+                optimistic: p.optimistic,
+            })
             .collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let regular = self.config.upload_slots.saturating_sub(1).max(1);
-        let mut unchoke: HashSet<PeerKey> = ranked.iter().take(regular).map(|(k, _)| *k).collect();
-        let rest: Vec<PeerKey> = ranked.iter().skip(regular).map(|(k, _)| *k).collect();
-        let current_optimistic = state.peers.iter().find(|(_, p)| p.optimistic).map(|(k, _)| *k);
-        let optimistic = match current_optimistic {
-            Some(k) if !rotate_optimistic && rest.contains(&k) => Some(k),
-            _ if rest.is_empty() => None,
-            _ => Some(rest[(state.ticks as usize / OPTIMISTIC_EVERY_TICKS as usize) % rest.len()]),
-        };
-        if let Some(k) = optimistic {
-            unchoke.insert(k);
-        }
+        let round = state.ticks / OPTIMISTIC_EVERY_TICKS;
+        let Choice { unchoke, optimistic } =
+            choker::choose(&candidates, self.config.upload_slots, rotate_optimistic, round);
         let has_any = self.picker_has_any(&state.picker);
         for (key, peer) in state.peers.iter_mut() {
             peer.optimistic = Some(*key) == optimistic;

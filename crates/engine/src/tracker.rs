@@ -217,7 +217,8 @@ fn as_bytes<'a>(v: Option<&Value<'a>>) -> Option<&'a [u8]> {
 }
 
 pub fn parse_response(body: &[u8]) -> Result<AnnounceResponse, String> {
-    let value = bencode::decode(body).map_err(|e| format!("response is not bencode: {e}"))?;
+    // Trackers in the wild do not all sort their keys; the reply is read, never hashed.
+    let value = bencode::decode_unordered(body).map_err(|e| format!("response is not bencode: {e}"))?;
     if !matches!(value, Value::Dict(_)) {
         return Err("response is not a dictionary".into());
     }
@@ -326,6 +327,12 @@ mod tests {
         assert!(fail.contains("unknown passkey"), "{fail}");
         assert!(parse_response(b"d8:intervali60e5:peers5:12345e").is_err());
         assert!(parse_response(b"garbage").is_err());
+    }
+
+    #[test]
+    fn accepts_unsorted_keys_from_trackers() {
+        let body = b"d8:intervali900e5:peers0:8:completei0ee";
+        assert_eq!(parse_response(body).unwrap().interval, Duration::from_secs(900));
     }
 
     #[test]

@@ -166,10 +166,22 @@ pub fn decode(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
     Ok(value)
 }
 
+/// Like [`decode`], but dictionary keys may come in any order. For replies from programs we do not
+/// control (HTTP trackers) whose meaning, not whose bytes, we need; never for anything that is hashed
+/// or signed. Duplicate keys are still refused: which one would count is ambiguous.
+pub fn decode_unordered(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
+    let mut p = Parser { buf: bytes, pos: 0, unordered: true };
+    let value = p.value(0)?;
+    if p.pos != bytes.len() {
+        return Err(BencodeError::TrailingData { at: p.pos });
+    }
+    Ok(value)
+}
+
 /// Decodes one value at the start of `bytes` and returns it with the number of bytes it used.
 /// For messages that carry a bencoded header followed by raw data (BEP 9 `ut_metadata`).
 pub fn decode_prefix(bytes: &[u8]) -> Result<(Value<'_>, usize), BencodeError> {
-    let mut p = Parser { buf: bytes, pos: 0 };
+    let mut p = Parser { buf: bytes, pos: 0, unordered: false };
     let v = p.value(0)?;
     Ok((v, p.pos))
 }
@@ -181,7 +193,7 @@ pub fn validate(bytes: &[u8]) -> Result<(), BencodeError> {
 
 /// Validates the whole input (one value, nothing after it) and returns a lazy cursor over it.
 pub fn parse_raw(bytes: &[u8]) -> Result<Raw<'_>, BencodeError> {
-    let mut p = Parser { buf: bytes, pos: 0 };
+    let mut p = Parser { buf: bytes, pos: 0, unordered: false };
     p.skip(0)?;
     if p.pos != bytes.len() {
         return Err(BencodeError::TrailingData { at: p.pos });
@@ -303,6 +315,7 @@ impl<'a> Raw<'a> {
         let mut p = Parser {
             buf: self.src,
             pos: self.start,
+            unordered: false,
         };
         p.int().ok()
     }
@@ -315,6 +328,7 @@ impl<'a> Raw<'a> {
         let mut p = Parser {
             buf: self.src,
             pos: self.start,
+            unordered: false,
         };
         p.string().ok()
     }
@@ -325,6 +339,7 @@ impl<'a> Raw<'a> {
             parser: Parser {
                 buf: self.src,
                 pos: self.start + 1,
+                unordered: false,
             },
         })
     }
@@ -335,6 +350,7 @@ impl<'a> Raw<'a> {
             parser: Parser {
                 buf: self.src,
                 pos: self.start + 1,
+                unordered: false,
             },
         })
     }
@@ -353,6 +369,7 @@ impl<'a> Raw<'a> {
         let mut p = Parser {
             buf: self.src,
             pos: self.start,
+            unordered: false,
         };
         p.value(0).ok()
     }
@@ -414,6 +431,8 @@ impl<'a> Iterator for RawDict<'a> {
 struct Parser<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Accept dictionary keys in any order (still no duplicates). Only for [`decode_unordered`].
+    unordered: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -452,9 +471,12 @@ impl<'a> Parser<'a> {
                 let mut map = BTreeMap::new();
                 let mut prev: Option<&[u8]> = None;
                 while self.peek_or_truncated(at)? != b'e' {
-                    let key = self.key(prev)?;
+                    let key_at = self.pos;
+                    let key = self.key(if self.unordered { None } else { prev })?;
                     let v = self.value(depth)?;
-                    map.insert(key, v);
+                    if map.insert(key, v).is_some() {
+                        return Err(BencodeError::DuplicateKey { at: key_at });
+                    }
                     prev = Some(key);
                 }
                 self.pos += 1;
@@ -721,6 +743,15 @@ mod tests {
         let (v, used) = decode_prefix(b"d1:ai1eeRAWDATA").unwrap();
         assert_eq!(used, 8);
         assert_eq!(v.get("a").and_then(Value::as_int), Some(1));
+    }
+
+    #[test]
+    fn unordered_decoding_accepts_any_key_order_but_not_duplicates() {
+        let v = decode_unordered(b"d1:bi2e1:ai1ee").unwrap();
+        assert_eq!(v.get("a").and_then(Value::as_int), Some(1));
+        assert!(decode(b"d1:bi2e1:ai1ee").is_err(), "the strict decoder still refuses it");
+        assert!(matches!(decode_unordered(b"d1:ai1e1:ai2ee"), Err(BencodeError::DuplicateKey { .. })));
+        assert!(decode_unordered(b"d1:bi2e1:ai1eex").is_err());
     }
 
     #[test]

@@ -193,6 +193,7 @@ fn percent_decode(s: &str) -> Result<Vec<u8>, String> {
             b'%' => {
                 let hex = b
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or_else(|| format!("bad percent escape at character {i}"))?;
@@ -310,6 +311,7 @@ mod tests {
                 "unsupported exact topic(s): urn:sha1",
             ),
             ("magnet:?xt=urn:btih:%zz", "percent escape"),
+            ("magnet:?xt=urn:btih:%+1", "percent escape"),
         ];
         for (input, needle) in cases {
             let err = Magnet::parse(input).unwrap_err().to_string();

@@ -85,10 +85,8 @@ fn parse_info(info: Raw<'_>) -> Result<Info> {
 
     let piece_length = opt_int(info, "piece length", "info.piece length")?
         .ok_or_else(|| MetainfoError::missing("info.piece length"))?;
-    let piece_length = u64::try_from(piece_length).map_err(|_| MetainfoError::PieceLength {
-        length: 0,
-        reason: "negative",
-    })?;
+    let piece_length = u64::try_from(piece_length)
+        .map_err(|_| MetainfoError::invalid("info.piece length", "negative"))?;
 
     let private = match opt_int(info, "private", "info.private")? {
         None | Some(0) => false,

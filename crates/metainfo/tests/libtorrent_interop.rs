@@ -74,7 +74,7 @@ elif mode == 'load':
         print(os.path.basename(path), v1, v2, ti.num_pieces(), ti.num_files())
 "#;
 
-/// `None` means skip (message printed); panics in CI when libtorrent is missing.
+/// False means skip (a message is printed); in CI (`CI` set) a missing libtorrent fails instead.
 fn libtorrent_available() -> bool {
     let ok = Command::new(PYTHON)
         .args(["-c", "import libtorrent"])

@@ -254,7 +254,12 @@ mod tests {
             b"d1:ai1e1:bli2eee",
             b"d1:bi1e1:ai2ee", // unsorted keys are tolerated
         ] {
-            assert_eq!(skip_all(input), Ok(()), "{}", String::from_utf8_lossy(input));
+            assert_eq!(
+                skip_all(input),
+                Ok(()),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 

@@ -12,7 +12,9 @@ use thiserror::Error;
 pub enum WireError {
     /// The handshake did not start with `\x13BitTorrent protocol`; the peer speaks something else
     /// (or an obfuscated stream, which seedbank does not negotiate).
-    #[error("handshake protocol string mismatch: length byte {pstrlen}, expected 19 + \"BitTorrent protocol\"")]
+    #[error(
+        "handshake protocol string mismatch: length byte {pstrlen}, expected 19 + \"BitTorrent protocol\""
+    )]
     BadProtocol {
         /// The first byte the peer sent.
         pstrlen: u8,

@@ -97,9 +97,7 @@ impl ExtensionHandshake {
                     handshake.v = Some(String::from_utf8_lossy(client).into_owned());
                 }
                 b"p" => handshake.p = Some(field_int(&mut reader, "p", u16::MAX.into())?),
-                b"reqq" => {
-                    handshake.reqq = Some(field_int(&mut reader, "reqq", u32::MAX.into())?)
-                }
+                b"reqq" => handshake.reqq = Some(field_int(&mut reader, "reqq", u32::MAX.into())?),
                 b"metadata_size" => {
                     handshake.metadata_size =
                         Some(field_int(&mut reader, "metadata_size", i64::MAX)?)
@@ -149,7 +147,11 @@ fn field_bytes<'a>(reader: &mut Reader<'a>, key: &str) -> Result<&'a [u8], WireE
 }
 
 /// An integer field that must lie in `0..=max` and fit `T`.
-fn field_int<T: TryFrom<i64>>(reader: &mut Reader<'_>, key: &str, max: i64) -> Result<T, WireError> {
+fn field_int<T: TryFrom<i64>>(
+    reader: &mut Reader<'_>,
+    key: &str,
+    max: i64,
+) -> Result<T, WireError> {
     expect_kind(reader, key, Kind::Int, "an integer")?;
     let value = reader.int()?;
     let out_of_range = || WireError::ExtensionFieldRange {
@@ -249,7 +251,12 @@ impl ExtensionRegistry {
 
     /// The handshake we send: every registered extension, our client name, listen port (if we
     /// accept incoming connections) and request queue depth.
-    pub fn handshake(&self, client: &str, listen_port: Option<u16>, reqq: u32) -> ExtensionHandshake {
+    pub fn handshake(
+        &self,
+        client: &str,
+        listen_port: Option<u16>,
+        reqq: u32,
+    ) -> ExtensionHandshake {
         ExtensionHandshake {
             m: self
                 .iter()
@@ -320,7 +327,8 @@ mod tests {
 
     /// The encoded example of BEP 10. Its `µT_PEX` key is 6 bytes long, so the `µ` is the
     /// single Latin-1 byte 0xB5, while `v` holds UTF-8 (`\xc2\xb5`).
-    const BEP10_EXAMPLE: &[u8] = b"d1:md11:LT_metadatai1e6:\xb5T_PEXi2ee1:pi6881e1:v13:\xc2\xb5Torrent 1.2e";
+    const BEP10_EXAMPLE: &[u8] =
+        b"d1:md11:LT_metadatai1e6:\xb5T_PEXi2ee1:pi6881e1:v13:\xc2\xb5Torrent 1.2e";
 
     #[test]
     fn decodes_the_bep10_example() {
@@ -492,7 +500,10 @@ mod tests {
             registry.iter().collect::<Vec<_>>(),
             vec![("sb_receipt", 1), ("sb_audit", 2)]
         );
-        assert_eq!(registry.try_register(""), Err(WireError::EmptyExtensionName));
+        assert_eq!(
+            registry.try_register(""),
+            Err(WireError::EmptyExtensionName)
+        );
     }
 
     #[test]
@@ -531,8 +542,8 @@ mod tests {
 
     #[test]
     fn peer_extensions_follow_bep10_additive_updates() {
-        let first = ExtensionHandshake::decode(b"d1:md8:sb_auditi7e10:sb_receipti3e6:ut_pexi0eee")
-            .unwrap();
+        let first =
+            ExtensionHandshake::decode(b"d1:md8:sb_auditi7e10:sb_receipti3e6:ut_pexi0eee").unwrap();
         let mut peer = PeerExtensions::from_handshake(&first);
         assert_eq!(peer.remote_id("sb_receipt"), Some(3));
         assert_eq!(peer.remote_id("sb_audit"), Some(7));

@@ -91,15 +91,14 @@ mod tests {
     #[test]
     fn hostile_length_is_refused_without_buffering() {
         let mut decoder = FrameDecoder::new(limits());
-        decoder.buffer_mut().extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 7]);
+        decoder
+            .buffer_mut()
+            .extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 7]);
         let before = decoder.buffer_mut().capacity();
         let max = limits().max_frame_len();
         assert_eq!(
             decoder.next_frame(),
-            Err(WireError::FrameTooLong {
-                len: u32::MAX,
-                max
-            })
+            Err(WireError::FrameTooLong { len: u32::MAX, max })
         );
         assert_eq!(decoder.buffer_mut().capacity(), before);
         // The stream cannot be resynchronised, so the refusal repeats.
@@ -110,7 +109,9 @@ mod tests {
     fn length_just_over_the_limit_is_refused_and_at_the_limit_waits() {
         let max = limits().max_frame_len();
         let mut decoder = FrameDecoder::new(limits());
-        decoder.buffer_mut().extend_from_slice(&(max + 1).to_be_bytes());
+        decoder
+            .buffer_mut()
+            .extend_from_slice(&(max + 1).to_be_bytes());
         assert_eq!(
             decoder.next_frame(),
             Err(WireError::FrameTooLong { len: max + 1, max })
@@ -177,7 +178,9 @@ mod tests {
     #[test]
     fn set_limits_applies_to_following_frames() {
         let mut decoder = FrameDecoder::new(Limits::for_torrent(8));
-        decoder.buffer_mut().extend_from_slice(&[0, 0, 0, 5, 4, 0, 0, 0, 9]);
+        decoder
+            .buffer_mut()
+            .extend_from_slice(&[0, 0, 0, 5, 4, 0, 0, 0, 9]);
         decoder.set_limits(Limits::for_torrent(10));
         assert_eq!(decoder.limits().piece_count, 10);
         assert_eq!(decoder.next_frame(), Ok(Some(Message::Have { index: 9 })));

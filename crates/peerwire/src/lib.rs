@@ -24,5 +24,7 @@ pub use error::{BencodeError, WireError};
 pub use extension::{ExtensionHandshake, ExtensionRegistry, PeerExtensions};
 pub use frame::FrameDecoder;
 pub use handshake::{HANDSHAKE_LEN, Handshake, PROTOCOL, Reserved};
-pub use limits::{BLOCK_SIZE, DEFAULT_MAX_EXTENDED_PAYLOAD, DEFAULT_MAX_HASHES, Limits, MAX_BLOCK_LEN};
+pub use limits::{
+    BLOCK_SIZE, DEFAULT_MAX_EXTENDED_PAYLOAD, DEFAULT_MAX_HASHES, Limits, MAX_BLOCK_LEN,
+};
 pub use message::{BlockRef, HashRequest, Message, id};

@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 
-use crate::limits::{HASH_REQUEST_LEN, Limits, MAX_BLOCK_LEN, MAX_TREE_LAYER};
 use crate::WireError;
+use crate::limits::{HASH_REQUEST_LEN, Limits, MAX_BLOCK_LEN, MAX_TREE_LAYER};
 
 /// Message ids as they appear in the first byte of a frame body.
 pub mod id {
@@ -301,15 +301,17 @@ impl Message {
                 exact(p, "port", 2)?;
                 Ok(Message::Port(u16::from_be_bytes([p[0], p[1]])))
             }
-            id::SUGGEST_PIECE => piece_index(p, "suggest piece", limits)
-                .map(|index| Message::SuggestPiece { index }),
+            id::SUGGEST_PIECE => {
+                piece_index(p, "suggest piece", limits).map(|index| Message::SuggestPiece { index })
+            }
             id::HAVE_ALL => exact(p, "have all", 0).map(|_| Message::HaveAll),
             id::HAVE_NONE => exact(p, "have none", 0).map(|_| Message::HaveNone),
             id::REJECT_REQUEST => {
                 block_ref(p, "reject request", limits).map(Message::RejectRequest)
             }
-            id::ALLOWED_FAST => piece_index(p, "allowed fast", limits)
-                .map(|index| Message::AllowedFast { index }),
+            id::ALLOWED_FAST => {
+                piece_index(p, "allowed fast", limits).map(|index| Message::AllowedFast { index })
+            }
             id::EXTENDED => decode_extended(&payload, limits),
             id::HASH_REQUEST => {
                 exact(p, "hash request", HASH_REQUEST_LEN)?;
@@ -400,7 +402,11 @@ fn check_block(begin: u32, length: u32) -> Result<(), WireError> {
     Ok(())
 }
 
-fn block_ref(payload: &[u8], message: &'static str, limits: &Limits) -> Result<BlockRef, WireError> {
+fn block_ref(
+    payload: &[u8],
+    message: &'static str,
+    limits: &Limits,
+) -> Result<BlockRef, WireError> {
     exact(payload, message, 12)?;
     let block = BlockRef {
         index: check_index(be_u32(payload, 0), limits)?,
@@ -498,7 +504,7 @@ fn check_hash_request(request: &HashRequest, limits: &Limits) -> Result<(), Wire
             max: limits.max_hashes,
         });
     }
-    if index % length != 0 {
+    if !index.is_multiple_of(length) {
         return Err(WireError::HashIndexMisaligned { index, length });
     }
     if index.checked_add(length).is_none() {
@@ -518,7 +524,7 @@ fn decode_hashes(payload: &[u8], limits: &Limits) -> Result<Message, WireError> 
     at_least(payload, "hashes", HASH_REQUEST_LEN)?;
     let request = hash_request(payload, limits)?;
     let list = &payload[HASH_REQUEST_LEN..];
-    if list.len() % 32 != 0 {
+    if !list.len().is_multiple_of(32) {
         return Err(WireError::HashesNotWhole { len: list.len() });
     }
     let found = list.len() / 32;

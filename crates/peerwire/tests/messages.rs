@@ -11,7 +11,7 @@ fn limits() -> Limits {
 
 fn hex(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "odd hex string {text:?}");
+    assert!(digits.len().is_multiple_of(2), "odd hex string {text:?}");
     digits
         .chunks(2)
         .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
@@ -95,7 +95,10 @@ fn vectors() -> Vec<(Message, Vec<u8>)> {
         // BEP 5: DHT port 6881.
         (Message::Port(6881), hex("00000003 09 1ae1")),
         // BEP 6.
-        (Message::SuggestPiece { index: 3 }, hex("00000005 0d 00000003")),
+        (
+            Message::SuggestPiece { index: 3 },
+            hex("00000005 0d 00000003"),
+        ),
         (Message::HaveAll, hex("00000001 0e")),
         (Message::HaveNone, hex("00000001 0f")),
         (
@@ -106,7 +109,10 @@ fn vectors() -> Vec<(Message, Vec<u8>)> {
             }),
             hex("0000000d 10 00000000 00004000 00000800"),
         ),
-        (Message::AllowedFast { index: 7 }, hex("00000005 11 00000007")),
+        (
+            Message::AllowedFast { index: 7 },
+            hex("00000005 11 00000007"),
+        ),
         // BEP 10: extended message id 3 with a 2-byte payload, and an extension handshake.
         (
             Message::Extended {
@@ -156,11 +162,7 @@ fn every_message_matches_its_byte_layout() {
             Ok(message.clone()),
             "decoding {message:?}"
         );
-        assert_eq!(
-            message.id(),
-            frame.get(4).copied(),
-            "id of {message:?}"
-        );
+        assert_eq!(message.id(), frame.get(4).copied(), "id of {message:?}");
     }
 }
 
@@ -192,12 +194,18 @@ fn every_message_refuses_a_truncated_or_padded_body() {
         match variable_header {
             Some(header) => {
                 let cut = &body[..header - 1];
-                assert!(decode_body(cut, limits()).is_err(), "cut {message:?} accepted");
+                assert!(
+                    decode_body(cut, limits()).is_err(),
+                    "cut {message:?} accepted"
+                );
             }
             // Payload-less messages cannot lose a byte without losing their id.
             None if body.len() > 1 => {
                 let cut = &body[..body.len() - 1];
-                assert!(decode_body(cut, limits()).is_err(), "cut {message:?} accepted");
+                assert!(
+                    decode_body(cut, limits()).is_err(),
+                    "cut {message:?} accepted"
+                );
             }
             None => {}
         }
@@ -207,7 +215,10 @@ fn every_message_refuses_a_truncated_or_padded_body() {
         if variable_header.is_some() {
             assert!(accepted.is_ok());
         } else {
-            assert!(accepted.is_err(), "padded {message:?} accepted: {accepted:?}");
+            assert!(
+                accepted.is_err(),
+                "padded {message:?} accepted: {accepted:?}"
+            );
         }
     }
 }
@@ -311,7 +322,10 @@ fn piece_indices_must_be_below_the_piece_count() {
         decode_body(&hex("10 0000000c 00000000 00004000"), limits()),
         out_of_range
     );
-    assert_eq!(decode_body(&hex("07 0000000c 00000000 00"), limits()), out_of_range);
+    assert_eq!(
+        decode_body(&hex("07 0000000c 00000000 00"), limits()),
+        out_of_range
+    );
     assert_eq!(
         decode_body(&hex("04 ffffffff"), limits()),
         Err(WireError::PieceIndexOutOfRange {
@@ -462,7 +476,10 @@ fn hash_request_shape_is_checked_for_all_three_messages() {
         let check = |base, index, length, proof| {
             decode_body(&hash_request_body(id, base, index, length, proof), limits())
         };
-        assert!(check(0, 0, 1, 0).is_ok(), "a single hash (libtorrent sends it)");
+        assert!(
+            check(0, 0, 1, 0).is_ok(),
+            "a single hash (libtorrent sends it)"
+        );
         assert!(check(2, 512, 512, 10).is_ok());
         assert!(check(0, 0, 8192, 0).is_ok());
         assert!(check(0, 0, 2, 63).is_ok());

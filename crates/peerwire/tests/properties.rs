@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use peerwire::{
-    Bitfield, BlockRef, ExtensionHandshake, FrameDecoder, HashRequest, Limits, Message,
-    MAX_BLOCK_LEN,
+    Bitfield, BlockRef, ExtensionHandshake, FrameDecoder, HashRequest, Limits, MAX_BLOCK_LEN,
+    Message,
 };
 use proptest::prelude::*;
 
@@ -44,10 +44,9 @@ fn hash_request(max_log_length: u32) -> impl Strategy<Value = HashRequest> {
 fn bitfield_bytes(piece_count: u32) -> impl Strategy<Value = Bytes> {
     let len = (piece_count as usize).div_ceil(8);
     proptest::collection::vec(any::<u8>(), len).prop_map(move |mut bytes| {
-        if let (Some(last), used) = (bytes.last_mut(), piece_count % 8) {
-            if used != 0 {
-                *last &= !(0xFFu8 >> used);
-            }
+        let used = piece_count % 8;
+        if let (Some(last), true) = (bytes.last_mut(), used != 0) {
+            *last &= !(0xFFu8 >> used);
         }
         Bytes::from(bytes)
     })
@@ -62,50 +61,74 @@ fn piece_data() -> impl Strategy<Value = Bytes> {
 }
 
 /// Any message that is valid for a torrent of `piece_count` pieces under default limits.
+///
+/// Bitfields are only generated for torrents of up to 2^16 pieces: a bitfield for a torrent of
+/// 4 billion pieces is 512 MiB, and large indices are covered by the other messages.
 fn message(piece_count: u32) -> impl Strategy<Value = Message> {
     let index = 0..piece_count;
-    prop_oneof![
-        Just(Message::KeepAlive),
-        Just(Message::Choke),
-        Just(Message::Unchoke),
-        Just(Message::Interested),
-        Just(Message::NotInterested),
-        index.clone().prop_map(|index| Message::Have { index }),
-        bitfield_bytes(piece_count).prop_map(Message::Bitfield),
-        block_ref(piece_count).prop_map(Message::Request),
-        (index.clone(), piece_data()).prop_flat_map(|(index, data)| {
-            let max_begin = u32::MAX - data.len() as u32;
-            (0..=max_begin).prop_map(move |begin| Message::Piece {
-                index,
-                begin,
-                data: data.clone(),
+    let mut arms: Vec<BoxedStrategy<Message>> = vec![
+        Just(Message::KeepAlive).boxed(),
+        Just(Message::Choke).boxed(),
+        Just(Message::Unchoke).boxed(),
+        Just(Message::Interested).boxed(),
+        Just(Message::NotInterested).boxed(),
+        index
+            .clone()
+            .prop_map(|index| Message::Have { index })
+            .boxed(),
+        block_ref(piece_count).prop_map(Message::Request).boxed(),
+        (index.clone(), piece_data())
+            .prop_flat_map(|(index, data)| {
+                let max_begin = u32::MAX - data.len() as u32;
+                (0..=max_begin).prop_map(move |begin| Message::Piece {
+                    index,
+                    begin,
+                    data: data.clone(),
+                })
             })
-        }),
-        block_ref(piece_count).prop_map(Message::Cancel),
-        any::<u16>().prop_map(Message::Port),
-        index.clone().prop_map(|index| Message::SuggestPiece { index }),
-        Just(Message::HaveAll),
-        Just(Message::HaveNone),
-        block_ref(piece_count).prop_map(Message::RejectRequest),
-        index.prop_map(|index| Message::AllowedFast { index }),
-        (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..256)).prop_map(|(id, payload)| {
-            Message::Extended {
+            .boxed(),
+        block_ref(piece_count).prop_map(Message::Cancel).boxed(),
+        any::<u16>().prop_map(Message::Port).boxed(),
+        index
+            .clone()
+            .prop_map(|index| Message::SuggestPiece { index })
+            .boxed(),
+        Just(Message::HaveAll).boxed(),
+        Just(Message::HaveNone).boxed(),
+        block_ref(piece_count)
+            .prop_map(Message::RejectRequest)
+            .boxed(),
+        index
+            .prop_map(|index| Message::AllowedFast { index })
+            .boxed(),
+        (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..256))
+            .prop_map(|(id, payload)| Message::Extended {
                 id,
                 payload: Bytes::from(payload),
-            }
-        }),
-        hash_request(13).prop_map(Message::HashRequest),
-        hash_request(7).prop_flat_map(|request| {
-            let count = request.reply_hash_count() as usize;
-            proptest::collection::vec(any::<[u8; 32]>(), count)
-                .prop_map(move |hashes| Message::Hashes { request, hashes })
-        }),
-        hash_request(13).prop_map(Message::HashReject),
-    ]
+            })
+            .boxed(),
+        hash_request(13).prop_map(Message::HashRequest).boxed(),
+        hash_request(7)
+            .prop_flat_map(|request| {
+                let count = request.reply_hash_count() as usize;
+                proptest::collection::vec(any::<[u8; 32]>(), count)
+                    .prop_map(move |hashes| Message::Hashes { request, hashes })
+            })
+            .boxed(),
+        hash_request(13).prop_map(Message::HashReject).boxed(),
+    ];
+    if piece_count <= 1 << 16 {
+        arms.push(
+            bitfield_bytes(piece_count)
+                .prop_map(Message::Bitfield)
+                .boxed(),
+        );
+    }
+    proptest::strategy::Union::new(arms)
 }
 
 fn piece_count() -> impl Strategy<Value = u32> {
-    prop_oneof![1u32..=64, 1u32..=5000, Just(u32::MAX)]
+    prop_oneof![1u32..=64, 1u32..=5000, (u32::MAX - 64)..=u32::MAX]
 }
 
 /// Feeds `stream` to a decoder in chunks ending at `cuts`, collecting every frame.
