@@ -131,9 +131,10 @@ pub(crate) struct State {
 pub struct TorrentStats {
     pub pieces_have: u32,
     pub pieces_total: u32,
+    /// File-data bytes we hold and in all, padding excluded.
     pub bytes_have: u64,
     pub bytes_total: u64,
-    /// Payload bytes in verified pieces we downloaded (this session).
+    /// File-data bytes in verified pieces we downloaded this session (padding excluded).
     pub downloaded: u64,
     /// Payload bytes we sent (this session).
     pub uploaded: u64,
@@ -155,6 +156,8 @@ pub(crate) struct Swarm {
     pub(crate) pool: Arc<HashPool>,
     pub(crate) extensions: ExtensionRegistry,
     pub(crate) listen_port: u16,
+    /// File-data bytes per piece (piece size less padding).
+    data_bytes: Vec<u32>,
     state: Mutex<State>,
     complete: watch::Sender<bool>,
     pub(crate) closed: AtomicBool,
@@ -163,38 +166,44 @@ pub(crate) struct Swarm {
     hash_failures: AtomicU64,
 }
 
-/// Piece sizes and the blocks that lie wholly in pad files (never requested; zero-filled locally).
-fn piece_sizes(torrent: &Torrent) -> PieceSizes {
+/// Piece sizes, and the blocks that hold no file data — wholly inside BEP 47 pad files, or in the
+/// gap v2 leaves between a file's end and the next piece boundary. Those are never requested; the
+/// piece buffer already holds their zeros.
+/// Also returns each piece's file-data bytes (its size less padding), for progress and announces.
+fn piece_sizes(torrent: &Torrent) -> (PieceSizes, Vec<u32>) {
     let n = torrent.piece_count();
     let mut sizes = Vec::with_capacity(n as usize);
+    let mut data_bytes = Vec::with_capacity(n as usize);
     let mut pad_blocks = HashMap::new();
-    let has_pads = torrent.info.files.iter().any(|f| f.pad);
     for i in 0..n {
         let size = torrent.piece_size(i);
         sizes.push(size);
-        if has_pads {
-            let data: Vec<(u64, u64)> = torrent
-                .piece_files(i)
-                .iter()
-                .map(|(file, in_file, len)| {
-                    let f = &torrent.info.files[*file];
-                    let start = f.offset + in_file - u64::from(i) * torrent.info.piece_length;
-                    (start, start + u64::from(*len))
-                })
-                .collect();
-            let pads: Vec<u32> = (0..size.div_ceil(BLOCK))
-                .filter(|b| {
-                    let start = u64::from(b * BLOCK);
-                    let end = (start + u64::from(BLOCK)).min(u64::from(size));
-                    !data.iter().any(|(s, e)| *s < end && start < *e)
-                })
-                .collect();
-            if !pads.is_empty() {
-                pad_blocks.insert(i, pads);
-            }
+        let files = torrent.piece_files(i);
+        let in_files: u32 = files.iter().map(|(_, _, len)| *len).sum();
+        data_bytes.push(in_files);
+        if in_files == size {
+            continue;
+        }
+        let data: Vec<(u64, u64)> = files
+            .iter()
+            .map(|(file, in_file, len)| {
+                let f = &torrent.info.files[*file];
+                let start = f.offset + in_file - u64::from(i) * torrent.info.piece_length;
+                (start, start + u64::from(*len))
+            })
+            .collect();
+        let pads: Vec<u32> = (0..size.div_ceil(BLOCK))
+            .filter(|b| {
+                let start = u64::from(b * BLOCK);
+                let end = (start + u64::from(BLOCK)).min(u64::from(size));
+                !data.iter().any(|(s, e)| *s < end && start < *e)
+            })
+            .collect();
+        if !pads.is_empty() {
+            pad_blocks.insert(i, pads);
         }
     }
-    PieceSizes { sizes, pad_blocks }
+    (PieceSizes { sizes, pad_blocks }, data_bytes)
 }
 
 impl Swarm {
@@ -207,7 +216,8 @@ impl Swarm {
         pool: Arc<HashPool>,
         listen_port: u16,
     ) -> Arc<Swarm> {
-        let picker = Picker::new(piece_sizes(&torrent), have);
+        let (sizes, data_bytes) = piece_sizes(&torrent);
+        let picker = Picker::new(sizes, have);
         let complete = picker.is_complete();
         let (complete_tx, _) = watch::channel(complete);
         Arc::new(Swarm {
@@ -218,6 +228,7 @@ impl Swarm {
             pool,
             extensions: ExtensionRegistry::new(),
             listen_port,
+            data_bytes,
             state: Mutex::new(State {
                 picker,
                 peers: HashMap::new(),
@@ -257,7 +268,7 @@ impl Swarm {
         let state = self.state();
         (0..self.torrent.piece_count())
             .filter(|p| !state.picker.have().get(*p))
-            .map(|p| u64::from(self.torrent.piece_size(p)))
+            .map(|p| u64::from(self.data_bytes[p as usize]))
             .sum()
     }
 
@@ -274,13 +285,13 @@ impl Swarm {
         let state = self.state();
         let have = state.picker.have();
         let pieces_have = have.count_ones();
-        let bytes_have = have.iter_ones().map(|p| u64::from(self.torrent.piece_size(p))).sum();
+        let bytes_have = have.iter_ones().map(|p| u64::from(self.data_bytes[p as usize])).sum();
         let seeds = state.peers.values().filter(|p| p.has.is_complete()).count();
         TorrentStats {
             pieces_have,
             pieces_total: self.torrent.piece_count(),
             bytes_have,
-            bytes_total: self.torrent.info.total_length,
+            bytes_total: self.data_bytes.iter().map(|b| u64::from(*b)).sum(),
             downloaded: self.downloaded.load(Ordering::Relaxed),
             uploaded: self.uploaded.load(Ordering::Relaxed),
             download_rate: state.download_rate.per_second(),
@@ -480,7 +491,9 @@ impl Swarm {
         let (first, fast) = {
             let peer = state.peers.get_mut(&key).ok_or("peer is gone")?;
             let first = !peer.got_first_message;
-            if !matches!(message, Message::KeepAlive) {
+            // The bitfield (or have-all/none) must open the conversation, but libtorrent sends its
+            // BEP 10 handshake before it, and a keep-alive or DHT port says nothing about pieces.
+            if !matches!(message, Message::KeepAlive | Message::Extended { .. } | Message::Port(_)) {
                 peer.got_first_message = true;
             }
             (first, peer.fast)
@@ -719,7 +732,7 @@ impl Swarm {
     fn piece_passed(self: &Arc<Self>, index: u32) {
         let mut state = self.state();
         state.picker.piece_verified(index);
-        let size = u64::from(self.torrent.piece_size(index));
+        let size = u64::from(self.data_bytes[index as usize]);
         self.downloaded.fetch_add(size, Ordering::Relaxed);
         let complete = state.picker.is_complete();
         let State { picker, peers, .. } = &mut *state;

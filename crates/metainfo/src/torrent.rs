@@ -150,18 +150,19 @@ impl Torrent {
         self.info.piece_count()
     }
 
-    /// Bytes in piece `index` as transferred on the wire: v1/hybrid include pad bytes; v2-only
-    /// ends at the file end. 0 for an index out of range.
+    /// Bytes in piece `index` as transferred on the wire. Pad bytes count: BEP 47 pad files in
+    /// v1/hybrid, and in v2 the gap between a file's end and the next piece boundary. libtorrent 2.0
+    /// lays a v2 torrent out with a pad after *every* file, the last one included, so every v2 piece
+    /// is `piece_length` on the wire and it requests whole blocks across the gap (serving zeros for
+    /// it). The gap is never hashed by v2, never written, and reads as zeros. v1/hybrid: every piece
+    /// but the last is `piece_length`. 0 for an index out of range.
     pub fn piece_size(&self, index: u32) -> u32 {
         let Some(start) = self.piece_start(index) else {
             return 0;
         };
         let end = match self.info.version {
+            Version::V2 => start + self.info.piece_length,
             Version::V1 | Version::Hybrid => self.info.total_length,
-            Version::V2 => match self.data_file_at(start) {
-                Some(i) => self.info.files[i].end(),
-                None => return 0,
-            },
         };
         let size = end.saturating_sub(start).min(self.info.piece_length);
         u32::try_from(size).unwrap_or(0)

@@ -148,8 +148,8 @@ pub enum WireError {
         length: u32,
     },
 
-    /// A BEP 52 request reaching above layer 63: no SHA-256 tree over 16 KiB blocks of a
-    /// 64-bit-sized file has that many layers.
+    /// A BEP 52 request with `base_layer + proof_layers` above 63: no SHA-256 tree over 16 KiB
+    /// blocks of a 64-bit-sized file has that many layers.
     #[error("hash request base layer {base_layer} + proof layers {proof_layers} exceeds 63")]
     HashLayers {
         /// The lowest requested layer.

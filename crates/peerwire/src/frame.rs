@@ -2,10 +2,15 @@
 
 use bytes::{Buf, BytesMut};
 
-use crate::{Limits, Message, WireError};
+use crate::{Limits, MAX_BLOCK_LEN, Message, WireError};
 
 /// Size of the big-endian length prefix in front of every frame body.
 const PREFIX_LEN: usize = 4;
+
+/// Room kept free while no frame is pending: one whole `piece` frame carrying a 16 KiB block, so
+/// a reader that fills the spare capacity (tokio's `read_buf`) takes a block per read instead of
+/// the few bytes an empty `BytesMut` offers.
+const READ_AHEAD: usize = PREFIX_LEN + 9 + MAX_BLOCK_LEN as usize;
 
 /// Turns a peer's byte stream into messages, one connection each.
 ///
@@ -59,6 +64,7 @@ impl FrameDecoder {
     /// The next whole message, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Message>, WireError> {
         let Some(prefix) = self.buffer.first_chunk::<PREFIX_LEN>() else {
+            self.buffer.reserve(READ_AHEAD);
             return Ok(None);
         };
         let len = u32::from_be_bytes(*prefix);
@@ -66,7 +72,7 @@ impl FrameDecoder {
         if len > max {
             return Err(WireError::FrameTooLong { len, max });
         }
-        // `len <= max_frame_len()`, which is a few MiB for any real torrent, so this fits usize.
+        // Widening: `len` is a u32 and usize is at least 32 bits wherever std runs.
         let body_len = len as usize;
         let frame_len = PREFIX_LEN + body_len;
         if self.buffer.len() < frame_len {
@@ -173,6 +179,13 @@ mod tests {
             })
         );
         assert_eq!(decoder.next_frame(), Ok(Some(Message::Choke)));
+    }
+
+    #[test]
+    fn idle_buffer_keeps_room_for_a_block_frame() {
+        let mut decoder = FrameDecoder::new(limits());
+        assert_eq!(decoder.next_frame(), Ok(None));
+        assert!(decoder.buffer_mut().capacity() >= READ_AHEAD);
     }
 
     #[test]

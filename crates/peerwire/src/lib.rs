@@ -10,6 +10,9 @@
 //! the torrent, and any violation is a [`WireError`] after which the engine drops the peer. The
 //! wire format and the limits are specified in `docs/protocol.md`.
 
+/// Re-exported so users name the exact `Bytes`/`BytesMut` types this API takes and returns.
+pub use bytes;
+
 mod bencode;
 pub mod bitfield;
 mod error;

@@ -22,10 +22,10 @@ pub const DEFAULT_MAX_HASHES: u32 = 8192;
 /// proof layers.
 pub(crate) const HASH_REQUEST_LEN: usize = 32 + 4 * 4;
 
-/// Highest Merkle layer a BEP 52 hash range may reach (`base_layer + proof_layers`).
+/// Largest `base_layer + proof_layers` of a BEP 52 hash request.
 ///
 /// A tree of 16 KiB leaves over a file of at most 2^64 bytes has 51 layers, so 63 refuses nothing
-/// real while keeping the uncle list (one hash per proof layer at most) short.
+/// real while keeping the uncle list short: at most `proof_layers + 1 <= 64` hashes.
 pub(crate) const MAX_TREE_LAYER: u32 = 63;
 
 /// What one connection's decoder accepts.
@@ -68,7 +68,7 @@ impl Limits {
         let extended = 2 + u64::from(self.max_extended_payload);
         let hashes = 1
             + HASH_REQUEST_LEN as u64
-            + 32 * (u64::from(self.max_hashes) + u64::from(MAX_TREE_LAYER));
+            + 32 * (u64::from(self.max_hashes) + u64::from(MAX_TREE_LAYER) + 1);
         let largest = piece.max(bitfield).max(extended).max(hashes);
         u32::try_from(largest).unwrap_or(u32::MAX)
     }
@@ -81,13 +81,13 @@ mod tests {
     #[test]
     fn default_frame_limit_is_set_by_the_hashes_message() {
         let limits = Limits::for_torrent(1000);
-        // Extended: 2 + 1 MiB = 1_048_578; hashes: 49 + 32 * (8192 + 63) = 264_209.
+        // Extended: 2 + 1 MiB = 1_048_578; hashes: 49 + 32 * (8192 + 64) = 264_241.
         assert_eq!(limits.max_frame_len(), 1_048_578);
         let small = Limits {
             max_extended_payload: 100,
             ..limits
         };
-        assert_eq!(small.max_frame_len(), 264_209);
+        assert_eq!(small.max_frame_len(), 264_241);
         let no_v2 = Limits {
             max_hashes: 0,
             ..small

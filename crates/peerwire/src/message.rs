@@ -82,15 +82,23 @@ pub struct HashRequest {
 
 impl HashRequest {
     /// How many hashes a `hashes` reply to this request carries: the `length` base-layer hashes
-    /// followed by one uncle per proof layer not already implied by the base range.
+    /// followed by the uncle hashes.
     ///
-    /// A range of `length = 2^k` hashes determines its own subtree `k` layers up, so the first
-    /// `k` proof layers need no uncle. This is what libtorrent 2.0 sends and demands
-    /// (`proof_layers - log2(length)` uncles, never negative); BEP 52's prose says
-    /// "log2(length) - 1", which no implementation we interoperate with follows.
+    /// With `length = 2^k`, the range determines its own subtree root at layer `base_layer + k`.
+    /// The uncles are the siblings on the path from there up, one per layer from
+    /// `base_layer + k` to `base_layer + proof_layers`, which proves the range up to layer
+    /// `base_layer + proof_layers + 1`: `proof_layers + 1 - k` uncles, never negative. This is
+    /// BEP 52's "the first log2(length) - 1 proof layers are omitted" and exactly the count
+    /// libtorrent 2.0 demands of a reply (it refuses any other size).
+    ///
+    /// For `length = 1` (which BEP 52 forbids but libtorrent sends) the rule gives
+    /// `proof_layers + 1` uncles, the first being the hash's own sibling; libtorrent 2.0.8
+    /// agrees when receiving but *sends* one fewer. Requests we send always have `length >= 2`,
+    /// where both directions agree.
     pub fn reply_hash_count(&self) -> u64 {
         let implied = self.length.checked_ilog2().unwrap_or(0);
-        u64::from(self.length) + u64::from(self.proof_layers.saturating_sub(implied))
+        let uncles = (u64::from(self.proof_layers) + 1).saturating_sub(u64::from(implied));
+        u64::from(self.length) + uncles
     }
 }
 
@@ -274,7 +282,9 @@ impl Message {
         }
     }
 
-    /// Decodes one frame BODY (the bytes after the 4-byte length prefix; empty body = KeepAlive).
+    /// Decodes one frame body: the bytes after the 4-byte length prefix, where an empty body is a
+    /// keep-alive. Every check of the module documentation is applied; the first one that fails
+    /// is the error.
     ///
     /// `Bitfield`, `Piece` and `Extended` keep slices of `body` rather than copying, so a block
     /// read off the socket reaches storage without another copy.

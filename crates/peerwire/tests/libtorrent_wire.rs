@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use peerwire::{
     Bitfield, BlockRef, ExtensionHandshake, ExtensionRegistry, FrameDecoder, HANDSHAKE_LEN,
-    HashRequest, Handshake, Limits, Message, PeerExtensions, Reserved,
+    Handshake, HashRequest, Limits, Message, PeerExtensions, Reserved,
 };
 
 const PYTHON: &str = "/usr/bin/python3";
@@ -45,6 +45,8 @@ struct Seed {
     v2: [u8; 32],
     root: [u8; 32],
     piece_layer: Vec<[u8; 32]>,
+    /// Every layer of the file's Merkle tree, leaves first, computed by the script with hashlib.
+    tree: Vec<Vec<[u8; 32]>>,
     piece_count: u32,
     piece_length: u32,
     content: Vec<u8>,
@@ -69,7 +71,9 @@ impl Drop for Seed {
 
 fn unhex<const N: usize>(text: &str) -> [u8; N] {
     let bytes = unhex_vec(text);
-    bytes.try_into().unwrap_or_else(|_| panic!("{text} is not {N} bytes"))
+    bytes
+        .try_into()
+        .unwrap_or_else(|_| panic!("{text} is not {N} bytes"))
 }
 
 fn unhex_vec(text: &str) -> Vec<u8> {
@@ -100,16 +104,20 @@ fn start_seed(workdir: &std::path::Path) -> Seed {
             .unwrap_or_else(|| panic!("seed did not report {key}: {line}"))
             .to_owned()
     };
-    let piece_layer = unhex_vec(&field("piece_layer"))
-        .chunks_exact(32)
-        .map(|hash| hash.try_into().expect("32 bytes"))
-        .collect();
+    let hashes = |hex: &str| -> Vec<[u8; 32]> {
+        unhex_vec(hex)
+            .chunks_exact(32)
+            .map(|hash| hash.try_into().expect("32 bytes"))
+            .collect()
+    };
+    let tree = field("tree").split(',').map(hashes).collect();
     let content = std::fs::read(field("file")).expect("read seeded content");
     Seed {
         port: field("port").parse().expect("port"),
         v2: unhex(&field("v2")),
         root: unhex(&field("root")),
-        piece_layer,
+        piece_layer: hashes(&field("piece_layer")),
+        tree,
         piece_count: field("piece_count").parse().expect("piece_count"),
         piece_length: field("piece_length").parse().expect("piece_length"),
         content,
@@ -148,7 +156,10 @@ impl Peer {
             }
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             let read = self.stream.read(&mut chunk).expect("read");
-            assert!(read > 0, "libtorrent closed the connection waiting for {what}");
+            assert!(
+                read > 0,
+                "libtorrent closed the connection waiting for {what}"
+            );
             self.decoder.buffer_mut().extend_from_slice(&chunk[..read]);
         }
     }
@@ -179,21 +190,33 @@ fn libtorrent_seed_speaks_our_wire_format() {
         info_hash,
         peer_id: *b"-SB0001-peerwiretest",
     };
-    peer.stream.write_all(&ours.encode()).expect("send handshake");
-    let mut theirs = [0u8; HANDSHAKE_LEN];
     peer.stream
-        .read_exact(&mut theirs)
-        .expect("read handshake");
+        .write_all(&ours.encode())
+        .expect("send handshake");
+    let mut theirs = [0u8; HANDSHAKE_LEN];
+    peer.stream.read_exact(&mut theirs).expect("read handshake");
     let theirs = Handshake::decode(&theirs).expect("libtorrent handshake");
     assert_eq!(theirs.info_hash, info_hash);
     let common = ours.reserved.intersect(&theirs.reserved);
-    assert!(common.supports_extended(), "reserved {:02x?}", theirs.reserved.0);
-    assert!(common.supports_fast(), "reserved {:02x?}", theirs.reserved.0);
+    assert!(
+        common.supports_extended(),
+        "reserved {:02x?}",
+        theirs.reserved.0
+    );
+    assert!(
+        common.supports_fast(),
+        "reserved {:02x?}",
+        theirs.reserved.0
+    );
 
     let mut registry = ExtensionRegistry::new();
     registry.register("sb_receipt");
     registry.register("sb_audit");
-    peer.send(&registry.handshake("seedbank-peerwire-test", None, 250).to_message());
+    peer.send(
+        &registry
+            .handshake("seedbank-peerwire-test", None, 250)
+            .to_message(),
+    );
     peer.send(&Message::HaveNone);
     peer.send(&Message::Interested);
 
@@ -205,9 +228,17 @@ fn libtorrent_seed_speaks_our_wire_format() {
     let handshake = ExtensionHandshake::decode(&handshake).expect("libtorrent's handshake");
     eprintln!("libtorrent extension handshake: {handshake:?}");
     assert_eq!(handshake.yourip.as_deref(), Some(&[127, 0, 0, 1][..]));
-    assert_eq!(handshake.p, None, "libtorrent sends p only on connections it made");
+    assert_eq!(
+        handshake.p, None,
+        "libtorrent sends p only on connections it made"
+    );
     assert!(handshake.reqq.is_some_and(|reqq| reqq > 0));
-    assert!(handshake.v.as_deref().is_some_and(|v| v.contains("libtorrent")));
+    assert!(
+        handshake
+            .v
+            .as_deref()
+            .is_some_and(|v| v.contains("libtorrent"))
+    );
     let extensions = PeerExtensions::from_handshake(&handshake);
     assert!(extensions.supports("lt_donthave") && extensions.supports("upload_only"));
     assert!(!extensions.supports("sb_receipt"));
@@ -223,7 +254,9 @@ fn libtorrent_seed_speaks_our_wire_format() {
         _ => None,
     });
     assert!(complete);
-    peer.wait_for("unchoke", |message| (*message == Message::Unchoke).then_some(()));
+    peer.wait_for("unchoke", |message| {
+        (*message == Message::Unchoke).then_some(())
+    });
 
     // The first block of the torrent and the short last block of the short last piece.
     let last_piece = seed.piece_count - 1;
@@ -257,14 +290,30 @@ fn libtorrent_seed_speaks_our_wire_format() {
         );
     }
 
-    // BEP 52. The file has 10 leaf blocks (padded to 16, so 5 layers); 32 KiB pieces put the
-    // piece layer at layer 1, padded to 8 hashes.
-    let piece_layer = |index, length, proof_layers| HashRequest {
+    // BEP 52. The file has 10 leaf blocks, padded to 16: layers 0 (leaves) to 4 (root). 32 KiB
+    // pieces put the piece layer at layer 1, padded to 8 hashes.
+    assert_eq!(seed.tree.len(), 5);
+    assert_eq!(seed.tree[4], vec![seed.root]);
+    assert_eq!(&seed.tree[1][..5], &seed.piece_layer[..]);
+    let request = |base_layer, index, length, proof_layers| HashRequest {
         pieces_root: seed.root,
-        base_layer: 1,
+        base_layer,
         index,
         length,
         proof_layers,
+    };
+    // What a correct reply holds: the range, then one sibling per layer from the range's own
+    // subtree root (base + log2 length) up to base + proof_layers.
+    let expected = |r: HashRequest| -> Vec<[u8; 32]> {
+        let base = r.base_layer as usize;
+        let start = r.index as usize;
+        let mut out = seed.tree[base][start..start + r.length as usize].to_vec();
+        let first = base + r.length.ilog2() as usize;
+        for layer in first..=base + r.proof_layers as usize {
+            let node = start >> (layer - base);
+            out.push(seed.tree[layer][node ^ 1]);
+        }
+        out
     };
     let mut ask = |request: HashRequest| {
         peer.send(&Message::HashRequest(request));
@@ -275,19 +324,23 @@ fn libtorrent_seed_speaks_our_wire_format() {
         })
     };
 
-    // The whole piece layer, no proof.
-    let hashes = ask(piece_layer(0, 8, 0)).expect("piece layer served");
-    assert_eq!(hashes.len(), 8);
-    assert_eq!(&hashes[..5], &seed.piece_layer[..]);
+    // (base, index, length, proof layers, hashes in the reply)
+    for (base, index, length, proof, count) in [
+        (1, 0, 8, 0, 8), // the whole piece layer, no proof
+        (1, 0, 8, 2, 8), // its subtree root is the file root: nothing to prove
+        (1, 0, 4, 2, 5), // 4 + (2 + 1 - 2): the other half's root
+        (1, 2, 2, 2, 4), // 2 + (2 + 1 - 1): siblings at layers 2 and 3
+        (1, 6, 2, 1, 3), // 2 + (1 + 1 - 1): a range that is all padding still has a proof
+    ] {
+        let r = request(base, index, length, proof);
+        let hashes = ask(r).unwrap_or_else(|| panic!("libtorrent rejected {r:?}"));
+        assert_eq!(hashes.len(), count, "{r:?}");
+        assert_eq!(r.reply_hash_count(), count as u64);
+        assert_eq!(hashes, expected(r), "{r:?}");
+    }
 
-    // Two hashes with three proof layers: 2 + (3 - log2 2) = 4 hashes, as libtorrent counts.
-    // (BEP 52's "log2(length) - 1" would make it 5, and our decoder would have refused it.)
-    let request = piece_layer(2, 2, 3);
-    let hashes = ask(request).expect("proof served");
-    assert_eq!(hashes.len() as u64, request.reply_hash_count());
-    assert_eq!(hashes.len(), 4);
-    assert_eq!(&hashes[..2], &seed.piece_layer[2..4]);
-
-    // A range past the end of the layer is rejected, echoing the request.
-    assert_eq!(ask(piece_layer(8, 8, 0)), None);
+    // A range past the end of the layer, and one asking for more proof than the tree has, are
+    // rejected with the request echoed back.
+    assert_eq!(ask(request(1, 8, 8, 0)), None);
+    assert_eq!(ask(request(1, 0, 2, 3)), None);
 }

@@ -53,8 +53,8 @@ fn vectors() -> Vec<(Message, Vec<u8>)> {
         proof_layers: 3,
     };
     let request_hex = format!("{} 00000000 00000004 00000002 00000003", "ab".repeat(32));
-    let hashes: Vec<[u8; 32]> = (1..=4).map(|n| [n; 32]).collect();
-    let hashes_hex: String = (1..=4).map(|n| format!("{n:02x}").repeat(32)).collect();
+    let hashes: Vec<[u8; 32]> = (1..=5).map(|n| [n; 32]).collect();
+    let hashes_hex: String = (1..=5).map(|n| format!("{n:02x}").repeat(32)).collect();
     vec![
         // BEP 3: a keep-alive is a zero length prefix.
         (Message::KeepAlive, hex("00000000")),
@@ -129,7 +129,7 @@ fn vectors() -> Vec<(Message, Vec<u8>)> {
             hex("00000009 14 00 64313a6d646565"),
         ),
         // BEP 52: 49-byte request/reject; a reply to a 2-hash range with 3 proof layers carries
-        // the 2 hashes and 3 - log2(2) = 2 uncles.
+        // the 2 hashes and 3 + 1 - log2(2) = 3 uncles.
         (
             Message::HashRequest(request),
             hex(&format!("00000031 15 {request_hex}")),
@@ -139,7 +139,7 @@ fn vectors() -> Vec<(Message, Vec<u8>)> {
                 request,
                 hashes: hashes.clone(),
             },
-            hex(&format!("000000b1 16 {request_hex} {hashes_hex}")),
+            hex(&format!("000000d1 16 {request_hex} {hashes_hex}")),
         ),
         (
             Message::HashReject(request),
@@ -551,17 +551,21 @@ fn hash_request_shape_is_checked_for_all_three_messages() {
 }
 
 #[test]
-fn hashes_count_follows_libtorrent() {
-    // (length, proof layers, hashes on the wire)
+fn hashes_count_follows_bep52_and_libtorrent() {
+    // (length, proof layers, hashes on the wire): length + max(0, proof + 1 - log2 length)
     for (length, proof, count) in [
-        (1u32, 0u32, 1usize),
-        (1, 3, 4),
+        (1u32, 0u32, 2usize),
+        (1, 3, 5),
         (2, 0, 2),
-        (2, 1, 2),
-        (2, 2, 3),
-        (512, 9, 512),
-        (512, 12, 515),
-        (8192, 20, 8199),
+        (2, 1, 3),
+        (2, 2, 4),
+        (8, 1, 8),
+        (8, 2, 8),
+        (8, 3, 9),
+        (512, 8, 512),
+        (512, 9, 513),
+        (512, 12, 516),
+        (8192, 20, 8200),
     ] {
         let body = |hashes: usize| {
             let mut body = hash_request_body(22, 0, 0, length, proof);
@@ -602,10 +606,10 @@ fn largest_hashes_frame_fits_the_frame_limit() {
     };
     let message = Message::Hashes {
         request,
-        hashes: vec![[9; 32]; 8192 + 50],
+        hashes: vec![[9; 32]; 8192 + 51],
     };
     let frame = encode(&message);
-    assert_eq!(frame.len() - 4, 1 + 48 + 32 * (8192 + 50));
+    assert_eq!(frame.len() - 4, 1 + 48 + 32 * (8192 + 51));
     let small = Limits {
         max_extended_payload: 0,
         ..limits()

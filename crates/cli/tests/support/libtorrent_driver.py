@@ -104,6 +104,7 @@ def make_session(args):
         # Every peer of a loopback test shares 127.0.0.1.
         "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert_category.error
+        | lt.alert_category.connect
         | lt.alert_category.peer
         | lt.alert_category.status
         | lt.alert_category.storage,

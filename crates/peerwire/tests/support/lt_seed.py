@@ -8,6 +8,7 @@ seeding, then serves until standard input closes (or 120 s pass, so it never out
 crashed test).
 """
 
+import hashlib
 import os
 import select
 import sys
@@ -17,7 +18,24 @@ import libtorrent as lt
 
 FILE_SIZE = 150_000  # 5 pieces of 32 KiB, the last one partial; 10 leaf blocks
 PIECE_LENGTH = 32 * 1024
+BLOCK = 16 * 1024
 LIFETIME = 120.0
+
+
+def merkle_layers(data: bytes) -> list:
+    """Every layer of the file's BEP 52 tree, leaves first, computed independently of
+    libtorrent so the test can check the hashes (and uncles) it serves."""
+    leaves = [hashlib.sha256(data[i : i + BLOCK]).digest() for i in range(0, len(data), BLOCK)]
+    width = 1
+    while width < len(leaves):
+        width *= 2
+    layers = [leaves + [bytes(32)] * (width - len(leaves))]
+    while len(layers[-1]) > 1:
+        below = layers[-1]
+        layers.append(
+            [hashlib.sha256(below[i] + below[i + 1]).digest() for i in range(0, len(below), 2)]
+        )
+    return layers
 
 
 def main() -> None:
@@ -25,8 +43,9 @@ def main() -> None:
     data_dir = os.path.join(workdir, "data")
     os.makedirs(data_dir, exist_ok=True)
     path = os.path.join(data_dir, "content.bin")
+    content = os.urandom(FILE_SIZE)
     with open(path, "wb") as out:
-        out.write(os.urandom(FILE_SIZE))
+        out.write(content)
 
     fs = lt.file_storage()
     lt.add_files(fs, path)
@@ -37,6 +56,9 @@ def main() -> None:
     info = lt.torrent_info(lt.bencode(entry))
     root = info.files().root(0).to_bytes()
     piece_layer = entry[b"piece layers"][root]
+    layers = merkle_layers(content)
+    if layers[-1][0] != root:
+        sys.exit("independent Merkle tree disagrees with libtorrent's pieces root")
 
     session = lt.session(
         {
@@ -66,6 +88,7 @@ def main() -> None:
         "piece_count": info.num_pieces(),
         "piece_length": info.piece_length(),
         "file": path,
+        "tree": ",".join(b"".join(layer).hex() for layer in layers),
         "version": lt.__version__,
     }
     print(" ".join(f"{k}={v}" for k, v in fields.items()), flush=True)
