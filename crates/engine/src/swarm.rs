@@ -88,8 +88,6 @@ struct PeerEntry {
     peer_id: [u8; 20],
     link: Arc<PeerLink>,
     has: Bitfield,
-    /// Anything received after the handshake: a bitfield is only valid first.
-    got_first_message: bool,
     fast: bool,
     am_choking: bool,
     am_interested: bool,
@@ -399,7 +397,6 @@ impl Swarm {
                 peer_id,
                 link: Arc::clone(&link),
                 has: Bitfield::new(n),
-                got_first_message: false,
                 fast,
                 am_choking: true,
                 am_interested: false,
@@ -488,16 +485,7 @@ impl Swarm {
         message: Message,
         completed: &mut Vec<(u32, Vec<u8>)>,
     ) -> Result<(), String> {
-        let (first, fast) = {
-            let peer = state.peers.get_mut(&key).ok_or("peer is gone")?;
-            let first = !peer.got_first_message;
-            // The bitfield (or have-all/none) must open the conversation, but libtorrent sends its
-            // BEP 10 handshake before it, and a keep-alive or DHT port says nothing about pieces.
-            if !matches!(message, Message::KeepAlive | Message::Extended { .. } | Message::Port(_)) {
-                peer.got_first_message = true;
-            }
-            (first, peer.fast)
-        };
+        let fast = state.peers.get(&key).ok_or("peer is gone")?.fast;
         match message {
             Message::KeepAlive | Message::Port(_) | Message::SuggestPiece { .. } => {}
             Message::AllowedFast { .. } if !fast => return Err("allowed-fast without the fast extension".into()),
@@ -509,15 +497,12 @@ impl Swarm {
                 self.unchoke_if_room(state, key);
             }
             Message::Bitfield(bits) => {
-                if !first {
-                    return Err("bitfield after other messages".into());
-                }
                 let has = Bitfield::from_bytes(&bits, self.torrent.piece_count()).map_err(|e| e.to_string())?;
                 self.replace_has(state, key, has);
             }
             Message::HaveAll | Message::HaveNone => {
-                if !first || !fast {
-                    return Err("have-all/have-none out of place".into());
+                if !fast {
+                    return Err("have-all/have-none without the fast extension".into());
                 }
                 let n = self.torrent.piece_count();
                 let has = if matches!(message, Message::HaveAll) { Bitfield::full(n) } else { Bitfield::new(n) };
@@ -617,9 +602,16 @@ impl Swarm {
         }
     }
 
-    fn replace_has(&self, state: &mut State, key: PeerKey, has: Bitfield) {
+    /// Installs the peer's announced pieces. BEP 3 wants the bitfield first and once, but clients
+    /// differ (libtorrent sends its BEP 10 handshake first, aria2 a have-none and then a bitfield),
+    /// so any number are accepted, each added to what we knew: peers never lose pieces.
+    fn replace_has(&self, state: &mut State, key: PeerKey, mut has: Bitfield) {
         let State { picker, peers, .. } = state;
         let Some(peer) = peers.get_mut(&key) else { return };
+        for p in peer.has.iter_ones() {
+            // Same length, so in range.
+            let _ = has.set(p, true);
+        }
         picker.peer_lost_bitfield(&peer.has);
         picker.peer_has_bitfield(&has);
         peer.has = has;
