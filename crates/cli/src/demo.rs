@@ -28,16 +28,26 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
 }
 
-const GAMES: [&str; 4] = ["lost-in-the-maze.iso", "pixel-racer.zip", "space-trader-1989.img", "manual.pdf"];
+const GAMES: [&str; 4] = [
+    "lost-in-the-maze.iso",
+    "pixel-racer.zip",
+    "space-trader-1989.img",
+    "manual.pdf",
+];
 
 fn make_dataset(root: &Path, total: u64) -> Result<()> {
     let dir = root.join("vidya-archive");
-    std::fs::create_dir_all(dir.join("manuals")).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("manuals"))
+        .with_context(|| format!("creating {}", dir.display()))?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(1989);
     // Uneven sizes, none a multiple of a piece: the awkward case on purpose.
     let shares = [0.45, 0.30, 0.2, 0.05];
     for (name, share) in GAMES.iter().zip(shares) {
-        let path = if name.ends_with(".pdf") { dir.join("manuals").join(name) } else { dir.join(name) };
+        let path = if name.ends_with(".pdf") {
+            dir.join("manuals").join(name)
+        } else {
+            dir.join(name)
+        };
         let len = ((total as f64 * share) as u64).saturating_sub(777).max(1);
         let mut remaining = len;
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
@@ -57,7 +67,9 @@ fn same_files(a: &Path, b: &Path) -> Result<bool> {
     for entry in walk(a)? {
         let rel = entry.strip_prefix(a)?;
         let other = b.join(rel);
-        if std::fs::read(&entry)? != std::fs::read(&other).with_context(|| format!("reading {}", other.display()))? {
+        if std::fs::read(&entry)?
+            != std::fs::read(&other).with_context(|| format!("reading {}", other.display()))?
+        {
             return Ok(false);
         }
     }
@@ -68,13 +80,19 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let p = e?.path();
-        if p.is_dir() { out.extend(walk(&p)?) } else { out.push(p) }
+        if p.is_dir() {
+            out.extend(walk(&p)?)
+        } else {
+            out.push(p)
+        }
     }
     Ok(out)
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
-    let size = parse_size(&args.size).map_err(anyhow::Error::msg).context("--size")?;
+    let size = parse_size(&args.size)
+        .map_err(anyhow::Error::msg)
+        .context("--size")?;
     if size < 4096 {
         bail!("--size must be at least 4096 bytes");
     }
@@ -87,25 +105,51 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         }
     };
     let origin = work.join("origin");
-    eprintln!("1/4 making a {} dataset in {}", format_size(size), origin.display());
+    eprintln!(
+        "1/4 making a {} dataset in {}",
+        format_size(size),
+        origin.display()
+    );
     make_dataset(&origin, size)?;
 
     eprintln!("2/4 creating a hybrid (v1+v2) private torrent");
-    let opts = CreateOptions { version: Version::Hybrid, private: true, ..CreateOptions::default() };
+    let opts = CreateOptions {
+        version: Version::Hybrid,
+        private: true,
+        ..CreateOptions::default()
+    };
     let torrent = metainfo::create_torrent(&origin.join("vidya-archive"), &opts, &mut |_, _| {})?;
-    println!("  info-hash v1: {}", torrent.hashes.v1.map(hex::encode).unwrap_or_default());
-    println!("  info-hash v2: {}", torrent.hashes.v2.map(hex::encode).unwrap_or_default());
-    println!("  {} pieces of {}", torrent.piece_count(), format_size(torrent.info.piece_length));
+    println!(
+        "  info-hash v1: {}",
+        torrent.hashes.v1.map(hex::encode).unwrap_or_default()
+    );
+    println!(
+        "  info-hash v2: {}",
+        torrent.hashes.v2.map(hex::encode).unwrap_or_default()
+    );
+    println!(
+        "  {} pieces of {}",
+        torrent.piece_count(),
+        format_size(torrent.info.piece_length)
+    );
 
     eprintln!("3/4 starting a seeding node and two member nodes on 127.0.0.1");
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let config = EngineConfig { listen: loopback, ..EngineConfig::default() };
+    let config = EngineConfig {
+        listen: loopback,
+        ..EngineConfig::default()
+    };
     let seeder = Engine::start(config.clone()).await?;
-    let seed_handle = seeder.add_torrent(torrent.clone(), origin.clone(), |_| {}).await?;
+    let seed_handle = seeder
+        .add_torrent(torrent.clone(), origin.clone(), |_| {})
+        .await?;
     if !seed_handle.stats().complete {
         bail!("the seeder's check failed: the dataset does not match its torrent");
     }
-    let members = [Engine::start(config.clone()).await?, Engine::start(config).await?];
+    let members = [
+        Engine::start(config.clone()).await?,
+        Engine::start(config).await?,
+    ];
     let mut handles = Vec::new();
     for (i, member) in members.iter().enumerate() {
         let dir = work.join(format!("member-{}", i + 1));

@@ -13,7 +13,11 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "seedbank", version, about = "A tokenised private BitTorrent collective")]
+#[command(
+    name = "seedbank",
+    version,
+    about = "A tokenised private BitTorrent collective"
+)]
 struct Cli {
     /// More logging (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -121,7 +125,10 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> Result<()> {
@@ -131,7 +138,9 @@ fn main() -> Result<()> {
         Command::Torrent(TorrentCommand::Create(args)) => torrent_cmd::create(args),
         Command::Torrent(TorrentCommand::Show(args)) => torrent_cmd::show(args),
         command => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async move {
                 match command {
                     Command::Seed(args) => swarm_cmd::seed(args).await,

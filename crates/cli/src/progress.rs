@@ -8,7 +8,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub enum Progress {
     Bar(ProgressBar),
-    Lines { label: String, last: Instant, total: u64 },
+    Lines {
+        label: String,
+        last: Instant,
+        total: u64,
+    },
 }
 
 const LINE_EVERY: Duration = Duration::from_secs(2);
@@ -27,7 +31,11 @@ impl Progress {
             bar.set_message(label.to_owned());
             Progress::Bar(bar)
         } else {
-            Progress::Lines { label: label.to_owned(), last: Instant::now(), total }
+            Progress::Lines {
+                label: label.to_owned(),
+                last: Instant::now(),
+                total,
+            }
         }
     }
 
@@ -40,7 +48,11 @@ impl Progress {
             Progress::Lines { label, last, total } => {
                 if last.elapsed() >= LINE_EVERY {
                     *last = Instant::now();
-                    let pct = if *total == 0 { 100.0 } else { done as f64 * 100.0 / *total as f64 };
+                    let pct = if *total == 0 {
+                        100.0
+                    } else {
+                        done as f64 * 100.0 / *total as f64
+                    };
                     eprintln!("{label}: {done}/{total} bytes ({pct:.1}%){extra}");
                 }
             }

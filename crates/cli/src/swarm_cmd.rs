@@ -18,13 +18,14 @@ pub async fn interrupted() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -45,7 +46,11 @@ async fn start_engine(swarm: &SwarmArgs, default_listen: SocketAddr) -> Result<E
     Ok(engine)
 }
 
-async fn add_with_check(engine: &Engine, torrent_path: &Path, root: &Path) -> Result<TorrentHandle> {
+async fn add_with_check(
+    engine: &Engine,
+    torrent_path: &Path,
+    root: &Path,
+) -> Result<TorrentHandle> {
     let torrent = load(torrent_path)?;
     let total = u64::from(torrent.piece_count());
     let progress = std::sync::Mutex::new(Progress::new("checking", total));
@@ -58,7 +63,10 @@ async fn add_with_check(engine: &Engine, torrent_path: &Path, root: &Path) -> Re
         .await
         .with_context(|| format!("adding {}", torrent_path.display()))?;
     let stats = handle.stats();
-    eprintln!("checked: {}/{} pieces valid", stats.pieces_have, stats.pieces_total);
+    eprintln!(
+        "checked: {}/{} pieces valid",
+        stats.pieces_have, stats.pieces_total
+    );
     Ok(handle)
 }
 
@@ -160,28 +168,49 @@ pub async fn fetch(args: FetchArgs) -> Result<()> {
 pub async fn node(args: NodeArgs) -> Result<()> {
     let mut config = NodeConfig::load(&args.data_dir)?;
     if let Some(budget) = &args.disk_budget {
-        config.disk_budget = parse_size(budget).map_err(anyhow::Error::msg).context("--disk-budget")?;
+        config.disk_budget = parse_size(budget)
+            .map_err(anyhow::Error::msg)
+            .context("--disk-budget")?;
     }
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
     match args.action {
-        Some(NodeAction::Add { torrent, disk_budget }) => {
+        Some(NodeAction::Add {
+            torrent,
+            disk_budget,
+        }) => {
             if let Some(budget) = disk_budget {
-                config.disk_budget = parse_size(&budget).map_err(anyhow::Error::msg).context("--disk-budget")?;
+                config.disk_budget = parse_size(&budget)
+                    .map_err(anyhow::Error::msg)
+                    .context("--disk-budget")?;
             }
             let t = load(&torrent)?;
             let path = node::register(&config, &t)?;
-            println!("registered {} ({}) as {}", t.info.name, format_size(node::content_size(&t)), path.display());
+            println!(
+                "registered {} ({}) as {}",
+                t.info.name,
+                format_size(node::content_size(&t)),
+                path.display()
+            );
             Ok(())
         }
         Some(NodeAction::List) => {
             let mut used = 0;
             for (path, t) in node::registered(&config.data_dir)? {
                 used += node::content_size(&t);
-                println!("{:>10}  {}  ({})", format_size(node::content_size(&t)), t.info.name, path.display());
+                println!(
+                    "{:>10}  {}  ({})",
+                    format_size(node::content_size(&t)),
+                    t.info.name,
+                    path.display()
+                );
             }
-            println!("{} of {} budget used", format_size(used), format_size(config.disk_budget));
+            println!(
+                "{} of {} budget used",
+                format_size(used),
+                format_size(config.disk_budget)
+            );
             Ok(())
         }
         None => {

@@ -44,10 +44,10 @@ pub fn create(args: CreateArgs) -> Result<()> {
         (_, true) => Version::V2,
         _ => Version::Hybrid,
     };
-    if let Some(size) = args.piece_size {
-        if size < 16 * 1024 || !size.is_power_of_two() {
-            bail!("--piece-size must be a power of two of at least 16384 (got {size})");
-        }
+    if let Some(size) = args.piece_size
+        && (size < 16 * 1024 || !size.is_power_of_two())
+    {
+        bail!("--piece-size must be a power of two of at least 16384 (got {size})");
     }
     let opts = CreateOptions {
         version,
@@ -59,15 +59,19 @@ pub fn create(args: CreateArgs) -> Result<()> {
     };
     let mut progress: Option<Progress> = None;
     let torrent = metainfo::create_torrent(&args.path, &opts, &mut |done, total| {
-        progress.get_or_insert_with(|| Progress::new("hashing", total)).update(done, "");
+        progress
+            .get_or_insert_with(|| Progress::new("hashing", total))
+            .update(done, "");
     })
     .with_context(|| format!("creating a torrent from {}", args.path.display()))?;
     if let Some(p) = progress.as_mut() {
         p.finish("done");
     }
     let tmp = args.output.with_extension("torrent.partial");
-    std::fs::write(&tmp, torrent.to_bytes()).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.output).with_context(|| format!("writing {}", args.output.display()))?;
+    std::fs::write(&tmp, torrent.to_bytes())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.output)
+        .with_context(|| format!("writing {}", args.output.display()))?;
     print_summary(&torrent);
     Ok(())
 }
@@ -105,7 +109,8 @@ struct TorrentJson {
 
 pub fn load(path: &std::path::Path) -> Result<Torrent> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Torrent::from_bytes(&bytes).with_context(|| format!("{} is not a valid torrent", path.display()))
+    Torrent::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid torrent", path.display()))
 }
 
 pub fn show(args: ShowArgs) -> Result<()> {
@@ -127,7 +132,10 @@ pub fn show(args: ShowArgs) -> Result<()> {
                 .files
                 .iter()
                 .filter(|f| !f.pad)
-                .map(|f| FileJson { path: f.path.join("/"), length: f.length })
+                .map(|f| FileJson {
+                    path: f.path.join("/"),
+                    length: f.length,
+                })
                 .collect(),
             magnet: torrent.magnet().to_string(),
         };
@@ -143,17 +151,45 @@ pub fn show(args: ShowArgs) -> Result<()> {
 }
 
 fn content_length(torrent: &Torrent) -> u64 {
-    torrent.info.files.iter().filter(|f| !f.pad).map(|f| f.length).sum()
+    torrent
+        .info
+        .files
+        .iter()
+        .filter(|f| !f.pad)
+        .map(|f| f.length)
+        .sum()
 }
 
 fn print_summary(torrent: &Torrent) {
     let info = &torrent.info;
     println!("name:          {}", info.name);
     println!("version:       {:?}", info.version);
-    println!("info-hash v1:  {}", torrent.hashes.v1.map(hex::encode).unwrap_or_else(|| "-".into()));
-    println!("info-hash v2:  {}", torrent.hashes.v2.map(hex::encode).unwrap_or_else(|| "-".into()));
-    println!("piece size:    {} ({} pieces)", info.piece_length, torrent.piece_count());
-    println!("size:          {} bytes in {} files", content_length(torrent), info.files.iter().filter(|f| !f.pad).count());
+    println!(
+        "info-hash v1:  {}",
+        torrent
+            .hashes
+            .v1
+            .map(hex::encode)
+            .unwrap_or_else(|| "-".into())
+    );
+    println!(
+        "info-hash v2:  {}",
+        torrent
+            .hashes
+            .v2
+            .map(hex::encode)
+            .unwrap_or_else(|| "-".into())
+    );
+    println!(
+        "piece size:    {} ({} pieces)",
+        info.piece_length,
+        torrent.piece_count()
+    );
+    println!(
+        "size:          {} bytes in {} files",
+        content_length(torrent),
+        info.files.iter().filter(|f| !f.pad).count()
+    );
     println!("private:       {}", if info.private { "yes" } else { "no" });
     if let Some(a) = &torrent.announce {
         println!("announce:      {a}");

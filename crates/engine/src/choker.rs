@@ -40,7 +40,10 @@ pub fn choose(candidates: &[Candidate], slots: usize, rotate: bool, round: u64) 
     if let Some(k) = optimistic {
         unchoke.insert(k);
     }
-    Choice { unchoke, optimistic }
+    Choice {
+        unchoke,
+        optimistic,
+    }
 }
 
 #[cfg(test)]
@@ -48,7 +51,15 @@ mod tests {
     use super::*;
 
     fn peers(rates: &[u64]) -> Vec<Candidate> {
-        rates.iter().enumerate().map(|(i, r)| Candidate { key: i as u64, rate: *r, optimistic: false }).collect()
+        rates
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Candidate {
+                key: i as u64,
+                rate: *r,
+                optimistic: false,
+            })
+            .collect()
     }
 
     #[test]
@@ -72,8 +83,18 @@ mod tests {
         let mut p = peers(&[100, 0, 0, 0]);
         let first = choose(&p, 2, true, 0).optimistic.unwrap();
         p[first as usize].optimistic = true;
-        assert_eq!(choose(&p, 2, false, 0).optimistic, Some(first), "kept between rotations");
-        let visited: HashSet<PeerKey> = (0..3).map(|round| choose(&p, 2, true, round).optimistic.unwrap()).collect();
-        assert_eq!(visited, [1, 2, 3].into_iter().collect(), "rotation visits every other peer");
+        assert_eq!(
+            choose(&p, 2, false, 0).optimistic,
+            Some(first),
+            "kept between rotations"
+        );
+        let visited: HashSet<PeerKey> = (0..3)
+            .map(|round| choose(&p, 2, true, round).optimistic.unwrap())
+            .collect();
+        assert_eq!(
+            visited,
+            [1, 2, 3].into_iter().collect(),
+            "rotation visits every other peer"
+        );
     }
 }

@@ -19,7 +19,9 @@ impl HashPool {
     /// `threads == 0` means one per available core.
     pub fn new(threads: usize) -> Arc<HashPool> {
         let n = if threads == 0 {
-            thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+            thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
         } else {
             threads
         };
@@ -30,21 +32,26 @@ impl HashPool {
                 let rx = Arc::clone(&rx);
                 thread::Builder::new()
                     .name(format!("seedbank-hash-{i}"))
-                    .spawn(move || loop {
-                        // The lock is held only while waiting for the next job, never while running it.
-                        let job = match rx.lock() {
-                            Ok(guard) => guard.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return, // pool dropped
+                    .spawn(move || {
+                        loop {
+                            // The lock is held only while waiting for the next job, never while running it.
+                            let job = match rx.lock() {
+                                Ok(guard) => guard.recv(),
+                                Err(_) => return,
+                            };
+                            match job {
+                                Ok(job) => job(),
+                                Err(_) => return, // pool dropped
+                            }
                         }
                     })
                     .expect("spawning a hashing thread")
             })
             .collect();
-        Arc::new(HashPool { sender: Mutex::new(Some(tx)), threads: Mutex::new(handles) })
+        Arc::new(HashPool {
+            sender: Mutex::new(Some(tx)),
+            threads: Mutex::new(handles),
+        })
     }
 
     /// Runs `f` on the pool and waits for its result without blocking the async runtime.
@@ -69,7 +76,11 @@ impl HashPool {
         if let Ok(mut s) = self.sender.lock() {
             s.take();
         }
-        let handles = self.threads.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+        let handles = self
+            .threads
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
         for h in handles {
             let _ = h.join();
         }
@@ -95,7 +106,8 @@ mod tests {
         for i in 0..16u64 {
             let pool = Arc::clone(&pool);
             handles.push(tokio::spawn(async move {
-                pool.run(move || (i * i, thread::current().name().map(str::to_owned))).await
+                pool.run(move || (i * i, thread::current().name().map(str::to_owned)))
+                    .await
             }));
         }
         for (i, h) in handles.into_iter().enumerate() {
@@ -104,6 +116,9 @@ mod tests {
             assert!(name.unwrap().starts_with("seedbank-hash-"));
         }
         pool.shutdown();
-        assert!(pool.run(|| 1).await.is_none(), "a shut-down pool refuses work");
+        assert!(
+            pool.run(|| 1).await.is_none(),
+            "a shut-down pool refuses work"
+        );
     }
 }

@@ -29,7 +29,11 @@ pub(crate) fn our_handshake(swarm: &Swarm, info_hash: [u8; 20]) -> Handshake {
         // The v2 upgrade bit promises BEP 52 hashes we cannot give for a v1-only torrent.
         reserved.0[7] &= !0x10;
     }
-    Handshake { reserved, info_hash, peer_id: swarm.peer_id }
+    Handshake {
+        reserved,
+        info_hash,
+        peer_id: swarm.peer_id,
+    }
 }
 
 pub(crate) async fn read_handshake(stream: &mut TcpStream) -> Result<Handshake, String> {
@@ -59,7 +63,10 @@ pub(crate) async fn dial(swarm: Arc<Swarm>, addr: SocketAddr) {
     };
     let ours = our_handshake(&swarm, swarm.torrent.hashes.wire_id());
     let theirs = async {
-        stream.write_all(&ours.encode()).await.map_err(|e| format!("handshake: {e}"))?;
+        stream
+            .write_all(&ours.encode())
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
         read_handshake(&mut stream).await
     }
     .await;
@@ -79,7 +86,12 @@ pub(crate) async fn dial(swarm: Arc<Swarm>, addr: SocketAddr) {
 }
 
 /// An accepted connection whose handshake named this swarm's torrent.
-pub(crate) async fn accept(swarm: Arc<Swarm>, mut stream: TcpStream, addr: SocketAddr, theirs: Handshake) {
+pub(crate) async fn accept(
+    swarm: Arc<Swarm>,
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    theirs: Handshake,
+) {
     // Answer with the id the peer used: for a hybrid that may be the v1 or the truncated v2 hash.
     let ours = our_handshake(&swarm, theirs.info_hash);
     if let Err(e) = stream.write_all(&ours.encode()).await {
@@ -89,7 +101,14 @@ pub(crate) async fn accept(swarm: Arc<Swarm>, mut stream: TcpStream, addr: Socke
     run(swarm, stream, addr, ours, theirs, false).await
 }
 
-async fn run(swarm: Arc<Swarm>, stream: TcpStream, addr: SocketAddr, ours: Handshake, theirs: Handshake, dialed: bool) {
+async fn run(
+    swarm: Arc<Swarm>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    ours: Handshake,
+    theirs: Handshake,
+    dialed: bool,
+) {
     let _ = stream.set_nodelay(true);
     let fast = ours.reserved.supports_fast() && theirs.reserved.supports_fast();
     let extended = ours.reserved.supports_extended() && theirs.reserved.supports_extended();
@@ -111,11 +130,20 @@ async fn run(swarm: Arc<Swarm>, stream: TcpStream, addr: SocketAddr, ours: Hands
     let _ = writer_task.await;
 }
 
-async fn read_loop(swarm: &Arc<Swarm>, key: u64, link: &PeerLink, mut reader: OwnedReadHalf) -> String {
+async fn read_loop(
+    swarm: &Arc<Swarm>,
+    key: u64,
+    link: &PeerLink,
+    mut reader: OwnedReadHalf,
+) -> String {
     let mut decoder = FrameDecoder::new(Limits::for_torrent(swarm.torrent.piece_count()));
     loop {
         if link.closed.load(Ordering::SeqCst) {
-            return link.outbox().close_reason.clone().unwrap_or_else(|| "closed".into());
+            return link
+                .outbox()
+                .close_reason
+                .clone()
+                .unwrap_or_else(|| "closed".into());
         }
         let buf = decoder.buffer_mut();
         buf.reserve(READ_CHUNK);
@@ -140,11 +168,11 @@ async fn read_loop(swarm: &Arc<Swarm>, key: u64, link: &PeerLink, mut reader: Ow
                 }
             }
         }
-        if !batch.is_empty() {
-            if let Err(reason) = swarm.handle_messages(key, batch) {
-                tracing::info!("dropping peer: {reason}");
-                return reason;
-            }
+        if !batch.is_empty()
+            && let Err(reason) = swarm.handle_messages(key, batch)
+        {
+            tracing::info!("dropping peer: {reason}");
+            return reason;
         }
     }
 }
@@ -161,7 +189,9 @@ async fn write_loop(swarm: Arc<Swarm>, link: Arc<PeerLink>, mut writer: OwnedWri
             let mut uploads = Vec::new();
             let mut bytes = 0usize;
             while bytes < WRITE_BATCH {
-                let Some(r) = outbox.uploads.pop_front() else { break };
+                let Some(r) = outbox.uploads.pop_front() else {
+                    break;
+                };
                 bytes += r.length as usize;
                 uploads.push(r);
             }

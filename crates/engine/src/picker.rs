@@ -58,7 +58,10 @@ pub enum Arrival {
     /// Not requested, already received, or the piece is already complete: drop the data.
     Unwanted,
     /// Stored; these other peers had the same block requested (endgame) and should get a cancel.
-    Accepted { cancel: Vec<PeerKey>, piece_complete: bool },
+    Accepted {
+        cancel: Vec<PeerKey>,
+        piece_complete: bool,
+    },
 }
 
 pub struct Picker {
@@ -86,7 +89,11 @@ impl Picker {
     /// `have` is what the resume check found on disk.
     pub fn new(piece_sizes: PieceSizes, have: Bitfield) -> Picker {
         let n = piece_sizes.sizes.len();
-        assert_eq!(have.len() as usize, n, "bitfield length must match the piece count");
+        assert_eq!(
+            have.len() as usize,
+            n,
+            "bitfield length must match the piece count"
+        );
         let mut picker = Picker {
             piece_sizes,
             have,
@@ -231,7 +238,9 @@ impl Picker {
         }
         // 2. New pieces, rarest first.
         while out.len() < max {
-            let Some(p) = self.rarest_new_piece(peer_has) else { break };
+            let Some(p) = self.rarest_new_piece(peer_has) else {
+                break;
+            };
             self.start_piece(p);
             self.take_free_blocks(p, peer, max, &mut out);
         }
@@ -239,7 +248,11 @@ impl Picker {
             return out;
         }
         // 3. Endgame: nothing new is left anywhere for this peer; duplicate requests still in flight.
-        if self.buckets.iter().all(|b| b.iter().all(|p| !peer_has.get(*p))) {
+        if self
+            .buckets
+            .iter()
+            .all(|b| b.iter().all(|p| !peer_has.get(*p)))
+        {
             self.endgame_blocks(peer, peer_has, max, &mut out);
         }
         out
@@ -272,8 +285,12 @@ impl Picker {
     }
 
     fn take_free_blocks(&mut self, index: u32, peer: PeerKey, max: usize, out: &mut Vec<BlockReq>) {
-        let sizes: Vec<u32> = (0..self.block_count(index)).map(|b| self.block_len(index, b)).collect();
-        let Some(part) = self.partial.get_mut(&index) else { return };
+        let sizes: Vec<u32> = (0..self.block_count(index))
+            .map(|b| self.block_len(index, b))
+            .collect();
+        let Some(part) = self.partial.get_mut(&index) else {
+            return;
+        };
         if part.wants_exclusive && part.exclusive.is_none() {
             part.exclusive = Some(peer);
         }
@@ -283,17 +300,34 @@ impl Picker {
             }
             if *block == Block::Free {
                 *block = Block::Requested(vec![peer]);
-                out.push(BlockReq { index, begin: b as u32 * BLOCK, length: sizes[b] });
+                out.push(BlockReq {
+                    index,
+                    begin: b as u32 * BLOCK,
+                    length: sizes[b],
+                });
             }
         }
     }
 
-    fn endgame_blocks(&mut self, peer: PeerKey, peer_has: &Bitfield, max: usize, out: &mut Vec<BlockReq>) {
-        let mut pieces: Vec<u32> = self.partial.keys().copied().filter(|p| peer_has.get(*p)).collect();
+    fn endgame_blocks(
+        &mut self,
+        peer: PeerKey,
+        peer_has: &Bitfield,
+        max: usize,
+        out: &mut Vec<BlockReq>,
+    ) {
+        let mut pieces: Vec<u32> = self
+            .partial
+            .keys()
+            .copied()
+            .filter(|p| peer_has.get(*p))
+            .collect();
         pieces.sort_unstable();
         for index in pieces {
             let size = self.piece_size(index);
-            let Some(part) = self.partial.get_mut(&index) else { continue };
+            let Some(part) = self.partial.get_mut(&index) else {
+                continue;
+            };
             if part.exclusive.is_some_and(|owner| owner != peer) {
                 continue;
             }
@@ -306,7 +340,11 @@ impl Picker {
                     if !peers.contains(&peer) && peers.len() < 2 {
                         peers.push(peer);
                         let begin = b as u32 * BLOCK;
-                        out.push(BlockReq { index, begin, length: (size - begin).min(BLOCK) });
+                        out.push(BlockReq {
+                            index,
+                            begin,
+                            length: (size - begin).min(BLOCK),
+                        });
                     }
                 }
             }
@@ -316,19 +354,26 @@ impl Picker {
     /// True while every wanted block has been requested at least once.
     pub fn in_endgame(&self) -> bool {
         self.buckets.iter().all(|b| b.is_empty())
-            && self.partial.values().all(|p| p.blocks.iter().all(|b| *b != Block::Free))
+            && self
+                .partial
+                .values()
+                .all(|p| p.blocks.iter().all(|b| *b != Block::Free))
     }
 
     // ---- arrivals and failures ----
 
     /// Records a received block. The caller stores the bytes only on `Accepted`.
     pub fn block_received(&mut self, peer: PeerKey, req: BlockReq) -> Arrival {
-        let Some(part) = self.partial.get_mut(&req.index) else { return Arrival::Unwanted };
-        if req.begin % BLOCK != 0 {
+        let Some(part) = self.partial.get_mut(&req.index) else {
+            return Arrival::Unwanted;
+        };
+        if !req.begin.is_multiple_of(BLOCK) {
             return Arrival::Unwanted;
         }
         let b = (req.begin / BLOCK) as usize;
-        let Some(block) = part.blocks.get_mut(b) else { return Arrival::Unwanted };
+        let Some(block) = part.blocks.get_mut(b) else {
+            return Arrival::Unwanted;
+        };
         let cancel = match block {
             Block::Requested(peers) if peers.contains(&peer) => {
                 peers.iter().copied().filter(|p| *p != peer).collect()
@@ -342,13 +387,20 @@ impl Picker {
         if piece_complete {
             self.verifying[req.index as usize] = true;
         }
-        Arrival::Accepted { cancel, piece_complete }
+        Arrival::Accepted {
+            cancel,
+            piece_complete,
+        }
     }
 
     /// A request that will not be answered (peer choked us, rejected it, or disconnected).
     pub fn request_dropped(&mut self, peer: PeerKey, req: BlockReq) {
-        let Some(part) = self.partial.get_mut(&req.index) else { return };
-        let Some(block) = part.blocks.get_mut((req.begin / BLOCK) as usize) else { return };
+        let Some(part) = self.partial.get_mut(&req.index) else {
+            return;
+        };
+        let Some(block) = part.blocks.get_mut((req.begin / BLOCK) as usize) else {
+            return;
+        };
         if let Block::Requested(peers) = block {
             peers.retain(|p| *p != peer);
             if peers.is_empty() {
@@ -422,7 +474,12 @@ impl Picker {
     pub fn piece_failed(&mut self, index: u32) {
         self.verifying[index as usize] = false;
         let blocks = self.block_count(index);
-        let pads = self.piece_sizes.pad_blocks.get(&index).cloned().unwrap_or_default();
+        let pads = self
+            .piece_sizes
+            .pad_blocks
+            .get(&index)
+            .cloned()
+            .unwrap_or_default();
         if let Some(part) = self.partial.get_mut(&index) {
             part.received = 0;
             for (b, block) in part.blocks.iter_mut().enumerate() {
@@ -446,8 +503,16 @@ impl Picker {
     #[cfg(test)]
     fn check_invariants(&self) {
         for p in 0..self.have.len() {
-            let states = [self.have.get(p), self.partial.contains_key(&p), self.in_bucket[p as usize]];
-            assert_eq!(states.iter().filter(|s| **s).count(), 1, "piece {p} in {states:?}");
+            let states = [
+                self.have.get(p),
+                self.partial.contains_key(&p),
+                self.in_bucket[p as usize],
+            ];
+            assert_eq!(
+                states.iter().filter(|s| **s).count(),
+                1,
+                "piece {p} in {states:?}"
+            );
             if self.in_bucket[p as usize] {
                 let a = self.availability[p as usize] as usize;
                 assert_eq!(self.buckets[a][self.bucket_pos[p as usize] as usize], p);
@@ -461,7 +526,10 @@ mod tests {
     use super::*;
 
     fn sizes(n: usize, size: u32) -> PieceSizes {
-        PieceSizes { sizes: vec![size; n], pad_blocks: HashMap::new() }
+        PieceSizes {
+            sizes: vec![size; n],
+            pad_blocks: HashMap::new(),
+        }
     }
 
     fn full(n: u32) -> Bitfield {
@@ -478,7 +546,14 @@ mod tests {
         picker.peer_lost_piece(2);
         picker.check_invariants();
         let reqs = picker.pick(1, &everything, 1);
-        assert_eq!(reqs, vec![BlockReq { index: 2, begin: 0, length: BLOCK }]);
+        assert_eq!(
+            reqs,
+            vec![BlockReq {
+                index: 2,
+                begin: 0,
+                length: BLOCK
+            }]
+        );
         picker.check_invariants();
     }
 
@@ -491,7 +566,10 @@ mod tests {
         assert_eq!(first.len(), 2);
         let p = first[0].index;
         let second = picker.pick(2, &all, 2);
-        assert!(second.iter().all(|r| r.index == p), "peer 2 should continue piece {p}: {second:?}");
+        assert!(
+            second.iter().all(|r| r.index == p),
+            "peer 2 should continue piece {p}: {second:?}"
+        );
         picker.check_invariants();
     }
 
@@ -507,8 +585,16 @@ mod tests {
         assert_eq!(
             reqs,
             vec![
-                BlockReq { index: 1, begin: 0, length: BLOCK },
-                BlockReq { index: 1, begin: BLOCK, length: 100 }
+                BlockReq {
+                    index: 1,
+                    begin: 0,
+                    length: BLOCK
+                },
+                BlockReq {
+                    index: 1,
+                    begin: BLOCK,
+                    length: 100
+                }
             ]
         );
     }
@@ -519,9 +605,20 @@ mod tests {
         let all = full(1);
         picker.peer_has_bitfield(&all);
         let reqs = picker.pick(1, &all, 1);
-        assert_eq!(picker.block_received(2, reqs[0]), Arrival::Unwanted, "peer 2 was never asked");
-        assert!(matches!(picker.block_received(1, reqs[0]), Arrival::Accepted { .. }));
-        assert_eq!(picker.block_received(1, reqs[0]), Arrival::Unwanted, "second copy");
+        assert_eq!(
+            picker.block_received(2, reqs[0]),
+            Arrival::Unwanted,
+            "peer 2 was never asked"
+        );
+        assert!(matches!(
+            picker.block_received(1, reqs[0]),
+            Arrival::Accepted { .. }
+        ));
+        assert_eq!(
+            picker.block_received(1, reqs[0]),
+            Arrival::Unwanted,
+            "second copy"
+        );
     }
 
     #[test]
@@ -535,10 +632,16 @@ mod tests {
         assert!(picker.in_endgame());
         let b = picker.pick(2, &all, 4);
         assert_eq!(b, a, "endgame hands the same block to a second peer");
-        assert!(picker.pick(3, &all, 4).is_empty(), "at most two copies in flight");
+        assert!(
+            picker.pick(3, &all, 4).is_empty(),
+            "at most two copies in flight"
+        );
         assert_eq!(
             picker.block_received(2, b[0]),
-            Arrival::Accepted { cancel: vec![1], piece_complete: true }
+            Arrival::Accepted {
+                cancel: vec![1],
+                piece_complete: true
+            }
         );
     }
 
@@ -556,7 +659,10 @@ mod tests {
         picker.piece_failed(0);
         let again = picker.pick(2, &all, 8);
         assert_eq!(again.len(), 2, "peer 2 claims the whole piece");
-        assert!(picker.pick(1, &all, 8).is_empty(), "peer 1 may not help with an exclusive piece");
+        assert!(
+            picker.pick(1, &all, 8).is_empty(),
+            "peer 1 may not help with an exclusive piece"
+        );
         for r in again {
             picker.block_received(2, r);
         }
@@ -590,7 +696,10 @@ mod tests {
         picker.block_received(1, reqs[0]);
         assert_eq!(
             picker.block_received(1, reqs[1]),
-            Arrival::Accepted { cancel: vec![], piece_complete: true }
+            Arrival::Accepted {
+                cancel: vec![],
+                piece_complete: true
+            }
         );
     }
 
@@ -617,8 +726,10 @@ mod tests {
                 match rng.random_range(0..3) {
                     0 => picker.request_dropped(k as u64, r),
                     _ => {
-                        if let Arrival::Accepted { piece_complete: true, .. } =
-                            picker.block_received(k as u64, r)
+                        if let Arrival::Accepted {
+                            piece_complete: true,
+                            ..
+                        } = picker.block_received(k as u64, r)
                         {
                             if rng.random_bool(0.8) {
                                 picker.piece_verified(r.index)

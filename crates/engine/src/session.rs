@@ -61,12 +61,19 @@ fn new_peer_id() -> [u8; 20] {
 impl Engine {
     /// Binds the listening socket and starts accepting peers.
     pub async fn start(config: EngineConfig) -> Result<Engine, EngineError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| EngineError::Listen { addr: config.listen, source })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| EngineError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
         let listen_addr = listener
             .local_addr()
-            .map_err(|source| EngineError::Listen { addr: config.listen, source })?;
+            .map_err(|source| EngineError::Listen {
+                addr: config.listen,
+                source,
+            })?;
         let (shutdown, _) = watch::channel(false);
         let inner = Arc::new(Inner {
             pool: HashPool::new(config.hash_threads),
@@ -98,7 +105,11 @@ impl Engine {
     ) -> Result<TorrentHandle, EngineError> {
         let torrent = Arc::new(torrent);
         {
-            let swarms = self.inner.swarms.lock().map_err(|_| EngineError::Shutdown)?;
+            let swarms = self
+                .inner
+                .swarms
+                .lock()
+                .map_err(|_| EngineError::Shutdown)?;
             if swarms.iter().any(|s| s.torrent.hashes == torrent.hashes) {
                 return Err(EngineError::Duplicate);
             }
@@ -107,7 +118,11 @@ impl Engine {
         let have = check(&self.inner.pool, &torrent, &check_storage, progress).await?;
         let writable = !have.is_complete();
         let storage = Arc::new(Storage::new(&root, &torrent.info, writable));
-        let announce_port = self.inner.config.announce_port.unwrap_or(self.inner.listen_addr.port());
+        let announce_port = self
+            .inner
+            .config
+            .announce_port
+            .unwrap_or(self.inner.listen_addr.port());
         let swarm = Swarm::new(
             Arc::clone(&torrent),
             storage,
@@ -117,29 +132,56 @@ impl Engine {
             Arc::clone(&self.inner.pool),
             announce_port,
         );
-        self.inner.swarms.lock().map_err(|_| EngineError::Shutdown)?.push(Arc::clone(&swarm));
-        tokio::spawn(clock(Arc::clone(&swarm), self.inner.listen_addr, self.inner.shutdown.subscribe()));
+        self.inner
+            .swarms
+            .lock()
+            .map_err(|_| EngineError::Shutdown)?
+            .push(Arc::clone(&swarm));
+        tokio::spawn(clock(
+            Arc::clone(&swarm),
+            self.inner.listen_addr,
+            self.inner.shutdown.subscribe(),
+        ));
         let tracker_task = if tracker_urls(&torrent).is_empty() {
             None
         } else {
-            Some(tokio::spawn(announce_loop(Arc::clone(&swarm), announce_port, self.inner.shutdown.subscribe())))
+            Some(tokio::spawn(announce_loop(
+                Arc::clone(&swarm),
+                announce_port,
+                self.inner.shutdown.subscribe(),
+            )))
         };
-        Ok(TorrentHandle { swarm, tracker_task: Arc::new(Mutex::new(tracker_task)) })
+        Ok(TorrentHandle {
+            swarm,
+            tracker_task: Arc::new(Mutex::new(tracker_task)),
+        })
     }
 
     /// Closes every connection, tells trackers we stopped (bounded wait), and stops the hashing pool.
     pub async fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
-        let swarms: Vec<Arc<Swarm>> = self.inner.swarms.lock().map(|s| s.clone()).unwrap_or_default();
+        let swarms: Vec<Arc<Swarm>> = self
+            .inner
+            .swarms
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
         for s in &swarms {
             s.close();
         }
-        let port = self.inner.config.announce_port.unwrap_or(self.inner.listen_addr.port());
+        let port = self
+            .inner
+            .config
+            .announce_port
+            .unwrap_or(self.inner.listen_addr.port());
         let mut stops = JoinSet::new();
         for s in swarms {
             stops.spawn(async move { announce_stopped(&s, port).await });
         }
-        let _ = tokio::time::timeout(Duration::from_secs(5), async { while stops.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while stops.join_next().await.is_some() {}
+        })
+        .await;
         let pool = Arc::clone(&self.inner.pool);
         let _ = tokio::task::spawn_blocking(move || pool.shutdown()).await;
     }
@@ -156,17 +198,24 @@ async fn check(
     let mut have = Bitfield::new(total);
     let any_file = storage.file_paths().any(|(p, _)| p.exists());
     if !any_file {
-        progress(CheckProgress { checked: total, total, valid: 0 });
+        progress(CheckProgress {
+            checked: total,
+            total,
+            valid: 0,
+        });
         return Ok(have);
     }
-    let in_flight = 4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let in_flight = 4 * std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let mut jobs = JoinSet::new();
     let mut next = 0u32;
     let mut checked = 0u32;
     let mut valid = 0u32;
     while checked < total {
         while next < total && jobs.len() < in_flight {
-            let (pool, torrent, storage) = (Arc::clone(pool), Arc::clone(torrent), Arc::clone(storage));
+            let (pool, torrent, storage) =
+                (Arc::clone(pool), Arc::clone(torrent), Arc::clone(storage));
             let index = next;
             jobs.spawn(async move {
                 let result = pool
@@ -184,7 +233,9 @@ async fn check(
             });
             next += 1;
         }
-        let Some(joined) = jobs.join_next().await else { break };
+        let Some(joined) = jobs.join_next().await else {
+            break;
+        };
         let (index, result) = joined.map_err(|_| EngineError::Shutdown)?;
         match result {
             Some(Ok(true)) => {
@@ -196,8 +247,12 @@ async fn check(
             None => return Err(EngineError::Shutdown),
         }
         checked += 1;
-        if checked % 16 == 0 || checked == total {
-            progress(CheckProgress { checked, total, valid });
+        if checked.is_multiple_of(16) || checked == total {
+            progress(CheckProgress {
+                checked,
+                total,
+                valid,
+            });
         }
     }
     Ok(have)
@@ -228,11 +283,11 @@ async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {
                     return;
                 }
             };
-            let swarm = inner
-                .swarms
-                .lock()
-                .ok()
-                .and_then(|s| s.iter().find(|s| s.torrent.hashes.matches(&theirs.info_hash)).cloned());
+            let swarm = inner.swarms.lock().ok().and_then(|s| {
+                s.iter()
+                    .find(|s| s.torrent.hashes.matches(&theirs.info_hash))
+                    .cloned()
+            });
             match swarm {
                 Some(swarm) => peer::accept(swarm, stream, addr, theirs).await,
                 None => tracing::debug!(%addr, "incoming handshake for an unknown torrent"),
@@ -280,7 +335,12 @@ fn announce_for(swarm: &Swarm, port: u16, event: Event) -> Announce {
         left: swarm.left(),
         event,
         // Stable per session, so a tracker can tell our IPv4 and IPv6 announces apart from a stranger's.
-        key: u32::from_be_bytes([swarm.peer_id[16], swarm.peer_id[17], swarm.peer_id[18], swarm.peer_id[19]]),
+        key: u32::from_be_bytes([
+            swarm.peer_id[16],
+            swarm.peer_id[17],
+            swarm.peer_id[18],
+            swarm.peer_id[19],
+        ]),
         numwant: 50,
     }
 }
@@ -301,7 +361,9 @@ async fn announce_loop(swarm: Arc<Swarm>, port: u16, mut shutdown: watch::Receiv
                         tracing::warn!(url, "tracker warning: {w}");
                     }
                     swarm.add_addrs(response.peers);
-                    wait = response.interval.max(response.min_interval.unwrap_or_default());
+                    wait = response
+                        .interval
+                        .max(response.min_interval.unwrap_or_default());
                     event = Event::None;
                     break;
                 }
@@ -377,8 +439,13 @@ impl TorrentHandle {
         if let Some(task) = self.tracker_task.lock().ok().and_then(|mut t| t.take()) {
             task.abort();
         }
-        let port = engine.inner.config.announce_port.unwrap_or(engine.inner.listen_addr.port());
-        let _ = tokio::time::timeout(Duration::from_secs(5), announce_stopped(&self.swarm, port)).await;
+        let port = engine
+            .inner
+            .config
+            .announce_port
+            .unwrap_or(engine.inner.listen_addr.port());
+        let _ =
+            tokio::time::timeout(Duration::from_secs(5), announce_stopped(&self.swarm, port)).await;
         if let Ok(mut swarms) = engine.inner.swarms.lock() {
             swarms.retain(|s| !Arc::ptr_eq(s, &self.swarm));
         }

@@ -46,7 +46,13 @@ impl Storage {
                 for component in &f.path {
                     path.push(component);
                 }
-                StoredFile { path, offset: f.offset, length: f.length, pad: f.pad, handle: OnceLock::new() }
+                StoredFile {
+                    path,
+                    offset: f.offset,
+                    length: f.length,
+                    pad: f.pad,
+                    handle: OnceLock::new(),
+                }
             })
             .collect();
         Storage { files, writable }
@@ -54,7 +60,10 @@ impl Storage {
 
     /// Paths of the real (non-pad) files, with their lengths.
     pub fn file_paths(&self) -> impl Iterator<Item = (&Path, u64)> {
-        self.files.iter().filter(|f| !f.pad).map(|f| (f.path.as_path(), f.length))
+        self.files
+            .iter()
+            .filter(|f| !f.pad)
+            .map(|f| (f.path.as_path(), f.length))
     }
 
     fn open<'a>(&self, file: &'a StoredFile) -> Result<&'a File, EngineError> {
@@ -72,11 +81,16 @@ impl Storage {
                 .truncate(false)
                 .open(&file.path)
                 .map_err(|e| EngineError::io(&file.path, e))?;
-            let len = handle.metadata().map_err(|e| EngineError::io(&file.path, e))?.len();
+            let len = handle
+                .metadata()
+                .map_err(|e| EngineError::io(&file.path, e))?
+                .len();
             if len != file.length {
                 // Full length up front (sparse): reads of parts not yet downloaded see zeros, not EOF,
                 // and a file longer than the torrent says is cut to size.
-                handle.set_len(file.length).map_err(|e| EngineError::io(&file.path, e))?;
+                handle
+                    .set_len(file.length)
+                    .map_err(|e| EngineError::io(&file.path, e))?;
             }
             handle
         } else {
@@ -87,9 +101,15 @@ impl Storage {
     }
 
     /// Files overlapping `[offset, offset + len)`, as (file, offset within file, range in buffer).
-    fn spans(&self, offset: u64, len: usize) -> impl Iterator<Item = (&StoredFile, u64, std::ops::Range<usize>)> {
+    fn spans(
+        &self,
+        offset: u64,
+        len: usize,
+    ) -> impl Iterator<Item = (&StoredFile, u64, std::ops::Range<usize>)> {
         let end = offset + len as u64;
-        let first = self.files.partition_point(|f| f.offset + f.length <= offset);
+        let first = self
+            .files
+            .partition_point(|f| f.offset + f.length <= offset);
         self.files[first..]
             .iter()
             .take_while(move |f| f.offset < end)
@@ -113,7 +133,13 @@ impl Storage {
             let handle = self.open(file)?;
             handle.read_exact_at(&mut buf[range], at).map_err(|e| {
                 if e.kind() == io::ErrorKind::UnexpectedEof {
-                    EngineError::io(&file.path, io::Error::new(io::ErrorKind::UnexpectedEof, "file is shorter than the torrent says"))
+                    EngineError::io(
+                        &file.path,
+                        io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "file is shorter than the torrent says",
+                        ),
+                    )
                 } else {
                     EngineError::io(&file.path, e)
                 }
@@ -134,7 +160,10 @@ impl Storage {
                 Some(h) => h,
                 None => match File::open(&file.path) {
                     Ok(h) => {
-                        let len = h.metadata().map_err(|e| EngineError::io(&file.path, e))?.len();
+                        let len = h
+                            .metadata()
+                            .map_err(|e| EngineError::io(&file.path, e))?
+                            .len();
                         if len < file.length {
                             return Ok(false);
                         }
@@ -161,7 +190,9 @@ impl Storage {
                 continue;
             }
             let handle = self.open(file)?;
-            handle.write_all_at(&data[range], at).map_err(|e| EngineError::io(&file.path, e))?;
+            handle
+                .write_all_at(&data[range], at)
+                .map_err(|e| EngineError::io(&file.path, e))?;
         }
         Ok(())
     }

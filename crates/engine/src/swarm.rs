@@ -20,12 +20,12 @@ use peerwire::extension::{ExtensionHandshake, ExtensionRegistry};
 use peerwire::{BlockRef, Message};
 use tokio::sync::{Notify, watch};
 
+use crate::EngineConfig;
 use crate::choker::{self, Candidate, Choice};
 use crate::hashpool::HashPool;
-use crate::picker::{Arrival, BlockReq, PeerKey, PieceSizes, Picker, BLOCK};
+use crate::picker::{Arrival, BLOCK, BlockReq, PeerKey, Picker, PieceSizes};
 use crate::rate::Rate;
 use crate::storage::Storage;
-use crate::EngineConfig;
 
 /// A request not answered within this time makes the peer "snubbed": its requests go back to the picker.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,7 +66,9 @@ impl PeerLink {
     }
 
     pub(crate) fn outbox(&self) -> MutexGuard<'_, Outbox> {
-        self.outbox.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.outbox
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn send(&self, message: Message) {
@@ -250,7 +252,9 @@ impl Swarm {
 
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock is a bug; the state is still the best we have.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn subscribe_complete(&self) -> watch::Receiver<bool> {
@@ -276,14 +280,20 @@ impl Swarm {
     }
 
     pub(crate) fn transfer_totals(&self) -> (u64, u64) {
-        (self.uploaded.load(Ordering::Relaxed), self.downloaded.load(Ordering::Relaxed))
+        (
+            self.uploaded.load(Ordering::Relaxed),
+            self.downloaded.load(Ordering::Relaxed),
+        )
     }
 
     pub(crate) fn stats(&self) -> TorrentStats {
         let state = self.state();
         let have = state.picker.have();
         let pieces_have = have.count_ones();
-        let bytes_have = have.iter_ones().map(|p| u64::from(self.data_bytes[p as usize])).sum();
+        let bytes_have = have
+            .iter_ones()
+            .map(|p| u64::from(self.data_bytes[p as usize]))
+            .sum();
         let seeds = state.peers.values().filter(|p| p.has.is_complete()).count();
         TorrentStats {
             pieces_have,
@@ -313,7 +323,11 @@ impl Swarm {
             if state.banned.contains(&addr.ip()) {
                 continue;
             }
-            state.known.entry(addr).or_insert(KnownAddr { failures: 0, next_attempt: now, connected: false });
+            state.known.entry(addr).or_insert(KnownAddr {
+                failures: 0,
+                next_attempt: now,
+                connected: false,
+            });
         }
     }
 
@@ -321,11 +335,16 @@ impl Swarm {
     /// `register`.
     pub(crate) fn addrs_to_dial(&self, own: SocketAddr) -> Vec<SocketAddr> {
         let mut state = self.state();
-        if self.closed.load(Ordering::Relaxed) || (state.picker.is_complete() && state.known.is_empty()) {
+        if self.closed.load(Ordering::Relaxed)
+            || (state.picker.is_complete() && state.known.is_empty())
+        {
             return Vec::new();
         }
         let now = Instant::now();
-        let room = self.config.max_peers.saturating_sub(state.peers.len() + state.connecting);
+        let room = self
+            .config
+            .max_peers
+            .saturating_sub(state.peers.len() + state.connecting);
         let mut picked: Vec<SocketAddr> = state
             .known
             .iter()
@@ -353,7 +372,8 @@ impl Swarm {
             k.connected = false;
             k.failures += 1;
             // 5 s, 10 s, 20 s, ... capped at 5 min: a seeder that is still starting up is found soon.
-            let backoff = Duration::from_secs(5u64 << k.failures.min(6)).min(Duration::from_secs(300));
+            let backoff =
+                Duration::from_secs(5u64 << k.failures.min(6)).min(Duration::from_secs(300));
             k.next_attempt = Instant::now() + backoff;
         }
     }
@@ -423,7 +443,7 @@ impl Swarm {
         } else if fast && have.count_ones() == 0 {
             Message::HaveNone
         } else {
-            Message::Bitfield(have.to_bytes().into())
+            Message::Bitfield(have.to_bytes())
         };
         if !matches!(opening, Message::Bitfield(_)) || have.count_ones() > 0 || !fast {
             link.send(opening);
@@ -434,7 +454,10 @@ impl Swarm {
                 Some(self.listen_port),
                 self.config.max_upload_queue,
             );
-            link.send(Message::Extended { id: 0, payload: hs.encode().into() });
+            link.send(Message::Extended {
+                id: 0,
+                payload: hs.encode().into(),
+            });
         }
         tracing::debug!(%addr, key, "peer connected");
         Ok((key, link))
@@ -442,7 +465,9 @@ impl Swarm {
 
     pub(crate) fn peer_disconnected(&self, key: PeerKey, reason: &str) {
         let mut state = self.state();
-        let Some(peer) = state.peers.remove(&key) else { return };
+        let Some(peer) = state.peers.remove(&key) else {
+            return;
+        };
         peer.link.close(reason);
         state.picker.peer_lost_bitfield(&peer.has);
         state.picker.peer_gone(key);
@@ -456,7 +481,11 @@ impl Swarm {
     // ---- incoming messages ----
 
     /// Applies a batch of messages from one peer. An `Err` means: drop this peer, for that reason.
-    pub(crate) fn handle_messages(self: &Arc<Self>, key: PeerKey, messages: Vec<Message>) -> Result<(), String> {
+    pub(crate) fn handle_messages(
+        self: &Arc<Self>,
+        key: PeerKey,
+        messages: Vec<Message>,
+    ) -> Result<(), String> {
         let mut completed = Vec::new();
         let result = {
             let mut state = self.state();
@@ -488,7 +517,9 @@ impl Swarm {
         let fast = state.peers.get(&key).ok_or("peer is gone")?.fast;
         match message {
             Message::KeepAlive | Message::Port(_) | Message::SuggestPiece { .. } => {}
-            Message::AllowedFast { .. } if !fast => return Err("allowed-fast without the fast extension".into()),
+            Message::AllowedFast { .. } if !fast => {
+                return Err("allowed-fast without the fast extension".into());
+            }
             Message::AllowedFast { .. } => {}
             Message::Interested => {
                 if let Some(peer) = state.peers.get_mut(&key) {
@@ -497,7 +528,8 @@ impl Swarm {
                 self.unchoke_if_room(state, key);
             }
             Message::Bitfield(bits) => {
-                let has = Bitfield::from_bytes(&bits, self.torrent.piece_count()).map_err(|e| e.to_string())?;
+                let has = Bitfield::from_bytes(&bits, self.torrent.piece_count())
+                    .map_err(|e| e.to_string())?;
                 self.replace_has(state, key, has);
             }
             Message::HaveAll | Message::HaveNone => {
@@ -505,11 +537,17 @@ impl Swarm {
                     return Err("have-all/have-none without the fast extension".into());
                 }
                 let n = self.torrent.piece_count();
-                let has = if matches!(message, Message::HaveAll) { Bitfield::full(n) } else { Bitfield::new(n) };
+                let has = if matches!(message, Message::HaveAll) {
+                    Bitfield::full(n)
+                } else {
+                    Bitfield::new(n)
+                };
                 self.replace_has(state, key, has);
             }
             Message::Request(r) => self.queue_upload(state, key, r)?,
-            Message::Piece { index, begin, data } => self.block_arrived(state, key, index, begin, &data, completed),
+            Message::Piece { index, begin, data } => {
+                self.block_arrived(state, key, index, begin, &data, completed)
+            }
             other => {
                 let State { picker, peers, .. } = state;
                 let peer = peers.get_mut(&key).ok_or("peer is gone")?;
@@ -525,22 +563,25 @@ impl Swarm {
                     }
                     Message::Unchoke => peer.peer_choking = false,
                     Message::NotInterested => peer.peer_interested = false,
-                    Message::Have { index } => {
+                    Message::Have { index }
                         // `index` was range-checked by the decoder, so `set` cannot fail.
-                        if peer.has.set(index, true) == Ok(false) {
+                        if peer.has.set(index, true) == Ok(false) => {
                             picker.peer_has_piece(index);
                             if !peer.am_interested && !picker.have().get(index) {
                                 peer.am_interested = true;
                                 peer.link.send(Message::Interested);
                             }
                         }
-                    }
                     Message::Cancel(r) => peer.link.outbox().uploads.retain(|u| *u != r),
                     Message::RejectRequest(r) => {
                         if !peer.fast {
                             return Err("reject-request without the fast extension".into());
                         }
-                        let req = BlockReq { index: r.index, begin: r.begin, length: r.length };
+                        let req = BlockReq {
+                            index: r.index,
+                            begin: r.begin,
+                            length: r.length,
+                        };
                         if peer.outstanding.remove(&req).is_some() {
                             picker.request_dropped(key, req);
                         }
@@ -573,9 +614,21 @@ impl Swarm {
         data: &[u8],
         completed: &mut Vec<(u32, Vec<u8>)>,
     ) {
-        let State { picker, peers, buffers, download_rate, .. } = state;
-        let Some(peer) = peers.get_mut(&key) else { return };
-        let req = BlockReq { index, begin, length: data.len() as u32 };
+        let State {
+            picker,
+            peers,
+            buffers,
+            download_rate,
+            ..
+        } = state;
+        let Some(peer) = peers.get_mut(&key) else {
+            return;
+        };
+        let req = BlockReq {
+            index,
+            begin,
+            length: data.len() as u32,
+        };
         if peer.outstanding.remove(&req).is_none() {
             // Late copies after a cancel or a choke are normal; drop them.
             return;
@@ -583,22 +636,30 @@ impl Swarm {
         peer.last_block = Instant::now();
         peer.down.add(data.len() as u64);
         download_rate.add(data.len() as u64);
-        let Arrival::Accepted { cancel, piece_complete } = picker.block_received(key, req) else { return };
+        let Arrival::Accepted {
+            cancel,
+            piece_complete,
+        } = picker.block_received(key, req)
+        else {
+            return;
+        };
         let size = picker.piece_size(index) as usize;
         let buffer = buffers.entry(index).or_insert_with(|| vec![0; size]);
         let start = begin as usize;
         buffer[start..start + data.len()].copy_from_slice(data);
         for other in cancel {
-            if let Some(p) = peers.get_mut(&other) {
-                if p.outstanding.remove(&req).is_some() {
-                    p.link.send(Message::Cancel(BlockRef { index, begin, length: req.length }));
-                }
+            if let Some(p) = peers.get_mut(&other)
+                && p.outstanding.remove(&req).is_some()
+            {
+                p.link.send(Message::Cancel(BlockRef {
+                    index,
+                    begin,
+                    length: req.length,
+                }));
             }
         }
-        if piece_complete {
-            if let Some(data) = buffers.remove(&index) {
-                completed.push((index, data));
-            }
+        if piece_complete && let Some(data) = buffers.remove(&index) {
+            completed.push((index, data));
         }
     }
 
@@ -607,7 +668,9 @@ impl Swarm {
     /// so any number are accepted, each added to what we knew: peers never lose pieces.
     fn replace_has(&self, state: &mut State, key: PeerKey, mut has: Bitfield) {
         let State { picker, peers, .. } = state;
-        let Some(peer) = peers.get_mut(&key) else { return };
+        let Some(peer) = peers.get_mut(&key) else {
+            return;
+        };
         for p in peer.has.iter_ones() {
             // Same length, so in range.
             let _ = has.set(p, true);
@@ -627,7 +690,9 @@ impl Swarm {
 
     fn queue_upload(&self, state: &mut State, key: PeerKey, r: BlockRef) -> Result<(), String> {
         let have = state.picker.have().get(r.index);
-        let Some(peer) = state.peers.get_mut(&key) else { return Ok(()) };
+        let Some(peer) = state.peers.get_mut(&key) else {
+            return Ok(());
+        };
         let size = self.torrent.piece_size(r.index);
         if r.begin.checked_add(r.length).is_none_or(|end| end > size) {
             return Err(format!("request beyond the end of piece {}", r.index));
@@ -663,12 +728,17 @@ impl Swarm {
             return;
         }
         let State { picker, peers, .. } = state;
-        let Some(peer) = peers.get_mut(&key) else { return };
+        let Some(peer) = peers.get_mut(&key) else {
+            return;
+        };
         if peer.peer_choking || !peer.am_interested {
             return;
         }
         let by_rate = (peer.down.per_second() * QUEUE_SECONDS / u64::from(BLOCK)) as usize;
-        let target = by_rate.max(INITIAL_QUEUE).min(peer.reqq as usize).min(self.config.max_request_queue as usize);
+        let target = by_rate
+            .max(INITIAL_QUEUE)
+            .min(peer.reqq as usize)
+            .min(self.config.max_request_queue as usize);
         if peer.outstanding.len() >= target {
             return;
         }
@@ -689,7 +759,11 @@ impl Swarm {
         let mut outbox = peer.link.outbox();
         for r in picks {
             peer.outstanding.insert(r, now);
-            outbox.messages.push(Message::Request(BlockRef { index: r.index, begin: r.begin, length: r.length }));
+            outbox.messages.push(Message::Request(BlockRef {
+                index: r.index,
+                begin: r.begin,
+                length: r.length,
+            }));
         }
         drop(outbox);
         peer.link.wake_writer.notify_one();
@@ -732,7 +806,10 @@ impl Swarm {
             if !peer.has.get(index) {
                 peer.link.send(Message::Have { index });
             }
-            if peer.am_interested && !picker.is_interesting(&peer.has) && peer.outstanding.is_empty() {
+            if peer.am_interested
+                && !picker.is_interesting(&peer.has)
+                && peer.outstanding.is_empty()
+            {
                 peer.am_interested = false;
                 peer.link.send(Message::NotInterested);
             }
@@ -745,7 +822,10 @@ impl Swarm {
             let swarm = Arc::clone(self);
             tokio::spawn(async move {
                 let storage = Arc::clone(&swarm.storage);
-                let synced = swarm.pool.run(move || storage.create_all().and_then(|()| storage.sync())).await;
+                let synced = swarm
+                    .pool
+                    .run(move || storage.create_all().and_then(|()| storage.sync()))
+                    .await;
                 match synced {
                     Some(Err(e)) => swarm.fail(format!("cannot finish files: {e}")),
                     _ => {
@@ -770,10 +850,10 @@ impl Swarm {
         let contributors = state.picker.contributors(index);
         state.picker.piece_failed(index);
         tracing::warn!(index, ?contributors, "piece failed its hash check");
-        if let [culprit] = contributors[..] {
-            if let Some(ip) = state.peers.get(&culprit).map(|p| p.addr.ip()) {
-                self.ban(&mut state, ip, index);
-            }
+        if let [culprit] = contributors[..]
+            && let Some(ip) = state.peers.get(&culprit).map(|p| p.addr.ip())
+        {
+            self.ban(&mut state, ip, index);
         }
     }
 
@@ -781,7 +861,12 @@ impl Swarm {
         tracing::warn!(%ip, index, "banning peer: sent a corrupt piece");
         state.banned.insert(ip);
         state.known.retain(|a, _| a.ip() != ip);
-        let keys: Vec<PeerKey> = state.peers.iter().filter(|(_, p)| p.addr.ip() == ip).map(|(k, _)| *k).collect();
+        let keys: Vec<PeerKey> = state
+            .peers
+            .iter()
+            .filter(|(_, p)| p.addr.ip() == ip)
+            .map(|(k, _)| *k)
+            .collect();
         for key in keys {
             state.picker.discard_blocks_from(key);
             if let Some(peer) = state.peers.get(&key) {
@@ -805,11 +890,12 @@ impl Swarm {
         if unchoked >= self.config.upload_slots {
             return;
         }
-        if let Some(peer) = state.peers.get_mut(&key) {
-            if peer.am_choking && self.picker_has_any(&state.picker) {
-                peer.am_choking = false;
-                peer.link.send(Message::Unchoke);
-            }
+        if let Some(peer) = state.peers.get_mut(&key)
+            && peer.am_choking
+            && self.picker_has_any(&state.picker)
+        {
+            peer.am_choking = false;
+            peer.link.send(Message::Unchoke);
         }
     }
 
@@ -827,13 +913,24 @@ impl Swarm {
             .filter(|(_, p)| p.peer_interested)
             .map(|(k, p)| Candidate {
                 key: *k,
-                rate: if seeding { p.up.per_second() } else { p.down.per_second() },
+                rate: if seeding {
+                    p.up.per_second()
+                } else {
+                    p.down.per_second()
+                },
                 optimistic: p.optimistic,
             })
             .collect();
         let round = state.ticks / OPTIMISTIC_EVERY_TICKS;
-        let Choice { unchoke, optimistic } =
-            choker::choose(&candidates, self.config.upload_slots, rotate_optimistic, round);
+        let Choice {
+            unchoke,
+            optimistic,
+        } = choker::choose(
+            &candidates,
+            self.config.upload_slots,
+            rotate_optimistic,
+            round,
+        );
         let has_any = self.picker_has_any(&state.picker);
         for (key, peer) in state.peers.iter_mut() {
             peer.optimistic = Some(*key) == optimistic;
@@ -872,10 +969,11 @@ impl Swarm {
             uploaded_now += delta;
             peer.down.tick();
             peer.up.tick();
-            if ticks % KEEPALIVE_EVERY_TICKS == 0 {
+            if ticks.is_multiple_of(KEEPALIVE_EVERY_TICKS) {
                 peer.link.send(Message::KeepAlive);
             }
-            if !peer.outstanding.is_empty() && now.duration_since(peer.last_block) > REQUEST_TIMEOUT {
+            if !peer.outstanding.is_empty() && now.duration_since(peer.last_block) > REQUEST_TIMEOUT
+            {
                 tracing::debug!(addr = %peer.addr, "peer snubbed us; re-requesting its blocks elsewhere");
                 for req in peer.outstanding.drain().map(|(r, _)| r) {
                     picker.request_dropped(*key, req);
@@ -886,8 +984,8 @@ impl Swarm {
         state.upload_rate.add(uploaded_now);
         state.upload_rate.tick();
         state.download_rate.tick();
-        if ticks % RECHOKE_EVERY_TICKS == 0 {
-            self.rechoke(&mut state, ticks % OPTIMISTIC_EVERY_TICKS == 0);
+        if ticks.is_multiple_of(RECHOKE_EVERY_TICKS) {
+            self.rechoke(&mut state, ticks.is_multiple_of(OPTIMISTIC_EVERY_TICKS));
         }
         let keys: Vec<PeerKey> = state.peers.keys().copied().collect();
         for key in keys {

@@ -48,7 +48,10 @@ pub struct AnnounceResponse {
 }
 
 fn err(url: &str, reason: impl Into<String>) -> EngineError {
-    EngineError::Tracker { url: url.to_owned(), reason: reason.into() }
+    EngineError::Tracker {
+        url: url.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// Splits `http://host[:port]/path?query` into (host, port, path-and-query).
@@ -56,7 +59,9 @@ fn split_url(url: &str) -> Result<(String, u16, String), EngineError> {
     let rest = match url.split_once("://") {
         Some(("http", rest)) => rest,
         Some(("https", _)) => return Err(err(url, "https trackers are not supported; use http")),
-        Some((scheme, _)) => return Err(err(url, format!("unsupported tracker scheme {scheme:?}"))),
+        Some((scheme, _)) => {
+            return Err(err(url, format!("unsupported tracker scheme {scheme:?}")));
+        }
         None => return Err(err(url, "not a URL")),
     };
     let (authority, path) = match rest.find('/') {
@@ -64,7 +69,9 @@ fn split_url(url: &str) -> Result<(String, u16, String), EngineError> {
         None => (rest, "/"),
     };
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, after) = v6.split_once(']').ok_or_else(|| err(url, "unclosed [ in host"))?;
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| err(url, "unclosed [ in host"))?;
         let port = match after.strip_prefix(':') {
             Some(p) => p.parse().map_err(|_| err(url, "bad port"))?,
             None => 80,
@@ -125,22 +132,35 @@ async fn http_get(url: &str) -> Result<Vec<u8>, EngineError> {
     let mut stream = TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| err(url, format!("connect: {e}")))?;
-    let host_header = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let host_header = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: seedbank/{}\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
         env!("CARGO_PKG_VERSION")
     );
-    stream.write_all(request.as_bytes()).await.map_err(|e| err(url, format!("send: {e}")))?;
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| err(url, format!("send: {e}")))?;
     let mut response = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        let n = stream.read(&mut chunk).await.map_err(|e| err(url, format!("receive: {e}")))?;
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| err(url, format!("receive: {e}")))?;
         if n == 0 {
             break;
         }
         response.extend_from_slice(&chunk[..n]);
         if response.len() > MAX_RESPONSE {
-            return Err(err(url, format!("response larger than {MAX_RESPONSE} bytes")));
+            return Err(err(
+                url,
+                format!("response larger than {MAX_RESPONSE} bytes"),
+            ));
         }
     }
     parse_http(&response).map_err(|reason| err(url, reason))
@@ -152,7 +172,8 @@ fn parse_http(response: &[u8]) -> Result<Vec<u8>, String> {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or("malformed HTTP response (no end of headers)")?;
-    let head = std::str::from_utf8(&response[..head_end]).map_err(|_| "HTTP headers are not UTF-8")?;
+    let head =
+        std::str::from_utf8(&response[..head_end]).map_err(|_| "HTTP headers are not UTF-8")?;
     let mut lines = head.split("\r\n");
     let status = lines.next().unwrap_or_default();
     let code: u16 = status
@@ -165,7 +186,11 @@ fn parse_http(response: &[u8]) -> Result<Vec<u8>, String> {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
-    let body = if chunked { dechunk(body)? } else { body.to_vec() };
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_vec()
+    };
     if code != 200 {
         // Trackers often explain themselves in a bencoded body even on errors.
         if let Ok(r) = parse_response(&body) {
@@ -179,7 +204,10 @@ fn parse_http(response: &[u8]) -> Result<Vec<u8>, String> {
 fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n").ok_or("bad chunked encoding")?;
+        let line_end = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("bad chunked encoding")?;
         let size_text = std::str::from_utf8(&body[..line_end]).map_err(|_| "bad chunk size")?;
         let size_text = size_text.split(';').next().unwrap_or_default().trim();
         let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
@@ -218,12 +246,16 @@ fn as_bytes<'a>(v: Option<&Value<'a>>) -> Option<&'a [u8]> {
 
 pub fn parse_response(body: &[u8]) -> Result<AnnounceResponse, String> {
     // Trackers in the wild do not all sort their keys; the reply is read, never hashed.
-    let value = bencode::decode_unordered(body).map_err(|e| format!("response is not bencode: {e}"))?;
+    let value =
+        bencode::decode_unordered(body).map_err(|e| format!("response is not bencode: {e}"))?;
     if !matches!(value, Value::Dict(_)) {
         return Err("response is not a dictionary".into());
     }
     if let Some(reason) = as_bytes(dict_get(&value, "failure reason")) {
-        return Err(format!("tracker refused: {}", String::from_utf8_lossy(reason)));
+        return Err(format!(
+            "tracker refused: {}",
+            String::from_utf8_lossy(reason)
+        ));
     }
     let interval = as_int(dict_get(&value, "interval")).ok_or("response has no interval")?;
     let clamp = |secs: i64| Duration::from_secs(secs.clamp(10, 24 * 3600) as u64);
@@ -231,21 +263,27 @@ pub fn parse_response(body: &[u8]) -> Result<AnnounceResponse, String> {
     match dict_get(&value, "peers") {
         Some(Value::Bytes(compact)) => {
             if compact.len() % 6 != 0 {
-                return Err(format!("compact peers length {} is not a multiple of 6", compact.len()));
+                return Err(format!(
+                    "compact peers length {} is not a multiple of 6",
+                    compact.len()
+                ));
             }
             for c in compact.chunks_exact(6) {
                 let ip = Ipv4Addr::new(c[0], c[1], c[2], c[3]);
-                peers.push(SocketAddr::new(IpAddr::V4(ip), u16::from_be_bytes([c[4], c[5]])));
+                peers.push(SocketAddr::new(
+                    IpAddr::V4(ip),
+                    u16::from_be_bytes([c[4], c[5]]),
+                ));
             }
         }
         Some(Value::List(list)) => {
             for p in list {
                 let ip = as_bytes(dict_get(p, "ip")).and_then(|b| std::str::from_utf8(b).ok());
                 let port = as_int(dict_get(p, "port"));
-                if let (Some(ip), Some(port)) = (ip, port) {
-                    if let (Ok(ip), Ok(port)) = (ip.parse::<IpAddr>(), u16::try_from(port)) {
-                        peers.push(SocketAddr::new(ip, port));
-                    }
+                if let (Some(ip), Some(port)) = (ip, port)
+                    && let (Ok(ip), Ok(port)) = (ip.parse::<IpAddr>(), u16::try_from(port))
+                {
+                    peers.push(SocketAddr::new(ip, port));
                 }
             }
         }
@@ -254,7 +292,10 @@ pub fn parse_response(body: &[u8]) -> Result<AnnounceResponse, String> {
     }
     if let Some(compact6) = as_bytes(dict_get(&value, "peers6")) {
         if compact6.len() % 18 != 0 {
-            return Err(format!("compact peers6 length {} is not a multiple of 18", compact6.len()));
+            return Err(format!(
+                "compact peers6 length {} is not a multiple of 18",
+                compact6.len()
+            ));
         }
         for c in compact6.chunks_exact(18) {
             let mut octets = [0u8; 16];
@@ -270,7 +311,8 @@ pub fn parse_response(body: &[u8]) -> Result<AnnounceResponse, String> {
         peers,
         seeders: as_int(dict_get(&value, "complete")).and_then(|v| u64::try_from(v).ok()),
         leechers: as_int(dict_get(&value, "incomplete")).and_then(|v| u64::try_from(v).ok()),
-        warning: as_bytes(dict_get(&value, "warning message")).map(|b| String::from_utf8_lossy(b).into_owned()),
+        warning: as_bytes(dict_get(&value, "warning message"))
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
     })
 }
 
@@ -284,9 +326,20 @@ mod tests {
             split_url("http://127.0.0.1:7800/announce/abc").unwrap(),
             ("127.0.0.1".into(), 7800, "/announce/abc".into())
         );
-        assert_eq!(split_url("http://[::1]:6969/announce").unwrap(), ("::1".into(), 6969, "/announce".into()));
-        assert_eq!(split_url("http://tracker").unwrap(), ("tracker".into(), 80, "/".into()));
-        assert!(split_url("https://x/announce").unwrap_err().to_string().contains("https"));
+        assert_eq!(
+            split_url("http://[::1]:6969/announce").unwrap(),
+            ("::1".into(), 6969, "/announce".into())
+        );
+        assert_eq!(
+            split_url("http://tracker").unwrap(),
+            ("tracker".into(), 80, "/".into())
+        );
+        assert!(
+            split_url("https://x/announce")
+                .unwrap_err()
+                .to_string()
+                .contains("https")
+        );
         assert!(split_url("udp://x:1/announce").is_err());
         assert!(split_url("http://x:99999/a").is_err());
     }
@@ -306,7 +359,9 @@ mod tests {
         };
         let url = announce_url("http://h/announce/pk", &a);
         assert!(url.starts_with("http://h/announce/pk?info_hash=%FF%FF"));
-        assert!(url.contains("&peer_id=-SB0100-abcdefghijkl&port=6881&uploaded=1&downloaded=2&left=3"));
+        assert!(
+            url.contains("&peer_id=-SB0100-abcdefghijkl&port=6881&uploaded=1&downloaded=2&left=3")
+        );
         assert!(url.ends_with("&event=started"));
     }
 
@@ -315,14 +370,23 @@ mod tests {
         let body = b"d8:completei1e10:incompletei2e8:intervali1800e5:peers6:\x7f\x00\x00\x01\x1a\xe16:peers618:\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x1a\xe2e";
         let r = parse_response(body).unwrap();
         assert_eq!(r.interval, Duration::from_secs(1800));
-        assert_eq!(r.peers, vec!["127.0.0.1:6881".parse().unwrap(), "[::1]:6882".parse().unwrap()]);
+        assert_eq!(
+            r.peers,
+            vec![
+                "127.0.0.1:6881".parse().unwrap(),
+                "[::1]:6882".parse().unwrap()
+            ]
+        );
         assert_eq!((r.seeders, r.leechers), (Some(1), Some(2)));
     }
 
     #[test]
     fn parses_dict_peers_and_failures() {
         let body = b"d8:intervali60e5:peersld2:ip9:127.0.0.24:porti7000eeee";
-        assert_eq!(parse_response(body).unwrap().peers, vec!["127.0.0.2:7000".parse().unwrap()]);
+        assert_eq!(
+            parse_response(body).unwrap().peers,
+            vec!["127.0.0.2:7000".parse().unwrap()]
+        );
         let fail = parse_response(b"d14:failure reason15:unknown passkeye").unwrap_err();
         assert!(fail.contains("unknown passkey"), "{fail}");
         assert!(parse_response(b"d8:intervali60e5:peers5:12345e").is_err());
@@ -332,7 +396,10 @@ mod tests {
     #[test]
     fn accepts_unsorted_keys_from_trackers() {
         let body = b"d8:intervali900e5:peers0:8:completei0ee";
-        assert_eq!(parse_response(body).unwrap().interval, Duration::from_secs(900));
+        assert_eq!(
+            parse_response(body).unwrap().interval,
+            Duration::from_secs(900)
+        );
     }
 
     #[test]

@@ -170,7 +170,11 @@ pub fn decode(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
 /// control (HTTP trackers) whose meaning, not whose bytes, we need; never for anything that is hashed
 /// or signed. Duplicate keys are still refused: which one would count is ambiguous.
 pub fn decode_unordered(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
-    let mut p = Parser { buf: bytes, pos: 0, unordered: true };
+    let mut p = Parser {
+        buf: bytes,
+        pos: 0,
+        unordered: true,
+    };
     let value = p.value(0)?;
     if p.pos != bytes.len() {
         return Err(BencodeError::TrailingData { at: p.pos });
@@ -181,7 +185,11 @@ pub fn decode_unordered(bytes: &[u8]) -> Result<Value<'_>, BencodeError> {
 /// Decodes one value at the start of `bytes` and returns it with the number of bytes it used.
 /// For messages that carry a bencoded header followed by raw data (BEP 9 `ut_metadata`).
 pub fn decode_prefix(bytes: &[u8]) -> Result<(Value<'_>, usize), BencodeError> {
-    let mut p = Parser { buf: bytes, pos: 0, unordered: false };
+    let mut p = Parser {
+        buf: bytes,
+        pos: 0,
+        unordered: false,
+    };
     let v = p.value(0)?;
     Ok((v, p.pos))
 }
@@ -193,7 +201,11 @@ pub fn validate(bytes: &[u8]) -> Result<(), BencodeError> {
 
 /// Validates the whole input (one value, nothing after it) and returns a lazy cursor over it.
 pub fn parse_raw(bytes: &[u8]) -> Result<Raw<'_>, BencodeError> {
-    let mut p = Parser { buf: bytes, pos: 0, unordered: false };
+    let mut p = Parser {
+        buf: bytes,
+        pos: 0,
+        unordered: false,
+    };
     p.skip(0)?;
     if p.pos != bytes.len() {
         return Err(BencodeError::TrailingData { at: p.pos });
@@ -749,8 +761,14 @@ mod tests {
     fn unordered_decoding_accepts_any_key_order_but_not_duplicates() {
         let v = decode_unordered(b"d1:bi2e1:ai1ee").unwrap();
         assert_eq!(v.get("a").and_then(Value::as_int), Some(1));
-        assert!(decode(b"d1:bi2e1:ai1ee").is_err(), "the strict decoder still refuses it");
-        assert!(matches!(decode_unordered(b"d1:ai1e1:ai2ee"), Err(BencodeError::DuplicateKey { .. })));
+        assert!(
+            decode(b"d1:bi2e1:ai1ee").is_err(),
+            "the strict decoder still refuses it"
+        );
+        assert!(matches!(
+            decode_unordered(b"d1:ai1e1:ai2ee"),
+            Err(BencodeError::DuplicateKey { .. })
+        ));
         assert!(decode_unordered(b"d1:bi2e1:ai1eex").is_err());
     }
 

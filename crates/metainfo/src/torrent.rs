@@ -285,15 +285,4 @@ impl Torrent {
     fn piece_start(&self, index: u32) -> Option<u64> {
         (index < self.piece_count()).then(|| u64::from(index) * self.info.piece_length)
     }
-
-    /// Index of the non-pad, non-empty file holding byte `offset` of the piece space.
-    fn data_file_at(&self, offset: u64) -> Option<usize> {
-        let files = &self.info.files;
-        let first = files.partition_point(|f| f.end() <= offset);
-        files[first..]
-            .iter()
-            .take_while(|f| f.offset <= offset)
-            .position(|f| !f.pad && f.length > 0 && offset < f.end())
-            .map(|p| p + first)
-    }
 }

@@ -75,7 +75,11 @@ fn hybrid_layout_pads_after_each_non_empty_file() {
     // the file's end is padding that no hash covers.
     assert_eq!(v2.piece_size(2), 16_384);
     assert_eq!(v2.piece_files(2), vec![(1, 16_384, 3_616)]);
-    assert_eq!(v2.piece_size(3), 16_384, "libtorrent pads the last v2 file to a piece boundary too");
+    assert_eq!(
+        v2.piece_size(3),
+        16_384,
+        "libtorrent pads the last v2 file to a piece boundary too"
+    );
     for t in [&t, &v1, &v2] {
         verify_all_pieces(t, &dir);
     }

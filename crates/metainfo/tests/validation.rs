@@ -163,7 +163,11 @@ fn valid_inputs_parse() {
     // The wire piece runs to the boundary; only the first 100 bytes are file data.
     assert_eq!(t.piece_size(0), PL as u32);
     assert_eq!(t.piece_files(0), vec![(0, 0, 100)]);
-    assert_eq!(t.piece_size(3), PL as u32, "the last v2 piece is padded to full size too");
+    assert_eq!(
+        t.piece_size(3),
+        PL as u32,
+        "the last v2 piece is padded to full size too"
+    );
     assert_eq!(t.piece_files(2), vec![(1, PL as u64, PL as u32)]);
     assert_eq!(t.piece_layers[&big_root].len(), 3);
     assert!(t.hashes.v1.is_none() && t.hashes.v2.is_some());

@@ -51,10 +51,15 @@ impl NodeConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),
             Err(e) => return Err(NodeError::Io { path, source: e }),
         };
-        let file: NodeConfigFile =
-            toml::from_str(&text).map_err(|e| NodeError::Config { path: path.clone(), reason: e.to_string() })?;
+        let file: NodeConfigFile = toml::from_str(&text).map_err(|e| NodeError::Config {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         if let Some(budget) = file.disk_budget {
-            config.disk_budget = parse_size(&budget).map_err(|reason| NodeError::Config { path: path.clone(), reason })?;
+            config.disk_budget = parse_size(&budget).map_err(|reason| NodeError::Config {
+                path: path.clone(),
+                reason,
+            })?;
         }
         if let Some(listen) = file.listen {
             config.listen = listen;
@@ -76,8 +81,15 @@ mod tests {
     #[test]
     fn file_overrides_defaults_and_rejects_unknown_keys() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(NodeConfig::load(dir.path()).unwrap(), NodeConfig::defaults(dir.path()));
-        std::fs::write(dir.path().join("node.toml"), "disk_budget = \"10GiB\"\nlisten = \"127.0.0.1:7000\"\n").unwrap();
+        assert_eq!(
+            NodeConfig::load(dir.path()).unwrap(),
+            NodeConfig::defaults(dir.path())
+        );
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "disk_budget = \"10GiB\"\nlisten = \"127.0.0.1:7000\"\n",
+        )
+        .unwrap();
         let c = NodeConfig::load(dir.path()).unwrap();
         assert_eq!(c.disk_budget, 10 << 30);
         assert_eq!(c.listen, "127.0.0.1:7000".parse().unwrap());

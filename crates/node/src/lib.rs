@@ -19,12 +19,15 @@ use std::time::Duration;
 use engine::{Engine, EngineConfig, EngineError, TorrentHandle};
 use metainfo::Torrent;
 
-pub use config::{NodeConfig, NodeConfigFile, DEFAULT_DISK_BUDGET};
+pub use config::{DEFAULT_DISK_BUDGET, NodeConfig, NodeConfigFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {reason}")]
     Config { path: PathBuf, reason: String },
     #[error("{path}: not a valid torrent: {reason}")]
@@ -32,22 +35,40 @@ pub enum NodeError {
     #[error(
         "disk budget exceeded: {name} needs {needed} bytes but only {available} of the {budget}-byte budget are free"
     )]
-    DiskBudget { name: String, needed: u64, available: u64, budget: u64 },
+    DiskBudget {
+        name: String,
+        needed: u64,
+        available: u64,
+        budget: u64,
+    },
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
-    move |source| NodeError::Io { path: path.to_path_buf(), source }
+    move |source| NodeError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Bytes a torrent occupies on disk (pad files excluded).
 pub fn content_size(torrent: &Torrent) -> u64 {
-    torrent.info.files.iter().filter(|f| !f.pad).map(|f| f.length).sum()
+    torrent
+        .info
+        .files
+        .iter()
+        .filter(|f| !f.pad)
+        .map(|f| f.length)
+        .sum()
 }
 
 fn torrent_file_name(torrent: &Torrent) -> String {
-    let id = torrent.hashes.v1.map(hex::encode).or_else(|| torrent.hashes.v2.map(hex::encode));
+    let id = torrent
+        .hashes
+        .v1
+        .map(hex::encode)
+        .or_else(|| torrent.hashes.v2.map(hex::encode));
     format!("{}.torrent", id.unwrap_or_default())
 }
 
@@ -57,7 +78,12 @@ pub fn registered(data_dir: &Path) -> Result<Vec<(PathBuf, Torrent)>, NodeError>
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(NodeError::Io { path: dir, source: e }),
+        Err(e) => {
+            return Err(NodeError::Io {
+                path: dir,
+                source: e,
+            });
+        }
     };
     let mut out = Vec::new();
     for entry in entries {
@@ -66,8 +92,10 @@ pub fn registered(data_dir: &Path) -> Result<Vec<(PathBuf, Torrent)>, NodeError>
             continue;
         }
         let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let torrent =
-            Torrent::from_bytes(&bytes).map_err(|e| NodeError::BadTorrent { path: path.clone(), reason: e.to_string() })?;
+        let torrent = Torrent::from_bytes(&bytes).map_err(|e| NodeError::BadTorrent {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         out.push((path, torrent));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -119,7 +147,11 @@ impl Node {
             ..EngineConfig::default()
         })
         .await?;
-        Ok(Node { config, engine, torrents: HashMap::new() })
+        Ok(Node {
+            config,
+            engine,
+            torrents: HashMap::new(),
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -143,7 +175,12 @@ impl Node {
             match self.engine.add_torrent(torrent, root, |_| {}).await {
                 Ok(handle) => {
                     let stats = handle.stats();
-                    tracing::info!(name, have = stats.pieces_have, total = stats.pieces_total, "hosting");
+                    tracing::info!(
+                        name,
+                        have = stats.pieces_have,
+                        total = stats.pieces_total,
+                        "hosting"
+                    );
                     self.torrents.insert(path, handle);
                     added += 1;
                 }
@@ -154,7 +191,10 @@ impl Node {
     }
 
     /// Runs until `shutdown` resolves, rescanning the torrents directory every few seconds.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), NodeError> {
+    pub async fn run(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), NodeError> {
         tokio::pin!(shutdown);
         loop {
             if let Err(e) = self.scan().await {

@@ -4,10 +4,14 @@
 /// powers of 1024 — the way disks are sold and the way `ls -h` counts, respectively.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     if number.is_empty() {
-        return Err(format!("{text:?} is not a size (expected e.g. 5GB, 512MiB or 1000000)"));
+        return Err(format!(
+            "{text:?} is not a size (expected e.g. 5GB, 512MiB or 1000000)"
+        ));
     }
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -22,18 +26,30 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         other => return Err(format!("unknown size unit {other:?} in {text:?}")),
     };
     if let Some((whole, frac)) = number.split_once('.') {
-        let whole: u64 = whole.parse().map_err(|_| format!("bad number in {text:?}"))?;
+        let whole: u64 = whole
+            .parse()
+            .map_err(|_| format!("bad number in {text:?}"))?;
         if frac.is_empty() || frac.len() > 9 || frac.contains('.') {
             return Err(format!("bad number in {text:?}"));
         }
-        let frac_value: u64 = frac.parse().map_err(|_| format!("bad number in {text:?}"))?;
+        let frac_value: u64 = frac
+            .parse()
+            .map_err(|_| format!("bad number in {text:?}"))?;
         let scale = 10u64.pow(frac.len() as u32);
-        let whole_bytes = whole.checked_mul(multiplier).ok_or_else(|| format!("{text:?} is too large"))?;
-        let frac_bytes = (u128::from(frac_value) * u128::from(multiplier) / u128::from(scale)) as u64;
-        whole_bytes.checked_add(frac_bytes).ok_or_else(|| format!("{text:?} is too large"))
+        let whole_bytes = whole
+            .checked_mul(multiplier)
+            .ok_or_else(|| format!("{text:?} is too large"))?;
+        let frac_bytes =
+            (u128::from(frac_value) * u128::from(multiplier) / u128::from(scale)) as u64;
+        whole_bytes
+            .checked_add(frac_bytes)
+            .ok_or_else(|| format!("{text:?} is too large"))
     } else {
-        let n: u64 = number.parse().map_err(|_| format!("bad number in {text:?}"))?;
-        n.checked_mul(multiplier).ok_or_else(|| format!("{text:?} is too large"))
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("bad number in {text:?}"))?;
+        n.checked_mul(multiplier)
+            .ok_or_else(|| format!("{text:?} is too large"))
     }
 }
 
@@ -46,7 +62,11 @@ pub fn format_size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.2} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -64,7 +84,16 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "GB", "5XB", "-5GB", "1.2.3GB", "99999999999999999999", "20000000000TB", "1."] {
+        for bad in [
+            "",
+            "GB",
+            "5XB",
+            "-5GB",
+            "1.2.3GB",
+            "99999999999999999999",
+            "20000000000TB",
+            "1.",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad:?} should be rejected");
         }
     }
