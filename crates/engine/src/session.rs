@@ -301,14 +301,18 @@ async fn clock(swarm: Arc<Swarm>, own: SocketAddr, mut shutdown: watch::Receiver
     let mut interval = tokio::time::interval(Duration::from_secs(1));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = interval.tick() => {}
+        let tick = tokio::select! {
+            _ = interval.tick() => true,
+            // New addresses are dialled at once, not at the next tick.
+            _ = swarm.new_addrs.notified() => false,
             _ = shutdown.changed() => return,
-        }
+        };
         if swarm.closed.load(Ordering::Relaxed) {
             return;
         }
-        swarm.tick();
+        if tick {
+            swarm.tick();
+        }
         for addr in swarm.addrs_to_dial(own) {
             tokio::spawn(peer::dial(Arc::clone(&swarm), addr));
         }

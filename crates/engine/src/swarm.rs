@@ -161,6 +161,8 @@ pub(crate) struct Swarm {
     state: Mutex<State>,
     complete: watch::Sender<bool>,
     pub(crate) closed: AtomicBool,
+    /// Wakes the dialer when addresses arrive.
+    pub(crate) new_addrs: Notify,
     downloaded: AtomicU64,
     uploaded: AtomicU64,
     hash_failures: AtomicU64,
@@ -244,6 +246,7 @@ impl Swarm {
             }),
             complete: complete_tx,
             closed: AtomicBool::new(false),
+            new_addrs: Notify::new(),
             downloaded: AtomicU64::new(0),
             uploaded: AtomicU64::new(0),
             hash_failures: AtomicU64::new(0),
@@ -329,6 +332,7 @@ impl Swarm {
                 connected: false,
             });
         }
+        self.new_addrs.notify_one();
     }
 
     /// Addresses to dial now, marked as connecting. The caller reports back with `connect_failed` or
