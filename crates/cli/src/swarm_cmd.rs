@@ -190,7 +190,7 @@ pub async fn node(args: NodeArgs) -> Result<()> {
             println!(
                 "registered {} ({}) as {}",
                 t.info.name,
-                format_size(node::content_size(&t)),
+                format_size(t.info.data_length()),
                 path.display()
             );
             Ok(())
@@ -198,10 +198,10 @@ pub async fn node(args: NodeArgs) -> Result<()> {
         Some(NodeAction::List) => {
             let mut used = 0;
             for (path, t) in node::registered(&config.data_dir)? {
-                used += node::content_size(&t);
+                used += t.info.data_length();
                 println!(
                     "{:>10}  {}  ({})",
-                    format_size(node::content_size(&t)),
+                    format_size(t.info.data_length()),
                     t.info.name,
                     path.display()
                 );

@@ -125,7 +125,7 @@ pub fn show(args: ShowArgs) -> Result<()> {
             info_hash_v2_truncated: torrent.hashes.v2_truncated().map(hex::encode),
             piece_length: info.piece_length,
             piece_count: torrent.piece_count(),
-            total_length: content_length(&torrent),
+            total_length: torrent.info.data_length(),
             private: info.private,
             announce: torrent.announce.clone(),
             files: info
@@ -148,16 +148,6 @@ pub fn show(args: ShowArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn content_length(torrent: &Torrent) -> u64 {
-    torrent
-        .info
-        .files
-        .iter()
-        .filter(|f| !f.pad)
-        .map(|f| f.length)
-        .sum()
 }
 
 fn print_summary(torrent: &Torrent) {
@@ -187,7 +177,7 @@ fn print_summary(torrent: &Torrent) {
     );
     println!(
         "size:          {} bytes in {} files",
-        content_length(torrent),
+        torrent.info.data_length(),
         info.files.iter().filter(|f| !f.pad).count()
     );
     println!("private:       {}", if info.private { "yes" } else { "no" });

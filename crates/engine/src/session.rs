@@ -33,6 +33,13 @@ struct Inner {
     shutdown: watch::Sender<bool>,
 }
 
+impl Inner {
+    /// The port trackers are told: configured, or the one actually bound.
+    fn announce_port(&self) -> u16 {
+        self.config.announce_port.unwrap_or(self.listen_addr.port())
+    }
+}
+
 /// A BitTorrent engine. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
@@ -118,11 +125,7 @@ impl Engine {
         let have = check(&self.inner.pool, &torrent, &check_storage, progress).await?;
         let writable = !have.is_complete();
         let storage = Arc::new(Storage::new(&root, &torrent.info, writable));
-        let announce_port = self
-            .inner
-            .config
-            .announce_port
-            .unwrap_or(self.inner.listen_addr.port());
+        let announce_port = self.inner.announce_port();
         let swarm = Swarm::new(
             Arc::clone(&torrent),
             storage,
@@ -169,11 +172,7 @@ impl Engine {
         for s in &swarms {
             s.close();
         }
-        let port = self
-            .inner
-            .config
-            .announce_port
-            .unwrap_or(self.inner.listen_addr.port());
+        let port = self.inner.announce_port();
         let mut stops = JoinSet::new();
         for s in swarms {
             stops.spawn(async move { announce_stopped(&s, port).await });
@@ -443,11 +442,7 @@ impl TorrentHandle {
         if let Some(task) = self.tracker_task.lock().ok().and_then(|mut t| t.take()) {
             task.abort();
         }
-        let port = engine
-            .inner
-            .config
-            .announce_port
-            .unwrap_or(engine.inner.listen_addr.port());
+        let port = engine.inner.announce_port();
         let _ =
             tokio::time::timeout(Duration::from_secs(5), announce_stopped(&self.swarm, port)).await;
         if let Ok(mut swarms) = engine.inner.swarms.lock() {

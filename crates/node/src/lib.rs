@@ -52,17 +52,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
     }
 }
 
-/// Bytes a torrent occupies on disk (pad files excluded).
-pub fn content_size(torrent: &Torrent) -> u64 {
-    torrent
-        .info
-        .files
-        .iter()
-        .filter(|f| !f.pad)
-        .map(|f| f.length)
-        .sum()
-}
-
 fn torrent_file_name(torrent: &Torrent) -> String {
     let id = torrent
         .hashes
@@ -108,8 +97,8 @@ pub fn register(config: &NodeConfig, torrent: &Torrent) -> Result<PathBuf, NodeE
     if let Some((path, _)) = existing.iter().find(|(_, t)| t.hashes == torrent.hashes) {
         return Ok(path.clone());
     }
-    let used: u64 = existing.iter().map(|(_, t)| content_size(t)).sum();
-    let needed = content_size(torrent);
+    let used: u64 = existing.iter().map(|(_, t)| t.info.data_length()).sum();
+    let needed = torrent.info.data_length();
     let available = config.disk_budget.saturating_sub(used);
     if needed > available {
         return Err(NodeError::DiskBudget {
