@@ -1,5 +1,7 @@
 //! Interop with libtorrent 2.0 (Debian's python3-libtorrent) over TCP on 127.0.0.1, in both directions and
-//! for all three torrent formats, plus agreement on what a .torrent means (info-hashes, files).
+//! for all three torrent formats, plus agreement on what a .torrent means (info-hashes, files), repair of
+//! damaged download directories, rejection of a peer serving corrupt data, and `fetch --seed` passing
+//! data on.
 //!
 //! libtorrent is the reference implementation of BEP 52, so agreeing with it on v2 and hybrid torrents is
 //! the strongest check available that seedbank's Merkle trees, piece layers and padding are right.
@@ -7,7 +9,7 @@
 mod support;
 
 use std::fs;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -284,4 +286,52 @@ fn seedbank_fetch_then_seeds_to_libtorrent() {
     libtorrent::expect_fetched(&mut second);
     fixture::assert_same_tree(&dirs.src(), &second_out);
     seedbank::stop_cleanly(&mut middle);
+}
+
+/// A peer serving corrupt data must not poison the download. libtorrent checks its copy, then every
+/// block of that copy is damaged on disk, so it serves bad bytes it believes good. A second, honest
+/// libtorrent seeder is rate-limited, so seedbank certainly asks the fast corrupt one first. Each seeder
+/// has its own loopback address because seedbank bans a convicted peer by IP.
+#[test]
+fn seedbank_fetch_rejects_corrupt_data_from_a_peer() {
+    let Some(lt) = Libtorrent::find() else { return };
+    let dirs = Dirs::new(MULTI, 80);
+    lt.create(
+        &dirs.src().join("set"),
+        &dirs.torrent(),
+        Format::Hybrid,
+        PIECE_SIZE,
+        None,
+        true,
+    );
+    let bad_src = dirs.tmp.path().join("bad");
+    fixture::write_files(&bad_src, MULTI, 80);
+    let bad_ip = IpAddr::from([127, 0, 0, 2]);
+    let bad = lt.seed_in(&Place::Host, bad_ip, &dirs.torrent(), &bad_src);
+    // In place, never truncating: libtorrent maps these files into memory.
+    for &(rel, len) in MULTI {
+        for offset in (0..len).step_by(16 * 1024) {
+            fixture::corrupt_byte(&bad_src.join(rel), offset);
+        }
+    }
+    let good_ip = IpAddr::from([127, 0, 0, 3]);
+    let good = lt.seed_with(
+        &Place::Host,
+        good_ip,
+        Some(4_000_000),
+        &dirs.torrent(),
+        &dirs.src(),
+    );
+
+    let mut fetch = seedbank::fetch(&dirs.torrent(), &dirs.out(), &[bad.addr, good.addr]);
+    fetch.expect_success(STEP_TIMEOUT);
+    fixture::assert_same_tree(&dirs.src(), &dirs.out());
+    let failures = seedbank::hash_failures(&fetch);
+    eprintln!("seedbank rejected {failures} corrupt piece(s) and completed from the honest seeder");
+    assert!(
+        failures > 0,
+        "seedbank reported no hash failure, so the corrupt peer was never used and this test proved \
+         nothing:\n{}",
+        fetch.tail()
+    );
 }

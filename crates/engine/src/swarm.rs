@@ -469,6 +469,12 @@ impl Swarm {
 
     pub(crate) fn peer_disconnected(&self, key: PeerKey, reason: &str) {
         let mut state = self.state();
+        Self::remove_peer(&mut state, key, reason);
+    }
+
+    /// Forgets a peer at once: whatever it still sends is ignored ("peer is gone"), its requests go
+    /// back to the picker, and its link is closed so its tasks end.
+    fn remove_peer(state: &mut State, key: PeerKey, reason: &str) {
         let Some(peer) = state.peers.remove(&key) else {
             return;
         };
@@ -670,6 +676,24 @@ impl Swarm {
     /// Installs the peer's announced pieces. BEP 3 wants the bitfield first and once, but clients
     /// differ (libtorrent sends its BEP 10 handshake first, aria2 a have-none and then a bitfield),
     /// so any number are accepted, each added to what we knew: peers never lose pieces.
+    /// Tells each peer whether we want something it has, where that changed. Interest must follow
+    /// the picker both ways: a piece that fails its check is wanted again, and a peer we told we
+    /// were not interested will never unchoke us unless we say so.
+    fn update_interest(state: &mut State) {
+        let State { picker, peers, .. } = state;
+        for peer in peers.values_mut() {
+            let interested = !peer.outstanding.is_empty() || picker.is_interesting(&peer.has);
+            if interested != peer.am_interested {
+                peer.am_interested = interested;
+                peer.link.send(if interested {
+                    Message::Interested
+                } else {
+                    Message::NotInterested
+                });
+            }
+        }
+    }
+
     fn replace_has(&self, state: &mut State, key: PeerKey, mut has: Bitfield) {
         let State { picker, peers, .. } = state;
         let Some(peer) = peers.get_mut(&key) else {
@@ -805,22 +829,15 @@ impl Swarm {
         let size = u64::from(self.data_bytes[index as usize]);
         self.downloaded.fetch_add(size, Ordering::Relaxed);
         let complete = state.picker.is_complete();
-        let State { picker, peers, .. } = &mut *state;
-        for peer in peers.values_mut() {
+        for peer in state.peers.values() {
             if !peer.has.get(index) {
                 peer.link.send(Message::Have { index });
-            }
-            if peer.am_interested
-                && !picker.is_interesting(&peer.has)
-                && peer.outstanding.is_empty()
-            {
-                peer.am_interested = false;
-                peer.link.send(Message::NotInterested);
             }
             if complete && peer.has.is_complete() {
                 peer.link.close("both sides are seeds");
             }
         }
+        Self::update_interest(&mut state);
         if complete {
             drop(state);
             let swarm = Arc::clone(self);
@@ -854,6 +871,8 @@ impl Swarm {
         let contributors = state.picker.contributors(index);
         state.picker.piece_failed(index);
         tracing::warn!(index, ?contributors, "piece failed its hash check");
+        // The piece is wanted again: peers we lost interest in while it was being checked may have it.
+        Self::update_interest(&mut state);
         if let [culprit] = contributors[..]
             && let Some(ip) = state.peers.get(&culprit).map(|p| p.addr.ip())
         {
@@ -873,9 +892,7 @@ impl Swarm {
             .collect();
         for key in keys {
             state.picker.discard_blocks_from(key);
-            if let Some(peer) = state.peers.get(&key) {
-                peer.link.close("banned: sent a corrupt piece");
-            }
+            Self::remove_peer(state, key, "banned: sent a corrupt piece");
         }
     }
 

@@ -111,7 +111,21 @@ impl Libtorrent {
     /// torrent's trackers.
     #[track_caller]
     pub fn seed_in(&self, place: &Place, ip: IpAddr, torrent: &Path, save_path: &Path) -> LtSeeder {
+        self.seed_with(place, ip, None, torrent, save_path)
+    }
+
+    /// Like [`Libtorrent::seed_in`], uploading at most `upload_limit` bytes per second if given.
+    #[track_caller]
+    pub fn seed_with(
+        &self,
+        place: &Place,
+        ip: IpAddr,
+        upload_limit: Option<u64>,
+        torrent: &Path,
+        save_path: &Path,
+    ) -> LtSeeder {
         let listen = SocketAddr::new(ip, 0).to_string();
+        let limit = upload_limit.unwrap_or(0).to_string();
         let mut proc = Proc::spawn(
             "libtorrent seeder",
             self.command_in(
@@ -123,6 +137,8 @@ impl Libtorrent {
                     path_str(save_path),
                     "--listen",
                     &listen,
+                    "--upload-limit",
+                    &limit,
                     "--timeout",
                     "300",
                     "--exit-on-stdin-eof",

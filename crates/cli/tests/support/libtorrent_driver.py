@@ -183,6 +183,8 @@ def cmd_seed(args):
         watch_stdin()
     ses = make_session(args)
     h = add(ses, args)
+    if args.upload_limit:
+        h.set_upload_limit(args.upload_limit)
     deadline = time.monotonic() + args.timeout
     checked = False
     while not checked:
@@ -287,6 +289,8 @@ def main():
             help="libtorrent's tick (default 500 ms); new peers are connected on a tick",
         )
         s.set_defaults(func=func)
+        if name == "seed":
+            s.add_argument("--upload-limit", type=int, default=0, help="bytes/s for this torrent; 0: none")
         if name == "fetch":
             s.add_argument("--peer", type=parse_peer, action="append", default=[])
             s.add_argument("--reconnect", type=float, default=5.0)

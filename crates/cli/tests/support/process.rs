@@ -222,11 +222,6 @@ impl Proc {
         assert!(status.success(), "kill -s {signal} {pid} failed: {status}");
     }
 
-    /// Closes the process's stdin.
-    pub fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
     fn kill(&mut self) {
         if self.try_status().is_none() {
             let _ = self.child.kill();

@@ -144,3 +144,22 @@ pub fn stop_cleanly(seeder: &mut Seeder) {
         seeder.proc.tail()
     );
 }
+
+/// The hash-failure count from `seedbank fetch`'s final `complete: ..., N hash failures, ...` line.
+#[track_caller]
+pub fn hash_failures(fetch: &Proc) -> u64 {
+    fetch
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("complete:"))
+        .find_map(|l| {
+            let before = l.split(" hash failures").next()?;
+            before.rsplit([' ', ',']).next()?.parse().ok()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "seedbank fetch printed no `complete: ..., N hash failures` line:\n{}",
+                fetch.tail()
+            )
+        })
+}

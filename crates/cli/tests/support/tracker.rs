@@ -99,10 +99,6 @@ impl Opentracker {
         }
     }
 
-    pub fn announce_url(&self) -> String {
-        announce_url(self.addr)
-    }
-
     /// Seeders and leechers the tracker knows for `info_hash`, from a scrape.
     pub fn scrape(&self, info_hash: &[u8; 20]) -> Result<(u64, u64), String> {
         let path = format!("/scrape?info_hash={}", percent_encode(info_hash));
