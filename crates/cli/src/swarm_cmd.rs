@@ -96,17 +96,21 @@ pub async fn seed(args: SeedArgs) -> Result<()> {
     }
     handle.add_peers(args.swarm.peers.iter().copied());
     eprintln!("seeding {}", handle.torrent().info.name);
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    // A status line refreshed in place on a terminal; a plain line a minute in logs.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let every = Duration::from_secs(if terminal { 2 } else { 60 });
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let quit = interrupted();
     tokio::pin!(quit);
     loop {
         tokio::select! {
             _ = &mut quit => break,
             _ = tick.tick() => {
-                if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                    continue;
+                if terminal {
+                    eprint!("\rseeding{}   ", status_line(&handle));
+                } else {
+                    eprintln!("seeding{}", status_line(&handle));
                 }
-                eprint!("\rseeding{}   ", status_line(&handle));
             }
         }
     }
