@@ -116,9 +116,6 @@ async fn run(
         Ok(registered) => registered,
         Err(reason) => {
             tracing::debug!(%addr, "refused: {reason}");
-            if dialed {
-                swarm.connect_failed(addr);
-            }
             return;
         }
     };
@@ -127,7 +124,8 @@ async fn run(
     let reason = read_loop(&swarm, key, &link, reader).await;
     swarm.peer_disconnected(key, &reason);
     link.close(&reason);
-    let _ = writer_task.await;
+    // The writer may be stuck in a write to a peer that stopped reading: end it, do not wait for it.
+    writer_task.abort();
 }
 
 async fn read_loop(
@@ -222,10 +220,17 @@ async fn write_loop(swarm: Arc<Swarm>, link: Arc<PeerLink>, mut writer: OwnedWri
             }
             payload += u64::from(r.length);
         }
-        if let Err(e) = writer.write_all(&buf).await {
-            tracing::debug!("write: {e}");
-            link.close("write failed");
-            break;
+        match tokio::time::timeout(IDLE_TIMEOUT, writer.write_all(&buf)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!("write: {e}");
+                link.close("write failed");
+                break;
+            }
+            Err(_) => {
+                link.close("peer stopped reading");
+                break;
+            }
         }
         link.uploaded.fetch_add(payload, Ordering::Relaxed);
         swarm.count_upload(payload);

@@ -407,6 +407,17 @@ impl Picker {
                 *block = Block::Free;
             }
         }
+        if part.exclusive == Some(peer) {
+            // The one peer allowed to serve this piece will not (choked us, rejected, snubbed):
+            // let another peer claim it, from scratch, so blame stays with a single sender.
+            part.exclusive = None;
+            for block in &mut part.blocks {
+                if *block == Block::Received(peer) {
+                    *block = Block::Free;
+                    part.received -= 1;
+                }
+            }
+        }
     }
 
     /// Forget everything a disconnected peer had requested, and release pieces it held exclusively.
@@ -669,6 +680,35 @@ mod tests {
         assert_eq!(picker.contributors(0), vec![2]);
         picker.piece_verified(0);
         assert!(picker.is_complete());
+        picker.check_invariants();
+    }
+
+    #[test]
+    fn exclusive_piece_is_released_when_its_owner_stops_serving() {
+        let mut picker = Picker::new(sizes(1, 2 * BLOCK), Bitfield::new(1));
+        let all = full(1);
+        picker.peer_has_bitfield(&all);
+        picker.peer_has_bitfield(&all);
+        let a = picker.pick(1, &all, 1);
+        let b = picker.pick(2, &all, 1);
+        picker.block_received(1, a[0]);
+        picker.block_received(2, b[0]);
+        picker.piece_failed(0);
+        let owned = picker.pick(2, &all, 8);
+        assert_eq!(owned.len(), 2);
+        picker.block_received(2, owned[0]);
+        // Peer 2 chokes us: its outstanding request is dropped.
+        picker.request_dropped(2, owned[1]);
+        let taken_over = picker.pick(1, &all, 8);
+        assert_eq!(
+            taken_over.len(),
+            2,
+            "peer 1 claims the whole piece, peer 2's block discarded"
+        );
+        for r in taken_over {
+            picker.block_received(1, r);
+        }
+        assert_eq!(picker.contributors(0), vec![1]);
         picker.check_invariants();
     }
 

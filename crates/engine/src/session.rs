@@ -197,10 +197,20 @@ async fn check(
     let mut have = Bitfield::new(total);
     let any_file = storage.file_paths().any(|(p, _)| p.exists());
     if !any_file {
+        // Nothing on disk: only pieces made wholly of padding (rare, but valid in a hybrid) can
+        // check out, and they must, or nobody could ever complete them.
+        let mut valid = 0;
+        for index in (0..total).filter(|i| torrent.piece_files(*i).is_empty()) {
+            let zeros = vec![0u8; torrent.piece_size(index) as usize];
+            if torrent.verify_piece(index, &zeros) {
+                have.set(index, true).map_err(|_| EngineError::Shutdown)?;
+                valid += 1;
+            }
+        }
         progress(CheckProgress {
             checked: total,
             total,
-            valid: 0,
+            valid,
         });
         return Ok(have);
     }

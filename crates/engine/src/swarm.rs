@@ -32,6 +32,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const RECHOKE_EVERY_TICKS: u64 = 10;
 const OPTIMISTIC_EVERY_TICKS: u64 = 30;
 const KEEPALIVE_EVERY_TICKS: u64 = 60;
+/// Control messages queued for one peer before we give up on it. Far above anything an honest peer
+/// causes (a full request pipeline is ~1000), far below what would hurt memory.
+const MAX_QUEUED_MESSAGES: usize = 20_000;
+/// Departed peers whose IP we still remember, so blame for a piece checked after they left lands.
+const REMEMBERED_DEPARTURES: usize = 4096;
 /// Requests kept in flight per peer at first, before its rate is known.
 const INITIAL_QUEUE: usize = 64;
 /// How many seconds of a peer's measured rate to keep requested: enough to cover a round trip and
@@ -72,7 +77,15 @@ impl PeerLink {
     }
 
     fn send(&self, message: Message) {
-        self.outbox().messages.push(message);
+        let mut outbox = self.outbox();
+        if outbox.messages.len() >= MAX_QUEUED_MESSAGES {
+            // The peer keeps asking but does not read our answers: it only wants our memory.
+            drop(outbox);
+            self.close("peer does not read what we send");
+            return;
+        }
+        outbox.messages.push(message);
+        drop(outbox);
         self.wake_writer.notify_one();
     }
 
@@ -124,6 +137,7 @@ pub(crate) struct State {
     upload_rate: Rate,
     error: Option<String>,
     connecting: usize,
+    departed: VecDeque<(PeerKey, IpAddr)>,
 }
 
 /// A snapshot for progress displays and the node's API.
@@ -243,6 +257,7 @@ impl Swarm {
                 upload_rate: Rate::default(),
                 error: None,
                 connecting: 0,
+                departed: VecDeque::new(),
             }),
             complete: complete_tx,
             closed: AtomicBool::new(false),
@@ -372,6 +387,11 @@ impl Swarm {
     pub(crate) fn connect_failed(&self, addr: SocketAddr) {
         let mut state = self.state();
         state.connecting = state.connecting.saturating_sub(1);
+        Self::back_off(&mut state, addr);
+    }
+
+    /// A dial that led nowhere: try that address again later, later each time.
+    fn back_off(state: &mut State, addr: SocketAddr) {
         if let Some(k) = state.known.get_mut(&addr) {
             k.connected = false;
             k.failures += 1;
@@ -395,20 +415,24 @@ impl Swarm {
         if dialed {
             state.connecting = state.connecting.saturating_sub(1);
         }
-        if self.closed.load(Ordering::Relaxed) {
-            return Err("torrent is closing".into());
-        }
-        if state.banned.contains(&addr.ip()) {
-            return Err("banned".into());
-        }
-        if peer_id == self.peer_id {
-            return Err("connected to ourselves".into());
-        }
-        if state.peers.values().any(|p| p.peer_id == peer_id) {
-            return Err("already connected to this peer".into());
-        }
-        if state.peers.len() >= self.config.max_peers {
-            return Err("too many peers".into());
+        let refusal = if self.closed.load(Ordering::Relaxed) {
+            Some("torrent is closing")
+        } else if state.banned.contains(&addr.ip()) {
+            Some("banned")
+        } else if peer_id == self.peer_id {
+            Some("connected to ourselves")
+        } else if state.peers.values().any(|p| p.peer_id == peer_id) {
+            Some("already connected to this peer")
+        } else if state.peers.len() >= self.config.max_peers {
+            Some("too many peers")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            if dialed {
+                Self::back_off(&mut state, addr);
+            }
+            return Err(reason.into());
         }
         let key = state.next_key;
         state.next_key += 1;
@@ -478,6 +502,10 @@ impl Swarm {
         let Some(peer) = state.peers.remove(&key) else {
             return;
         };
+        if state.departed.len() >= REMEMBERED_DEPARTURES {
+            state.departed.pop_front();
+        }
+        state.departed.push_back((key, peer.addr.ip()));
         peer.link.close(reason);
         state.picker.peer_lost_bitfield(&peer.has);
         state.picker.peer_gone(key);
@@ -582,7 +610,17 @@ impl Swarm {
                                 peer.link.send(Message::Interested);
                             }
                         }
-                    Message::Cancel(r) => peer.link.outbox().uploads.retain(|u| *u != r),
+                    Message::Cancel(r) => {
+                        let mut outbox = peer.link.outbox();
+                        let queued = outbox.uploads.len();
+                        outbox.uploads.retain(|u| *u != r);
+                        let removed = outbox.uploads.len() < queued;
+                        drop(outbox);
+                        // BEP 6: every request gets exactly one answer, a piece or a reject.
+                        if removed && peer.fast {
+                            peer.link.send(Message::RejectRequest(r));
+                        }
+                    }
                     Message::RejectRequest(r) => {
                         if !peer.fast {
                             return Err("reject-request without the fast extension".into());
@@ -784,6 +822,10 @@ impl Swarm {
             return;
         }
         let now = Instant::now();
+        if peer.outstanding.is_empty() {
+            // The snub clock starts when we start waiting, not at the last block long ago.
+            peer.last_block = now;
+        }
         let mut outbox = peer.link.outbox();
         for r in picks {
             peer.outstanding.insert(r, now);
@@ -873,8 +915,18 @@ impl Swarm {
         tracing::warn!(index, ?contributors, "piece failed its hash check");
         // The piece is wanted again: peers we lost interest in while it was being checked may have it.
         Self::update_interest(&mut state);
+        // The culprit may have left while its piece was being checked; it is banned all the same.
+        let ip_of = |state: &State, key: PeerKey| {
+            state.peers.get(&key).map(|p| p.addr.ip()).or_else(|| {
+                state
+                    .departed
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, ip)| *ip)
+            })
+        };
         if let [culprit] = contributors[..]
-            && let Some(ip) = state.peers.get(&culprit).map(|p| p.addr.ip())
+            && let Some(ip) = ip_of(&state, culprit)
         {
             self.ban(&mut state, ip, index);
         }

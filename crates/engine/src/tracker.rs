@@ -215,7 +215,7 @@ fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
         if size == 0 {
             return Ok(out);
         }
-        if body.len() < size + 2 {
+        if size.checked_add(2).is_none_or(|need| body.len() < need) {
             return Err("truncated chunk".into());
         }
         out.extend_from_slice(&body[..size]);
@@ -407,5 +407,11 @@ mod tests {
         let resp = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nd8:i\r\n0\r\n\r\n";
         assert_eq!(parse_http(resp).unwrap(), b"d8:i");
         assert!(parse_http(b"HTTP/1.1 404 Not Found\r\n\r\n").is_err());
+        let huge =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nx\r\n";
+        assert!(
+            parse_http(huge).is_err(),
+            "a hostile chunk size is an error, not a panic"
+        );
     }
 }
