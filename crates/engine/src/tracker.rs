@@ -167,7 +167,7 @@ async fn http_get(url: &str) -> Result<Vec<u8>, EngineError> {
 }
 
 /// Status line, headers, then the body (plain or chunked).
-fn parse_http(response: &[u8]) -> Result<Vec<u8>, String> {
+pub fn parse_http(response: &[u8]) -> Result<Vec<u8>, String> {
     let head_end = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -413,5 +413,31 @@ mod tests {
             parse_http(huge).is_err(),
             "a hostile chunk size is an error, not a panic"
         );
+    }
+
+    const CHUNKED_REPLY: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n26\r\nd8:intervali60e5:peers12:\x7f\x00\x00\x01\x1a\xe1\x7f\x00\x00\x02\x1a\xe1e\r\n0\r\n\r\n";
+
+    #[test]
+    fn chunked_reply_parses() {
+        let body = parse_http(CHUNKED_REPLY).unwrap();
+        assert_eq!(parse_response(&body).unwrap().peers.len(), 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tracker_replies_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_http(&bytes);
+            let _ = parse_response(&bytes);
+        }
+
+        #[test]
+        fn mutated_replies_never_panic(flip in 0usize..200, byte in proptest::num::u8::ANY) {
+            let mut reply = CHUNKED_REPLY.to_vec();
+            let at = flip % reply.len();
+            reply[at] = byte;
+            if let Ok(body) = parse_http(&reply) {
+                let _ = parse_response(&body);
+            }
+        }
     }
 }
