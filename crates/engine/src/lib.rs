@@ -24,6 +24,8 @@ mod rate;
 mod session;
 mod storage;
 mod swarm;
+#[cfg(test)]
+mod swarm_tests;
 pub mod tracker;
 
 pub use config::EngineConfig;
