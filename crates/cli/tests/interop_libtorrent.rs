@@ -50,6 +50,20 @@ impl Dirs {
     fn torrent(&self) -> PathBuf {
         self.tmp.path().join("fixture.torrent")
     }
+
+    /// The multi-file fixture with its torrent made by libtorrent, in `format`.
+    fn libtorrent_made(lt: &Libtorrent, format: Format, seed: u64) -> Dirs {
+        let dirs = Dirs::new(MULTI, seed);
+        lt.create(
+            &dirs.src().join("set"),
+            &dirs.torrent(),
+            format,
+            PIECE_SIZE,
+            None,
+            true,
+        );
+        dirs
+    }
 }
 
 fn seed_for(format: Format) -> u64 {
@@ -63,15 +77,7 @@ fn seed_for(format: Format) -> u64 {
 /// libtorrent creates and seeds; `seedbank fetch` must download every file byte for byte.
 fn libtorrent_to_seedbank(format: Format) {
     let Some(lt) = Libtorrent::find() else { return };
-    let dirs = Dirs::new(MULTI, seed_for(format));
-    lt.create(
-        &dirs.src().join("set"),
-        &dirs.torrent(),
-        format,
-        PIECE_SIZE,
-        None,
-        true,
-    );
+    let dirs = Dirs::libtorrent_made(&lt, format, seed_for(format));
     let seeder = lt.seed(&dirs.torrent(), &dirs.src());
 
     let started = Instant::now();
@@ -216,15 +222,7 @@ fn create_matches_libtorrent_info_hashes() {
 #[test]
 fn seedbank_fetch_repairs_damaged_data() {
     let Some(lt) = Libtorrent::find() else { return };
-    let dirs = Dirs::new(MULTI, 40);
-    lt.create(
-        &dirs.src().join("set"),
-        &dirs.torrent(),
-        Format::Hybrid,
-        PIECE_SIZE,
-        None,
-        true,
-    );
+    let dirs = Dirs::libtorrent_made(&lt, Format::Hybrid, 40);
     fixture::write_files(&dirs.out(), MULTI, 40);
     let out_set = dirs.out().join("set");
     fixture::corrupt_byte(&out_set.join("a/big.bin"), 4_000_000);
@@ -250,15 +248,7 @@ fn truncate(path: &Path, len: u64) {
 #[test]
 fn seedbank_fetch_then_seeds_to_libtorrent() {
     let Some(lt) = Libtorrent::find() else { return };
-    let dirs = Dirs::new(MULTI, 50);
-    lt.create(
-        &dirs.src().join("set"),
-        &dirs.torrent(),
-        Format::V2,
-        PIECE_SIZE,
-        None,
-        true,
-    );
+    let dirs = Dirs::libtorrent_made(&lt, Format::V2, 50);
     let first = lt.seed(&dirs.torrent(), &dirs.src());
 
     let mut middle = seedbank::fetch_and_seed(&dirs.torrent(), &dirs.out(), &[first.addr]);
@@ -295,15 +285,7 @@ fn seedbank_fetch_then_seeds_to_libtorrent() {
 #[test]
 fn seedbank_fetch_rejects_corrupt_data_from_a_peer() {
     let Some(lt) = Libtorrent::find() else { return };
-    let dirs = Dirs::new(MULTI, 80);
-    lt.create(
-        &dirs.src().join("set"),
-        &dirs.torrent(),
-        Format::Hybrid,
-        PIECE_SIZE,
-        None,
-        true,
-    );
+    let dirs = Dirs::libtorrent_made(&lt, Format::Hybrid, 80);
     let bad_src = dirs.tmp.path().join("bad");
     fixture::write_files(&bad_src, MULTI, 80);
     let bad_ip = IpAddr::from([127, 0, 0, 2]);

@@ -656,8 +656,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn failed_piece_goes_to_one_peer_and_names_the_culprit() {
+    /// One two-block piece, one block from peer 1 and one from peer 2, failed its check.
+    fn failed_with_two_senders() -> (Picker, Bitfield) {
         let mut picker = Picker::new(sizes(1, 2 * BLOCK), Bitfield::new(1));
         let all = full(1);
         picker.peer_has_bitfield(&all);
@@ -668,6 +668,12 @@ mod tests {
         picker.block_received(2, b[0]);
         assert_eq!(picker.contributors(0), vec![1, 2]);
         picker.piece_failed(0);
+        (picker, all)
+    }
+
+    #[test]
+    fn failed_piece_goes_to_one_peer_and_names_the_culprit() {
+        let (mut picker, all) = failed_with_two_senders();
         let again = picker.pick(2, &all, 8);
         assert_eq!(again.len(), 2, "peer 2 claims the whole piece");
         assert!(
@@ -685,15 +691,7 @@ mod tests {
 
     #[test]
     fn exclusive_piece_is_released_when_its_owner_stops_serving() {
-        let mut picker = Picker::new(sizes(1, 2 * BLOCK), Bitfield::new(1));
-        let all = full(1);
-        picker.peer_has_bitfield(&all);
-        picker.peer_has_bitfield(&all);
-        let a = picker.pick(1, &all, 1);
-        let b = picker.pick(2, &all, 1);
-        picker.block_received(1, a[0]);
-        picker.block_received(2, b[0]);
-        picker.piece_failed(0);
+        let (mut picker, all) = failed_with_two_senders();
         let owned = picker.pick(2, &all, 8);
         assert_eq!(owned.len(), 2);
         picker.block_received(2, owned[0]);
