@@ -2,6 +2,8 @@
 //! subcommand lives in its own module.
 
 mod demo;
+mod hub_cmd;
+mod index_cmd;
 mod progress;
 mod swarm_cmd;
 mod torrent_cmd;
@@ -37,6 +39,11 @@ enum Command {
     Fetch(FetchArgs),
     /// Run the long-lived member node, or register torrents with it.
     Node(NodeArgs),
+    /// Run the collective's hub (tracker, index, accounting), or manage its members.
+    Hub(hub_cmd::HubArgs),
+    /// Hash a file or directory into a private torrent, add it to the hub's index, and register it
+    /// with the local node.
+    Publish(index_cmd::PublishArgs),
     /// Run a whole collective on loopback: a dataset, a seeder and two members fetching it.
     Demo(demo::DemoArgs),
 }
@@ -76,8 +83,8 @@ pub struct SeedArgs {
 
 #[derive(Args)]
 pub struct FetchArgs {
-    /// The .torrent file.
-    pub torrent: PathBuf,
+    /// The .torrent file, or with --hub the torrent's name in the hub's index.
+    pub torrent: String,
     /// Directory to download into (DIR/<name>).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
@@ -86,6 +93,8 @@ pub struct FetchArgs {
     pub seed: bool,
     #[command(flatten)]
     pub swarm: SwarmArgs,
+    #[command(flatten)]
+    pub access: index_cmd::HubAccess,
 }
 
 #[derive(Args)]
@@ -139,6 +148,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Torrent(TorrentCommand::Create(args)) => torrent_cmd::create(args),
         Command::Torrent(TorrentCommand::Show(args)) => torrent_cmd::show(args),
+        Command::Hub(args) => hub_cmd::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -148,8 +158,9 @@ fn main() -> Result<()> {
                     Command::Seed(args) => swarm_cmd::seed(args).await,
                     Command::Fetch(args) => swarm_cmd::fetch(args).await,
                     Command::Node(args) => swarm_cmd::node(args).await,
+                    Command::Publish(args) => index_cmd::publish(args).await,
                     Command::Demo(args) => demo::run(args).await,
-                    Command::Torrent(_) => unreachable!("handled above"),
+                    Command::Torrent(_) | Command::Hub(_) => unreachable!("handled above"),
                 }
             })
         }

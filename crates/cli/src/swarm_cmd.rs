@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use engine::{CheckProgress, Engine, EngineConfig, TorrentHandle};
+use metainfo::Torrent;
 use node::size::{format_size, parse_size};
 use node::{Node, NodeConfig};
 
@@ -46,12 +47,8 @@ async fn start_engine(swarm: &SwarmArgs, default_listen: SocketAddr) -> Result<E
     Ok(engine)
 }
 
-async fn add_with_check(
-    engine: &Engine,
-    torrent_path: &Path,
-    root: &Path,
-) -> Result<TorrentHandle> {
-    let torrent = load(torrent_path)?;
+async fn add_with_check(engine: &Engine, torrent: Torrent, root: &Path) -> Result<TorrentHandle> {
+    let name = torrent.info.name.clone();
     let total = u64::from(torrent.piece_count());
     let progress = std::sync::Mutex::new(Progress::new("checking", total));
     let handle = engine
@@ -61,7 +58,7 @@ async fn add_with_check(
             }
         })
         .await
-        .with_context(|| format!("adding {}", torrent_path.display()))?;
+        .with_context(|| format!("adding {name}"))?;
     let stats = handle.stats();
     eprintln!(
         "checked: {}/{} pieces valid",
@@ -82,19 +79,47 @@ fn status_line(handle: &TorrentHandle) -> String {
 }
 
 pub async fn seed(args: SeedArgs) -> Result<()> {
-    let engine = start_engine(&args.swarm, SocketAddr::from(([0, 0, 0, 0], 6881))).await?;
-    let handle = add_with_check(&engine, &args.torrent, &args.data).await?;
+    let torrent = load(&args.torrent)?;
+    let listen = args
+        .swarm
+        .listen
+        .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 6881)));
+    let swarm = SwarmArgs {
+        listen: Some(listen),
+        ..args.swarm
+    };
+    seed_with(torrent, &args.data, &swarm).await
+}
+
+/// Seeds `torrent` from `root` (checked first) until interrupted.
+pub async fn seed_torrent(
+    torrent: Torrent,
+    root: &Path,
+    peers: &[SocketAddr],
+    listen: SocketAddr,
+) -> Result<()> {
+    let swarm = SwarmArgs {
+        listen: Some(listen),
+        peers: peers.to_vec(),
+        upload_slots: 8,
+    };
+    seed_with(torrent, root, &swarm).await
+}
+
+async fn seed_with(torrent: Torrent, root: &Path, swarm: &SwarmArgs) -> Result<()> {
+    let engine = start_engine(swarm, SocketAddr::from(([0, 0, 0, 0], 6881))).await?;
+    let handle = add_with_check(&engine, torrent, root).await?;
     let stats = handle.stats();
     if !stats.complete {
         engine.shutdown().await;
         bail!(
             "the data in {} is incomplete ({}/{} pieces valid): nothing to seed from; use `seedbank fetch` to complete it",
-            args.data.display(),
+            root.display(),
             stats.pieces_have,
             stats.pieces_total
         );
     }
-    handle.add_peers(args.swarm.peers.iter().copied());
+    handle.add_peers(swarm.peers.iter().copied());
     eprintln!("seeding {}", handle.torrent().info.name);
     // A status line refreshed in place on a terminal; a plain line a minute in logs.
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -120,8 +145,13 @@ pub async fn seed(args: SeedArgs) -> Result<()> {
 }
 
 pub async fn fetch(args: FetchArgs) -> Result<()> {
+    let torrent = if args.access.hub.is_some() {
+        crate::index_cmd::resolve(&args.access, &args.torrent).await?
+    } else {
+        load(Path::new(&args.torrent))?
+    };
     let engine = start_engine(&args.swarm, SocketAddr::from(([0, 0, 0, 0], 0))).await?;
-    let handle = add_with_check(&engine, &args.torrent, &args.output).await?;
+    let handle = add_with_check(&engine, torrent, &args.output).await?;
     handle.add_peers(args.swarm.peers.iter().copied());
     let started = Instant::now();
     let total = handle.stats().bytes_total;

@@ -57,16 +57,7 @@ pub fn create(args: CreateArgs) -> Result<()> {
         comment: args.comment,
         ..CreateOptions::default()
     };
-    let mut progress: Option<Progress> = None;
-    let torrent = metainfo::create_torrent(&args.path, &opts, &mut |done, total| {
-        progress
-            .get_or_insert_with(|| Progress::new("hashing", total))
-            .update(done, "");
-    })
-    .with_context(|| format!("creating a torrent from {}", args.path.display()))?;
-    if let Some(p) = progress.as_mut() {
-        p.finish("done");
-    }
+    let torrent = hash(&args.path, &opts)?;
     let tmp = args.output.with_extension("torrent.partial");
     std::fs::write(&tmp, torrent.to_bytes())
         .with_context(|| format!("writing {}", tmp.display()))?;
@@ -74,6 +65,21 @@ pub fn create(args: CreateArgs) -> Result<()> {
         .with_context(|| format!("writing {}", args.output.display()))?;
     print_summary(&torrent);
     Ok(())
+}
+
+/// Hashes `path` into a torrent, with a progress bar.
+pub fn hash(path: &std::path::Path, opts: &CreateOptions) -> Result<Torrent> {
+    let mut progress: Option<Progress> = None;
+    let torrent = metainfo::create_torrent(path, opts, &mut |done, total| {
+        progress
+            .get_or_insert_with(|| Progress::new("hashing", total))
+            .update(done, "");
+    })
+    .with_context(|| format!("creating a torrent from {}", path.display()))?;
+    if let Some(p) = progress.as_mut() {
+        p.finish("done");
+    }
+    Ok(torrent)
 }
 
 #[derive(Args)]

@@ -17,6 +17,10 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     pub upload_slots: usize,
     pub max_peers: usize,
+    /// The collective's hub (`http://host:port`), for publishing and fetching by name.
+    pub hub: Option<String>,
+    /// This member's passkey at the hub.
+    pub passkey: Option<String>,
 }
 
 /// The file form: every field optional, sizes as text (`disk_budget = "5GB"`).
@@ -27,6 +31,8 @@ pub struct NodeConfigFile {
     pub listen: Option<SocketAddr>,
     pub upload_slots: Option<usize>,
     pub max_peers: Option<usize>,
+    pub hub: Option<String>,
+    pub passkey: Option<String>,
 }
 
 pub const DEFAULT_DISK_BUDGET: u64 = 5_000_000_000;
@@ -39,6 +45,8 @@ impl NodeConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 6881)),
             upload_slots: 8,
             max_peers: 50,
+            hub: None,
+            passkey: None,
         }
     }
 
@@ -70,6 +78,8 @@ impl NodeConfig {
         if let Some(max) = file.max_peers {
             config.max_peers = max;
         }
+        config.hub = file.hub;
+        config.passkey = file.passkey;
         Ok(config)
     }
 }

@@ -1,0 +1,129 @@
+//! The hub's configuration: `<data-dir>/hub.toml`, then command-line flags on top.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::HubError;
+
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Base URL clients reach the hub at, written into personal `.torrent` files. Defaults to
+    /// `http://<listen>`; set it when the hub sits behind a proxy or listens on a wildcard address.
+    pub public_url: Option<String>,
+    /// How often accounting deltas are written to the store. A crash loses at most the `stopped`
+    /// deltas of this window (see docs/operations.md).
+    pub flush_interval: Duration,
+    /// Take the client address from this header (set by a reverse proxy), not from the socket.
+    pub client_ip_header: Option<String>,
+    pub tracker: tracker::Config,
+}
+
+/// The file form: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfigFile {
+    pub listen: Option<SocketAddr>,
+    pub public_url: Option<String>,
+    pub flush_interval_secs: Option<u64>,
+    pub client_ip_header: Option<String>,
+    pub announce_interval_secs: Option<u32>,
+    pub min_announce_interval_secs: Option<u32>,
+    pub peer_timeout_secs: Option<u32>,
+    pub max_numwant: Option<u32>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7800";
+
+impl HubConfig {
+    pub fn defaults(data_dir: &Path) -> HubConfig {
+        HubConfig {
+            data_dir: data_dir.to_path_buf(),
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            public_url: None,
+            flush_interval: Duration::from_secs(3),
+            client_ip_header: None,
+            tracker: tracker::Config::default(),
+        }
+    }
+
+    /// Defaults, then `<data-dir>/hub.toml` if present.
+    pub fn load(data_dir: &Path) -> Result<HubConfig, HubError> {
+        let mut config = HubConfig::defaults(data_dir);
+        let path = data_dir.join("hub.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),
+            Err(source) => return Err(HubError::Io { path, source }),
+        };
+        let file: HubConfigFile = toml::from_str(&text).map_err(|e| HubError::Config {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        config.apply(file);
+        config
+            .validate()
+            .map_err(|reason| HubError::Config { path, reason })?;
+        Ok(config)
+    }
+
+    pub fn apply(&mut self, file: HubConfigFile) {
+        let t = &mut self.tracker;
+        self.listen = file.listen.unwrap_or(self.listen);
+        self.public_url = file.public_url.or(self.public_url.take());
+        if let Some(s) = file.flush_interval_secs {
+            self.flush_interval = Duration::from_secs(s);
+        }
+        self.client_ip_header = file.client_ip_header.or(self.client_ip_header.take());
+        t.interval = file.announce_interval_secs.unwrap_or(t.interval);
+        t.min_interval = file
+            .min_announce_interval_secs
+            .unwrap_or(t.min_interval.min(t.interval));
+        t.peer_timeout = file.peer_timeout_secs.unwrap_or(t.peer_timeout);
+        t.max_numwant = file.max_numwant.unwrap_or(t.max_numwant);
+    }
+
+    /// Checks the combination; the message says what to change.
+    pub fn validate(&self) -> Result<(), String> {
+        let t = &self.tracker;
+        if t.interval == 0 {
+            return Err("announce_interval_secs must be at least 1".into());
+        }
+        if t.min_interval > t.interval {
+            return Err("min_announce_interval_secs must not exceed announce_interval_secs".into());
+        }
+        if t.peer_timeout <= t.interval {
+            return Err("peer_timeout_secs must exceed announce_interval_secs, or every peer expires between announces".into());
+        }
+        if t.max_numwant > t.numwant_limit {
+            return Err(format!("max_numwant must be at most {}", t.numwant_limit));
+        }
+        if self.flush_interval.is_zero() {
+            return Err("flush_interval_secs must be at least 1".into());
+        }
+        if let Some(url) = &self.public_url
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            return Err(format!(
+                "public_url {url:?} must start with http:// or https://"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("hub.sqlite")
+    }
+}

@@ -1,0 +1,317 @@
+//! HTTP routes. The tracker routes answer every request with a bencoded body and status 200 (BEP 3
+//! clients read `failure reason` only from a 200); the API answers JSON with a stable error shape.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hubapi::{
+    ErrorBody, ErrorDetail, HubStats, ListQuery, MemberStats, PublishQuery, TORRENT_MEDIA_TYPE,
+    TorrentDetail, TorrentList,
+};
+use metainfo::Torrent;
+use tracker::request::parse_passkey;
+
+use crate::store::{MemberRow, NewTorrent, StoreError};
+use crate::{Shared, unix_now};
+
+type S = State<Arc<Shared>>;
+
+/// Largest `.torrent` accepted: a multi-terabyte hybrid with 16 KiB-piece layers stays well below.
+const MAX_TORRENT_BYTES: usize = 16 << 20;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/announce/{passkey}", get(announce))
+        .route("/scrape/{passkey}", get(scrape))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/api/v1/stats", get(stats))
+        .route(
+            "/api/v1/torrents",
+            get(list_torrents)
+                .post(publish)
+                .layer(DefaultBodyLimit::max(MAX_TORRENT_BYTES)),
+        )
+        .route("/api/v1/torrents/{id}", get(torrent))
+        .route("/api/v1/torrents/{id}/torrent", get(personal_torrent))
+        .route("/api/v1/members/{name}", get(member))
+        .route("/api/v1/me", get(me))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .with_state(shared)
+}
+
+fn bencoded(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+/// The peer's address: the socket's, or the proxy's header when configured.
+fn client_ip(shared: &Shared, headers: &HeaderMap, socket: SocketAddr) -> Option<IpAddr> {
+    match &shared.config.client_ip_header {
+        None => Some(socket.ip()),
+        Some(name) => {
+            let value = headers.get(name.as_str())?.to_str().ok()?;
+            // X-Forwarded-For style lists: the proxy appends, so the first entry is the client.
+            value.split(',').next()?.trim().parse().ok()
+        }
+    }
+}
+
+async fn announce(
+    State(shared): S,
+    Path(passkey): Path<String>,
+    ConnectInfo(socket): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let Some(ip) = client_ip(&shared, &headers, socket) else {
+        return bencoded(tracker::failure("cannot tell the client's address"));
+    };
+    let query = uri.query().unwrap_or("").as_bytes();
+    bencoded(
+        match shared.tracker.announce(&passkey, query, ip, unix_now()) {
+            Ok(body) => body,
+            Err(refusal) => {
+                tracing::debug!(%ip, "announce refused: {refusal}");
+                tracker::failure(&refusal.to_string())
+            }
+        },
+    )
+}
+
+async fn scrape(State(shared): S, Path(passkey): Path<String>, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or("").as_bytes();
+    bencoded(match shared.tracker.scrape(&passkey, query) {
+        Ok(body) => body,
+        Err(refusal) => tracker::failure(&refusal.to_string()),
+    })
+}
+
+/// An API error: status plus the stable JSON body.
+pub(crate) struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: ErrorDetail {
+                    code: code.to_owned(),
+                    message: message.into(),
+                },
+            },
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", m),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::NotFound(m) => ApiError::not_found(m),
+            StoreError::Sqlite(e) => {
+                tracing::error!("store: {e}");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "store error")
+            }
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<axum::Json<T>, ApiError>;
+
+/// The member behind `Authorization: Bearer <passkey>`.
+async fn member_of(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<MemberRow, ApiError> {
+    let unauthorized =
+        |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m.to_owned());
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <passkey>"))?;
+    let passkey = value
+        .strip_prefix("Bearer ")
+        .and_then(|p| parse_passkey(p.trim()).ok())
+        .ok_or_else(|| unauthorized("malformed passkey"))?;
+    let member = shared
+        .with_store(false, move |s| s.member_by_passkey(&passkey))
+        .await?
+        .ok_or_else(|| unauthorized("unknown passkey"))?;
+    if member.suspended {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "suspended",
+            "membership suspended",
+        ));
+    }
+    Ok(member)
+}
+
+fn with_swarm(shared: &Shared, mut s: hubapi::TorrentSummary) -> hubapi::TorrentSummary {
+    if let Some(c) = shared.tracker.counts(s.id) {
+        s.seeders = c.seeders;
+        s.leechers = c.leechers;
+        s.snatches = s.snatches.max(c.snatches);
+    }
+    s
+}
+
+async fn stats(State(shared): S) -> ApiResult<HubStats> {
+    let (members, torrents) = shared.with_store(false, |s| s.counts()).await?;
+    Ok(axum::Json(HubStats {
+        members,
+        torrents,
+        peers: shared.tracker.peer_count() as u64,
+    }))
+}
+
+async fn list_torrents(
+    State(shared): S,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<TorrentList> {
+    let Query(q) = query?;
+    let (total, torrents) = shared
+        .with_store(false, move |s| s.list_torrents(&q))
+        .await?;
+    let torrents = torrents
+        .into_iter()
+        .map(|t| with_swarm(&shared, t))
+        .collect();
+    Ok(axum::Json(TorrentList { total, torrents }))
+}
+
+async fn publish(
+    State(shared): S,
+    headers: HeaderMap,
+    query: Result<Query<PublishQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<(StatusCode, axum::Json<hubapi::TorrentSummary>), ApiError> {
+    let member = member_of(&shared, &headers).await?;
+    let Query(q) = query?;
+    let (summary, tracked) = shared
+        .with_store(true, move |s| {
+            s.add_torrent(&NewTorrent {
+                metainfo: &body,
+                name: &q.name,
+                category: &q.category,
+                description: &q.description,
+                uploader: member.id,
+                now: unix_now(),
+            })
+        })
+        .await?;
+    shared
+        .tracker
+        .add_torrent(tracked.id, &tracked.wire_ids, tracked.snatches);
+    tracing::info!(
+        id = summary.id,
+        name = summary.name,
+        uploader = member.name,
+        "published"
+    );
+    Ok((StatusCode::CREATED, axum::Json(summary)))
+}
+
+async fn torrent(State(shared): S, Path(id): Path<u32>) -> ApiResult<TorrentDetail> {
+    let (summary, files, uploaded, downloaded) = shared
+        .with_store(false, move |s| s.torrent(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no torrent {id}")))?;
+    Ok(axum::Json(TorrentDetail {
+        summary: with_swarm(&shared, summary),
+        files,
+        uploaded,
+        downloaded,
+        balance: crate::store::to_i64(uploaded).saturating_sub(crate::store::to_i64(downloaded)),
+    }))
+}
+
+/// The stored `.torrent` with this member's announce URL. Only the outer dict changes; the info
+/// dict is copied byte for byte, so the info-hashes are the index's.
+async fn personal_torrent(
+    State(shared): S,
+    Path(id): Path<u32>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let member = member_of(&shared, &headers).await?;
+    let bytes = shared
+        .with_store(false, move |s| s.metainfo(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no torrent {id}")))?;
+    let torrent = Torrent::from_bytes(&bytes).map_err(|e| {
+        tracing::error!(id, "stored torrent unreadable: {e}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "stored torrent unreadable",
+        )
+    })?;
+    let url = format!(
+        "{}/announce/{}",
+        shared.config.public_url(),
+        tracker::request::passkey_to_string(&member.passkey)
+    );
+    let file_name = format!(
+        "{}.torrent",
+        torrent.info.name.replace(['"', '/', '\\'], "_")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, TORRENT_MEDIA_TYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        torrent.with_announce(&url).to_bytes(),
+    )
+        .into_response())
+}
+
+async fn member(
+    State(shared): S,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<MemberStats> {
+    member_of(&shared, &headers).await?;
+    let stats = shared
+        .with_store(false, {
+            let name = name.clone();
+            move |s| s.member_stats(&name)
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no member named {name:?}")))?;
+    Ok(axum::Json(stats))
+}
+
+async fn me(State(shared): S, headers: HeaderMap) -> ApiResult<MemberStats> {
+    let me = member_of(&shared, &headers).await?;
+    let stats = shared
+        .with_store(false, move |s| s.member_stats(&me.name))
+        .await?
+        .ok_or_else(|| ApiError::not_found("member vanished"))?;
+    Ok(axum::Json(stats))
+}

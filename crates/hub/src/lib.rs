@@ -1,0 +1,236 @@
+//! The collective's server: one process, one data directory, one SQLite store.
+//!
+//! - [`store`]: members, the index, accounting totals and the tracker's peer baselines.
+//! - [`http`]: the tracker's `/announce` and `/scrape`, the JSON API under `/api/v1`, `/healthz`.
+//! - [`Hub`]: loads the store into the [`tracker::Tracker`], serves HTTP, and runs the background
+//!   work: flushing accounting batches, picking up member changes made by operator commands, and
+//!   expiring silent peers.
+//!
+//! Invariant: a batch taken from the tracker is either committed whole by [`store::Store::flush`] or
+//! merged back into the tracker; the final flush runs after the HTTP server has stopped accepting
+//! announces, so a graceful shutdown loses nothing.
+
+pub mod config;
+mod http;
+pub mod store;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+use tracker::Tracker;
+
+pub use config::{HubConfig, HubConfigFile};
+pub use store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Config { path: PathBuf, reason: String },
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Unix seconds. A clock before 1970 reads as 0 rather than failing the announce path.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Opens the store in `data_dir`, creating both if needed (operator commands use this too).
+pub fn open_store(data_dir: &std::path::Path) -> Result<Store, HubError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| HubError::Io {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    Ok(Store::open(&data_dir.join("hub.sqlite"))?)
+}
+
+pub(crate) struct Shared {
+    pub config: HubConfig,
+    pub tracker: Tracker,
+    /// The flusher and publishing write through this connection; only from blocking threads.
+    pub writer: Mutex<Store>,
+    /// API reads; WAL lets them run while the writer commits.
+    pub reader: Mutex<Store>,
+    member_rev: AtomicI64,
+}
+
+impl Shared {
+    /// Runs `f` on a store connection in a blocking thread.
+    pub async fn with_store<T: Send + 'static>(
+        self: &Arc<Self>,
+        write: bool,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let shared = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let lock = if write {
+                &shared.writer
+            } else {
+                &shared.reader
+            };
+            let mut store = lock.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut store)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// Loads members changed since the last look into the tracker.
+    fn refresh_members(&self) -> Result<usize, StoreError> {
+        let since = self.member_rev.load(Ordering::Relaxed);
+        let changed = self
+            .reader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .members_since(since)?;
+        for m in &changed {
+            self.tracker.set_member(m.passkey, m.id, m.suspended);
+            self.member_rev.fetch_max(m.rev, Ordering::Relaxed);
+        }
+        Ok(changed.len())
+    }
+
+    /// Expires silent peers and writes one batch. A failed write is merged back for the next try.
+    fn flush(&self) -> Result<usize, StoreError> {
+        let now = unix_now();
+        self.tracker.expire(now);
+        let batch = self.tracker.take_batch();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let n = batch.deltas.len() + batch.peers.len();
+        let result = self
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush(&batch, now);
+        match result {
+            Ok(snatched) => {
+                for (torrent, snatches) in snatched {
+                    self.tracker.set_snatches(torrent, snatches);
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                self.tracker.restore_batch(batch);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A hub ready to serve.
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+impl Hub {
+    /// Opens (or creates) the data directory and loads members, torrents and surviving peers.
+    pub fn open(config: HubConfig) -> Result<Hub, HubError> {
+        config.validate().map_err(|reason| HubError::Config {
+            path: config.data_dir.join("hub.toml"),
+            reason,
+        })?;
+        let writer = open_store(&config.data_dir)?;
+        let reader = Store::open(&config.database_path())?;
+        let tracker = Tracker::new(config.tracker.clone());
+        for t in writer.tracked_torrents()? {
+            tracker.add_torrent(t.id, &t.wire_ids, t.snatches);
+        }
+        let shared = Arc::new(Shared {
+            config,
+            tracker,
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            member_rev: AtomicI64::new(0),
+        });
+        let members = shared.refresh_members()?;
+        let peers = shared
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .peers()?;
+        let restored = shared.tracker.restore_peers(peers);
+        let expired = shared.tracker.expire(unix_now());
+        tracing::info!(members, restored, expired, "hub store loaded");
+        Ok(Hub { shared })
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.shared.config
+    }
+
+    pub async fn bind(&self) -> Result<TcpListener, HubError> {
+        let addr = self.shared.config.listen;
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| HubError::Listen { addr, source })
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking requests and flushes what is pending.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), HubError> {
+        let shared = self.shared;
+        let background = tokio::spawn(background(Arc::clone(&shared)));
+        let app = http::router(Arc::clone(&shared));
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        background.abort();
+        let _ = background.await;
+        // Announces have stopped: this batch is the last.
+        let flushed = tokio::task::spawn_blocking({
+            let shared = Arc::clone(&shared);
+            move || shared.flush()
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        tracing::info!(records = flushed, "final accounting flush done");
+        served.map_err(|source| HubError::Io {
+            path: PathBuf::from("<http server>"),
+            source,
+        })
+    }
+}
+
+/// Flushes every `flush_interval`, and looks for member changes every second.
+async fn background(shared: Arc<Shared>) {
+    let mut flush = tokio::time::interval(shared.config.flush_interval);
+    let mut members = tokio::time::interval(Duration::from_secs(1));
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    members.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let work: fn(&Shared) -> Result<usize, StoreError> = tokio::select! {
+            _ = flush.tick() => Shared::flush,
+            _ = members.tick() => Shared::refresh_members,
+        };
+        let s = Arc::clone(&shared);
+        match tokio::task::spawn_blocking(move || work(&s)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("hub background work failed (will retry): {e}"),
+            Err(e) => tracing::error!("hub background task panicked: {e}"),
+        }
+    }
+}

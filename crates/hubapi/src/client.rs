@@ -1,0 +1,256 @@
+//! A small HTTP/1.1 client for the hub (one connection per call; these are rare, human-paced calls).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use serde::de::DeserializeOwned;
+use tokio::net::TcpStream;
+
+use crate::{
+    ErrorBody, HubStats, ListQuery, MemberStats, TORRENT_MEDIA_TYPE, TorrentDetail, TorrentList,
+    TorrentSummary,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// Bigger than any reply the hub sends (a `.torrent` of a huge dataset is a few MiB).
+const MAX_BODY: usize = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("hub URL {0:?} is not http://host:port")]
+    Url(String),
+    #[error("cannot reach the hub at {addr}: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("HTTP error talking to the hub: {0}")]
+    Http(String),
+    #[error("the hub did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("hub refused ({status}, {code}): {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("unexpected reply from the hub: {0}")]
+    Decode(String),
+    #[error("no torrent named {0:?} in the hub's index")]
+    NoSuchTorrent(String),
+    #[error("this needs a member passkey (--passkey, or passkey in node.toml)")]
+    NoPasskey,
+}
+
+/// A hub at `http://host:port`, optionally acting as one member.
+#[derive(Clone, Debug)]
+pub struct HubClient {
+    authority: String,
+    passkey: Option<String>,
+}
+
+fn encode_component(text: &str, out: &mut String) {
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if let Some(v) = value {
+            out.push(if out.is_empty() { '?' } else { '&' });
+            out.push_str(name);
+            out.push('=');
+            encode_component(v, &mut out);
+        }
+    }
+    out
+}
+
+impl HubClient {
+    pub fn new(base: &str) -> Result<HubClient, ClientError> {
+        let rest = base
+            .strip_prefix("http://")
+            .ok_or_else(|| ClientError::Url(base.to_owned()))?;
+        let authority = rest.trim_end_matches('/');
+        if authority.is_empty() || authority.contains('/') {
+            return Err(ClientError::Url(base.to_owned()));
+        }
+        Ok(HubClient {
+            authority: authority.to_owned(),
+            passkey: None,
+        })
+    }
+
+    pub fn with_passkey(mut self, passkey: Option<String>) -> HubClient {
+        self.passkey = passkey;
+        self
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.authority)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<(Bytes, &str)>,
+        auth: bool,
+    ) -> Result<Bytes, ClientError> {
+        tokio::time::timeout(TIMEOUT, self.call_inner(method, path_and_query, body, auth))
+            .await
+            .map_err(|_| ClientError::Timeout(TIMEOUT))?
+    }
+
+    async fn call_inner(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<(Bytes, &str)>,
+        auth: bool,
+    ) -> Result<Bytes, ClientError> {
+        let stream = TcpStream::connect(&self.authority)
+            .await
+            .map_err(|source| ClientError::Connect {
+                addr: self.authority.clone(),
+                source,
+            })?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let driver = tokio::spawn(conn);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path_and_query)
+            .header("host", &self.authority)
+            .header(
+                "user-agent",
+                concat!("seedbank/", env!("CARGO_PKG_VERSION")),
+            );
+        if auth {
+            let passkey = self.passkey.as_deref().ok_or(ClientError::NoPasskey)?;
+            request = request.header("authorization", format!("Bearer {passkey}"));
+        }
+        let (content_type, body) = match body {
+            Some((bytes, ct)) => (Some(ct), bytes),
+            None => (None, Bytes::new()),
+        };
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let status = response.status();
+        let bytes = Limited::new(response.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?
+            .to_bytes();
+        driver.abort();
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(e) => ClientError::Api {
+                status: status.as_u16(),
+                code: e.error.code,
+                message: e.error.message,
+            },
+            Err(_) => ClientError::Api {
+                status: status.as_u16(),
+                code: status.canonical_reason().unwrap_or("error").to_lowercase(),
+                message: String::from_utf8_lossy(&bytes).into_owned(),
+            },
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(&self, path: &str, auth: bool) -> Result<T, ClientError> {
+        let bytes = self.call(Method::GET, path, None, auth).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Registers a `.torrent` in the index.
+    pub async fn publish(
+        &self,
+        torrent: Vec<u8>,
+        name: &str,
+        category: &str,
+        description: &str,
+    ) -> Result<TorrentSummary, ClientError> {
+        let path = format!(
+            "/api/v1/torrents{}",
+            query_string(&[
+                ("name", Some(name.to_owned())),
+                ("category", Some(category.to_owned())),
+                ("description", Some(description.to_owned())),
+            ])
+        );
+        let body = Some((Bytes::from(torrent), TORRENT_MEDIA_TYPE));
+        let bytes = self.call(Method::POST, &path, body, true).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    pub async fn torrents(&self, query: &ListQuery) -> Result<TorrentList, ClientError> {
+        let qs = query_string(&[
+            ("q", query.q.clone()),
+            ("name", query.name.clone()),
+            ("category", query.category.clone()),
+            ("limit", query.limit.map(|v| v.to_string())),
+            ("offset", query.offset.map(|v| v.to_string())),
+        ]);
+        self.json(&format!("/api/v1/torrents{qs}"), false).await
+    }
+
+    /// The torrent registered under exactly `name`.
+    pub async fn torrent_named(&self, name: &str) -> Result<TorrentSummary, ClientError> {
+        let list = self
+            .torrents(&ListQuery {
+                name: Some(name.to_owned()),
+                ..ListQuery::default()
+            })
+            .await?;
+        list.torrents
+            .into_iter()
+            .next()
+            .ok_or_else(|| ClientError::NoSuchTorrent(name.to_owned()))
+    }
+
+    pub async fn torrent(&self, id: u32) -> Result<TorrentDetail, ClientError> {
+        self.json(&format!("/api/v1/torrents/{id}"), false).await
+    }
+
+    /// The `.torrent` with this member's announce URL (same info dict, so the same info-hashes).
+    pub async fn personal_torrent(&self, id: u32) -> Result<Vec<u8>, ClientError> {
+        let path = format!("/api/v1/torrents/{id}/torrent");
+        Ok(self.call(Method::GET, &path, None, true).await?.to_vec())
+    }
+
+    pub async fn member(&self, name: &str) -> Result<MemberStats, ClientError> {
+        let mut path = "/api/v1/members/".to_owned();
+        encode_component(name, &mut path);
+        self.json(&path, true).await
+    }
+
+    /// The member whose passkey this client holds.
+    pub async fn me(&self) -> Result<MemberStats, ClientError> {
+        self.json("/api/v1/me", true).await
+    }
+
+    pub async fn stats(&self) -> Result<HubStats, ClientError> {
+        self.json("/api/v1/stats", false).await
+    }
+}

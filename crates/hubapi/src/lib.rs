@@ -1,0 +1,118 @@
+//! The hub's JSON API under `/api/v1`: the types both sides serialise, and [`HubClient`], which the
+//! CLI and the node use to talk to a hub. Kept apart from the hub so a node never links the server.
+//!
+//! Errors have one stable shape: `{"error": {"code": "not_found", "message": "..."}}` with a matching
+//! HTTP status; `code` is for programs, `message` for people.
+
+mod client;
+
+pub use client::{ClientError, HubClient};
+use serde::{Deserialize, Serialize};
+
+/// Media type of a `.torrent` body.
+pub const TORRENT_MEDIA_TYPE: &str = "application/x-bittorrent";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TorrentSummary {
+    pub id: u32,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    /// Bytes of content (pad files excluded).
+    pub size: u64,
+    pub file_count: u32,
+    pub piece_length: u64,
+    /// Hex; absent for a v2-only torrent.
+    pub info_hash_v1: Option<String>,
+    /// Hex, full 32 bytes; absent for a v1-only torrent.
+    pub info_hash_v2: Option<String>,
+    pub uploader: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    pub seeders: u32,
+    pub leechers: u32,
+    /// Distinct members that completed it.
+    pub snatches: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TorrentFile {
+    pub path: String,
+    pub length: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TorrentDetail {
+    #[serde(flatten)]
+    pub summary: TorrentSummary,
+    pub files: Vec<TorrentFile>,
+    /// Sum of what members reported uploading in this swarm.
+    pub uploaded: u64,
+    /// Sum of what members reported downloading in this swarm.
+    pub downloaded: u64,
+    /// `uploaded - downloaded`. Honest swarms stay near zero (minus what non-members moved); a large
+    /// positive balance means someone reports uploads that nobody received.
+    pub balance: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TorrentList {
+    /// Matches in all, beyond this page.
+    pub total: u64,
+    pub torrents: Vec<TorrentSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberStats {
+    pub name: String,
+    pub created_at: u64,
+    pub suspended: bool,
+    pub uploaded: u64,
+    pub downloaded: u64,
+    /// `uploaded / downloaded`; absent while nothing was downloaded.
+    pub ratio: Option<f64>,
+    /// Distinct torrents completed.
+    pub snatches: u64,
+    pub seed_secs: u64,
+    /// Bytes reported beyond what any link could carry, refused by the tracker.
+    pub clamped: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HubStats {
+    pub members: u64,
+    pub torrents: u64,
+    pub peers: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// Filters of `GET /api/v1/torrents`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListQuery {
+    /// Words to search for in names and descriptions (prefix match).
+    pub q: Option<String>,
+    /// Exact name.
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// `POST /api/v1/torrents?name=&category=&description=` with the `.torrent` as the body.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PublishQuery {
+    pub name: String,
+    pub category: String,
+    #[serde(default)]
+    pub description: String,
+}
