@@ -116,13 +116,6 @@ impl HubConfig {
         Ok(())
     }
 
-    pub fn public_url(&self) -> String {
-        match &self.public_url {
-            Some(u) => u.trim_end_matches('/').to_owned(),
-            None => format!("http://{}", self.listen),
-        }
-    }
-
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("hub.sqlite")
     }

@@ -29,6 +29,10 @@ const MAX_TORRENT_BYTES: usize = 16 << 20;
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/announce/{passkey}", get(announce))
+        .route("/announce", get(no_passkey))
+        .route("/announce/", get(no_passkey))
+        .route("/scrape", get(no_passkey))
+        .route("/scrape/", get(no_passkey))
         .route("/scrape/{passkey}", get(scrape))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/stats", get(stats))
@@ -82,6 +86,13 @@ async fn announce(
             }
         },
     )
+}
+
+/// A public-tracker URL used against a private tracker: say what is missing, in bencode.
+async fn no_passkey() -> Response {
+    bencoded(tracker::failure(
+        "missing passkey: this private tracker serves /announce/<passkey>",
+    ))
 }
 
 async fn scrape(State(shared): S, Path(passkey): Path<String>, uri: Uri) -> Response {
@@ -271,7 +282,7 @@ async fn personal_torrent(
     })?;
     let url = format!(
         "{}/announce/{}",
-        shared.config.public_url(),
+        shared.public_url(),
         tracker::request::passkey_to_string(&member.passkey)
     );
     let file_name = format!(

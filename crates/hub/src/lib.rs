@@ -16,7 +16,7 @@ pub mod store;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
@@ -68,9 +68,16 @@ pub(crate) struct Shared {
     /// API reads; WAL lets them run while the writer commits.
     pub reader: Mutex<Store>,
     member_rev: AtomicI64,
+    /// Base URL for personal `.torrent` files, fixed once the listener is bound.
+    public_url: OnceLock<String>,
 }
 
 impl Shared {
+    pub fn public_url(&self) -> String {
+        // Set in `serve` before the first request can arrive.
+        self.public_url.get().cloned().unwrap_or_default()
+    }
+
     /// Runs `f` on a store connection in a blocking thread.
     pub async fn with_store<T: Send + 'static>(
         self: &Arc<Self>,
@@ -159,6 +166,7 @@ impl Hub {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             member_rev: AtomicI64::new(0),
+            public_url: OnceLock::new(),
         });
         let members = shared.refresh_members()?;
         let peers = shared
@@ -190,6 +198,23 @@ impl Hub {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), HubError> {
         let shared = self.shared;
+        let bound = listener.local_addr().map_err(|source| HubError::Listen {
+            addr: shared.config.listen,
+            source,
+        })?;
+        let url = match &shared.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                if bound.ip().is_unspecified() {
+                    tracing::warn!(
+                        "listening on {bound} without public_url: members' .torrent files will \
+                         announce to http://{bound}, which their clients cannot reach; set public_url"
+                    );
+                }
+                format!("http://{bound}")
+            }
+        };
+        let _ = shared.public_url.set(url);
         let background = tokio::spawn(background(Arc::clone(&shared)));
         let app = http::router(Arc::clone(&shared));
         let served = axum::serve(
