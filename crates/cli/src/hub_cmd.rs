@@ -100,10 +100,9 @@ pub fn run(args: HubArgs) -> Result<()> {
         let hub = Hub::open(config)?;
         let listener = hub.bind().await?;
         eprintln!(
-            "hub serving on http://{} (data in {}, public URL {})",
+            "hub serving on http://{} (data in {})",
             listener.local_addr()?,
             hub.config().data_dir.display(),
-            hub.config().public_url()
         );
         hub.serve(listener, interrupted()).await?;
         eprintln!("hub stopped; accounting flushed");
