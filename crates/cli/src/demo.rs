@@ -1,8 +1,9 @@
 //! `seedbank demo`: a small collective on loopback, end to end, with nothing to set up.
 //!
-//! It makes a dataset (a few "game archives" of random bytes), creates a hybrid private torrent, starts
-//! one seeding node and two member nodes that fetch from it and from each other over real TCP
-//! connections, and checks every byte at the end. Later parts of the collective (hub, ledger, audits)
+//! It makes a dataset (a few "game archives" of random bytes), starts the collective's hub with three
+//! members, publishes a hybrid private torrent to the hub's index, starts one seeding node and two
+//! member nodes that find each other through the hub's tracker and fetch over real TCP connections,
+//! checks every byte, and shows the hub's accounting. Later parts of the collective (ledger, audits)
 //! join this demo as they are built.
 
 use std::net::SocketAddr;
@@ -27,6 +28,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub dir: Option<PathBuf>,
 }
+
+const MEMBERS: [&str; 3] = ["uploader", "member-1", "member-2"];
 
 const GAMES: [&str; 4] = [
     "lost-in-the-maze.iso",
@@ -106,19 +109,59 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     };
     let origin = work.join("origin");
     eprintln!(
-        "1/4 making a {} dataset in {}",
+        "1/5 making a {} dataset in {}",
         format_size(size),
         origin.display()
     );
     make_dataset(&origin, size)?;
 
-    eprintln!("2/4 creating a hybrid (v1+v2) private torrent");
+    eprintln!("2/5 starting the hub with three members; publishing a hybrid private torrent");
+    let hub_dir = work.join("hub");
+    let mut passkeys = Vec::new();
+    {
+        let mut store = hub::open_store(&hub_dir)?;
+        for name in MEMBERS {
+            let (_, key) = store.add_member(name, hub::unix_now())?;
+            passkeys.push(tracker::request::passkey_to_string(&key));
+        }
+    }
+    let mut hub_config = hub::HubConfig::defaults(&hub_dir);
+    hub_config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    hub_config.flush_interval = Duration::from_secs(1);
+    // Short announce interval so late joiners find each other within seconds.
+    hub_config.tracker.interval = 2;
+    hub_config.tracker.min_interval = 1;
+    let hub = hub::Hub::open(hub_config)?;
+    let listener = hub.bind().await?;
+    let hub_url = format!("http://{}", listener.local_addr()?);
+    let (stop_hub, hub_stopped) = tokio::sync::oneshot::channel::<()>();
+    let hub_task = tokio::spawn(hub.serve(listener, async move {
+        let _ = hub_stopped.await;
+    }));
+    println!("  hub at {hub_url}");
+    let client = |i: usize| -> Result<hubapi::HubClient> {
+        Ok(hubapi::HubClient::new(&hub_url)?.with_passkey(Some(passkeys[i].clone())))
+    };
+
     let opts = CreateOptions {
         version: Version::Hybrid,
         private: true,
+        announce: vec![format!("{hub_url}/announce/{}", passkeys[0])],
         ..CreateOptions::default()
     };
     let torrent = metainfo::create_torrent(&origin.join("vidya-archive"), &opts, &mut |_, _| {})?;
+    let published = client(0)?
+        .publish(
+            torrent.to_bytes(),
+            "Vidya archive, volume 1",
+            "games",
+            "demo dataset",
+        )
+        .await?;
+    println!(
+        "  published {:?} (id {}) by {}",
+        published.name, published.id, published.uploader
+    );
     println!(
         "  info-hash v1: {}",
         torrent.hashes.v1.map(hex::encode).unwrap_or_default()
@@ -133,7 +176,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         format_size(torrent.info.piece_length)
     );
 
-    eprintln!("3/4 starting a seeding node and two member nodes on 127.0.0.1");
+    eprintln!("3/5 starting the uploader's node and two member nodes on 127.0.0.1");
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let config = EngineConfig {
         listen: loopback,
@@ -152,13 +195,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     ];
     let mut handles = Vec::new();
     for (i, member) in members.iter().enumerate() {
+        // Each member resolves the torrent by name and gets a .torrent with its own passkey: peers
+        // come from the hub's tracker, nothing is wired by hand.
+        let c = client(i + 1)?;
+        let entry = c.torrent_named(&published.name).await?;
+        let personal = metainfo::Torrent::from_bytes(&c.personal_torrent(entry.id).await?)?;
         let dir = work.join(format!("member-{}", i + 1));
-        let handle = member.add_torrent(torrent.clone(), dir, |_| {}).await?;
-        handle.add_peers([seeder.listen_addr()]);
-        handles.push(handle);
+        handles.push(member.add_torrent(personal, dir, |_| {}).await?);
     }
-    // Members also trade with each other, as they would in a real swarm.
-    handles[1].add_peers([members[0].listen_addr()]);
 
     let started = Instant::now();
     let total = seed_handle.stats().bytes_total * 2;
@@ -183,7 +227,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let secs = started.elapsed().as_secs_f64();
     bar.finish("done");
 
-    eprintln!("4/4 verifying every byte");
+    eprintln!("4/5 verifying every byte");
     for i in 1..=2 {
         let got = work.join(format!("member-{i}")).join("vidya-archive");
         if !same_files(&origin.join("vidya-archive"), &got)? {
@@ -198,8 +242,37 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         format_size(seed_stats.uploaded),
         format_size(member_up)
     );
+    // Leaving announces `stopped` with final counters; stopping the hub flushes them.
     for engine in members.iter().chain([&seeder]) {
         engine.shutdown().await;
     }
+    eprintln!("5/5 the hub's accounting");
+    let _ = stop_hub.send(());
+    hub_task.await??;
+    let store = hub::open_store(&hub_dir)?;
+    println!(
+        "  {:<10} {:>10} {:>10} {:>7} {:>8}",
+        "member", "uploaded", "downloaded", "ratio", "snatches"
+    );
+    let (mut up, mut down) = (0, 0);
+    for name in MEMBERS {
+        let m = store
+            .member_stats(name)?
+            .context("member missing from the hub")?;
+        up += m.uploaded;
+        down += m.downloaded;
+        println!(
+            "  {:<10} {:>10} {:>10} {:>7} {:>8}",
+            m.name,
+            format_size(m.uploaded),
+            format_size(m.downloaded),
+            m.ratio.map_or("-".to_owned(), |r| format!("{r:.2}")),
+            m.snatches
+        );
+    }
+    println!(
+        "  swarm balance (uploaded - downloaded): {} bytes",
+        up as i128 - down as i128
+    );
     Ok(())
 }

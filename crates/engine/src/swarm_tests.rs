@@ -146,6 +146,11 @@ async fn interest_returns_after_a_failed_piece() {
     })
     .await;
     let stats = f.swarm.stats();
+    assert_eq!(
+        f.swarm.transfer_totals().1,
+        0,
+        "a failed piece is taken back out of what we tell the tracker"
+    );
     assert!(stats.banned.is_empty(), "two senders: suspicion, not a ban");
     assert_eq!(stats.pieces_have, 0);
 
@@ -219,4 +224,37 @@ async fn culprit_that_left_before_the_check_is_banned() {
             .is_err(),
         "a banned IP cannot come back"
     );
+}
+
+/// What we report as downloaded matches what senders count as uploaded: a late copy of a block we
+/// cancelled in endgame counts (it crossed the wire at our request); a block nobody asked for does
+/// not (a peer must not inflate our total).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reported_download_counts_cancelled_copies_not_unrequested_blocks() {
+    let f = leecher();
+    let (a, link_a) = connect(&f, 2);
+    let asked_a = requests(&drain(&link_a));
+    let (b, link_b) = connect(&f, 3);
+    let asked_b = requests(&drain(&link_b));
+    let block = |r: BlockRef| {
+        let start = r.begin as usize;
+        Message::Piece {
+            index: r.index,
+            begin: r.begin,
+            data: f.data[start..start + r.length as usize].to_vec().into(),
+        }
+    };
+    // A delivers its block and, with nothing else left, doubles B's block (endgame).
+    f.swarm.handle_messages(a, vec![block(asked_a[0])]).unwrap();
+    let doubled = requests(&drain(&link_a));
+    assert_eq!(doubled, asked_b, "endgame asks A for B's block too");
+    // B answers first: A's copy is cancelled, but arrives anyway.
+    f.swarm.handle_messages(b, vec![block(asked_b[0])]).unwrap();
+    assert!(drain(&link_a).contains(&Message::Cancel(asked_b[0])));
+    f.swarm.handle_messages(a, vec![block(asked_b[0])]).unwrap();
+    assert_eq!(f.swarm.transfer_totals().1, 3 * u64::from(BLOCK));
+    // The same block again, never asked for this time: dropped and not counted.
+    f.swarm.handle_messages(a, vec![block(asked_b[0])]).unwrap();
+    assert_eq!(f.swarm.transfer_totals().1, 3 * u64::from(BLOCK));
+    wait_until("the piece to verify", || f.swarm.stats().pieces_have == 1).await;
 }
