@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -70,13 +70,13 @@ async fn announce(
     State(shared): S,
     Path(passkey): Path<String>,
     ConnectInfo(socket): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    uri: Uri,
+    // The whole request by value: its headers and URI are read in place, not cloned.
+    request: Request,
 ) -> Response {
-    let Some(ip) = client_ip(&shared, &headers, socket) else {
+    let Some(ip) = client_ip(&shared, request.headers(), socket) else {
         return bencoded(tracker::failure("cannot tell the client's address"));
     };
-    let query = uri.query().unwrap_or("").as_bytes();
+    let query = request.uri().query().unwrap_or("").as_bytes();
     bencoded(
         match shared.tracker.announce(&passkey, query, ip, unix_now()) {
             Ok(body) => body,

@@ -242,3 +242,51 @@ async fn accounting_reaches_the_store_and_survives_graceful_restart() {
     assert_eq!(torrent.balance, 0, "every byte uploaded was downloaded");
     hub.stop().await;
 }
+
+/// A hub listening on IPv6 hands out IPv6 peers in `peers6` (BEP 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_peers_come_back_in_peers6() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = |p| tracker::request::passkey_to_string(&p);
+    let (alice, bob) = {
+        let mut store = hub::open_store(dir.path()).unwrap();
+        (
+            key(store.add_member("alice", 1).unwrap().1),
+            key(store.add_member("bob", 1).unwrap().1),
+        )
+    };
+    let mut config = common::config(dir.path());
+    config.listen = "[::1]:0".parse().unwrap();
+    let hub = common::start(config).await;
+    let bytes = common::private_torrent(dir.path(), "six.bin", 20_000);
+    let v1 = Torrent::from_bytes(&bytes).unwrap().hashes.v1.unwrap();
+    HubClient::new(&hub.url())
+        .unwrap()
+        .with_passkey(Some(alice.clone()))
+        .publish(bytes, "six", "test", "")
+        .await
+        .unwrap();
+    get(
+        hub.addr,
+        announce_target(&alice, &v1, &[b'S'; 20], (0, 0, 0), "started"),
+    )
+    .await;
+    let (_, body) = get(
+        hub.addr,
+        announce_target(&bob, &v1, &[b'L'; 20], (0, 0, 10), "started"),
+    )
+    .await;
+    let mut want = b"5:peers0:6:peers618:".to_vec();
+    want.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+    want.extend_from_slice(&6881u16.to_be_bytes());
+    assert!(
+        body.windows(want.len()).any(|w| w == want.as_slice()),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    hub.stop().await;
+}
