@@ -12,7 +12,10 @@ fn demo_runs_a_collective_end_to_end() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("both members hold a verified copy"), "{stdout}");
+    assert!(
+        stdout.contains("both members hold a verified copy"),
+        "{stdout}"
+    );
     // Each fetching member snatched once; the uploader did not.
     let snatches: Vec<&str> = stdout
         .lines()
@@ -22,9 +25,16 @@ fn demo_runs_a_collective_end_to_end() {
     assert_eq!(snatches, ["0", "1", "1"], "{stdout}");
     let balance: i64 = stdout
         .lines()
-        .find_map(|l| l.trim().strip_prefix("swarm balance (uploaded - downloaded): "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("swarm balance (uploaded - downloaded): ")
+        })
         .and_then(|rest| rest.trim_end_matches(" bytes").parse().ok())
         .expect("balance line");
-    // Every byte one member uploaded, another downloaded; at most a block in flight at shutdown.
-    assert!(balance.abs() <= 16 * 1024, "balance {balance}:\n{stdout}");
+    // Every byte one member downloaded, another uploaded; uploads exceed downloads only by the
+    // endgame's redundant copies, a small share of the two 6 MiB copies moved.
+    assert!(
+        (0..=(12 << 20) / 10).contains(&balance),
+        "balance {balance}:\n{stdout}"
+    );
 }

@@ -92,8 +92,14 @@ pub(crate) async fn accept(
     addr: SocketAddr,
     theirs: Handshake,
 ) {
-    // Answer with the id the peer used: for a hybrid that may be the v1 or the truncated v2 hash.
-    let ours = our_handshake(&swarm, theirs.info_hash);
+    // Answer with the id the peer used, except that a v2-capable peer reaching a hybrid through its
+    // v1 hash is upgraded to the truncated v2 hash (BEP 52), as libtorrent does: libtorrent may
+    // switch its own expectation to v2 while the handshake is in flight, and then refuses a v1 reply.
+    let reply_id = match swarm.torrent.hashes.v2_truncated() {
+        Some(v2) if theirs.reserved.supports_v2() => v2,
+        _ => theirs.info_hash,
+    };
+    let ours = our_handshake(&swarm, reply_id);
     if let Err(e) = stream.write_all(&ours.encode()).await {
         tracing::debug!(%addr, "handshake: {e}");
         return;

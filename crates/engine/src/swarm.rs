@@ -109,9 +109,6 @@ struct PeerEntry {
     peer_choking: bool,
     peer_interested: bool,
     outstanding: HashMap<BlockReq, Instant>,
-    /// Requests we cancelled: their late copies still count as received (the sender counted them
-    /// as uploaded), but are not used. Bounded by the requests we ever had outstanding.
-    cancelled: HashSet<BlockReq>,
     down: Rate,
     up: Rate,
     up_seen: u64,
@@ -181,15 +178,13 @@ pub(crate) struct Swarm {
     /// Wakes the dialer when addresses arrive.
     pub(crate) new_addrs: Notify,
     downloaded: AtomicU64,
-    /// Payload bytes of blocks we asked for and got (duplicates and padding included, failed pieces
-    /// taken back out): what the tracker is told, so it matches what the senders count as uploaded.
+    /// Payload bytes of the first copy of each block we asked for (padding included, redundant
+    /// copies not, failed pieces taken back out): what trackers are told as `downloaded`, the
+    /// convention of libtorrent's defaults, so mixed swarms are counted alike.
     received: AtomicU64,
     uploaded: AtomicU64,
     hash_failures: AtomicU64,
 }
-
-/// Cancelled requests remembered per peer, to count their late copies.
-const MAX_CANCELLED: usize = 4096;
 
 /// Piece sizes, and the blocks that hold no file data — wholly inside BEP 47 pad files, or in the
 /// gap v2 leaves between a file's end and the next piece boundary. Those are never requested; the
@@ -307,8 +302,9 @@ impl Swarm {
         self.uploaded.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// (uploaded, downloaded) as reported to trackers: payload bytes on the wire both ways, the
-    /// convention libtorrent follows, so a swarm's uploads and downloads add up to the same total.
+    /// (uploaded, downloaded) as reported to trackers. Uploaded counts every payload byte sent;
+    /// downloaded leaves out redundant copies, so a swarm's uploads exceed its downloads by its
+    /// endgame redundancy (see docs/hub.md, "balance").
     pub(crate) fn transfer_totals(&self) -> (u64, u64) {
         (
             self.uploaded.load(Ordering::Relaxed),
@@ -463,7 +459,6 @@ impl Swarm {
                 peer_choking: true,
                 peer_interested: false,
                 outstanding: HashMap::new(),
-                cancelled: HashSet::new(),
                 down: Rate::default(),
                 up: Rate::default(),
                 up_seen: 0,
@@ -646,7 +641,6 @@ impl Swarm {
                         if peer.outstanding.remove(&req).is_some() {
                             picker.request_dropped(key, req);
                         }
-                        peer.cancelled.remove(&req);
                     }
                     Message::Extended { id: 0, payload } => {
                         let hs = ExtensionHandshake::decode(&payload).map_err(|e| e.to_string())?;
@@ -692,18 +686,10 @@ impl Swarm {
             length: data.len() as u32,
         };
         if peer.outstanding.remove(&req).is_none() {
-            // Late copies after a cancel or a choke are normal; drop them, counting the cancelled
-            // ones, which crossed the wire at our request. Unrequested blocks are not counted: a
-            // peer must not be able to inflate our download total.
-            if peer.cancelled.remove(&req) {
-                self.received
-                    .fetch_add(data.len() as u64, Ordering::Relaxed);
-            }
+            // Late copies after a cancel or a choke are normal; drop them.
             return;
         }
         peer.last_block = Instant::now();
-        self.received
-            .fetch_add(data.len() as u64, Ordering::Relaxed);
         peer.down.add(data.len() as u64);
         download_rate.add(data.len() as u64);
         let Arrival::Accepted {
@@ -713,6 +699,8 @@ impl Swarm {
         else {
             return;
         };
+        self.received
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         let size = picker.piece_size(index) as usize;
         let buffer = buffers.entry(index).or_insert_with(|| vec![0; size]);
         let start = begin as usize;
@@ -721,11 +709,6 @@ impl Swarm {
             if let Some(p) = peers.get_mut(&other)
                 && p.outstanding.remove(&req).is_some()
             {
-                if p.cancelled.len() >= MAX_CANCELLED {
-                    // A peer that silently drops cancelled requests: forget the oldest guesses.
-                    p.cancelled.clear();
-                }
-                p.cancelled.insert(req);
                 p.link.send(Message::Cancel(BlockRef {
                     index,
                     begin,

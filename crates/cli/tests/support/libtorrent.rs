@@ -175,6 +175,35 @@ impl Libtorrent {
         }
         Proc::spawn("libtorrent downloader", self.command(&args))
     }
+
+    /// Starts downloading `torrent` into `save_path` from the peers its tracker hands out (no peer
+    /// is given directly). After `done` it keeps seeding until SIGTERM or SIGINT, then pauses the
+    /// torrent, which announces `stopped`, and prints `stopped uploaded=<U> downloaded=<D> ...` (see
+    /// [`stopped_counters`]). A peer that fails is dialled again after `min_reconnect_secs`.
+    pub fn fetch_via_tracker(
+        &self,
+        torrent: &Path,
+        save_path: &Path,
+        min_reconnect_secs: u32,
+    ) -> Proc {
+        let timeout = STEP_TIMEOUT.as_secs().to_string();
+        let reconnect = min_reconnect_secs.to_string();
+        let args = [
+            "fetch",
+            path_str(torrent),
+            "--save-path",
+            path_str(save_path),
+            "--listen",
+            "127.0.0.1:0",
+            "--timeout",
+            &timeout,
+            "--keep-seeding",
+            "--min-reconnect-time",
+            &reconnect,
+            "--exit-on-stdin-eof",
+        ];
+        Proc::spawn("libtorrent downloader", self.command(&args))
+    }
 }
 
 /// Waits for a libtorrent `fetch` to finish and returns libtorrent's own transfer time.
@@ -200,4 +229,47 @@ pub fn expect_fetched(proc: &mut Proc) -> Duration {
 pub fn path_str(path: &Path) -> &str {
     path.to_str()
         .unwrap_or_else(|| panic!("test paths are UTF-8, got {path:?}"))
+}
+
+/// A `fetch --keep-seeding`'s session counters when it announced `stopped`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoppedCounters {
+    /// Payload bytes sent.
+    pub uploaded: u64,
+    /// Payload bytes received, including redundant and failed ones.
+    pub downloaded: u64,
+    /// Bytes received twice (endgame duplicates, blocks that arrived after a cancel).
+    pub redundant: u64,
+    /// Bytes of pieces that failed their hash check.
+    pub failed: u64,
+}
+
+impl StoppedCounters {
+    /// What libtorrent puts in an announce's `downloaded` with its default settings
+    /// (`report_true_downloaded` off): payload minus failed minus redundant bytes.
+    pub fn announced_downloaded(&self) -> u64 {
+        self.downloaded.saturating_sub(self.failed + self.redundant)
+    }
+}
+
+/// The counters from a `fetch --keep-seeding`'s `stopped uploaded=.. downloaded=.. redundant=..
+/// failed=..` line.
+pub fn stopped_counters(proc: &Proc) -> Option<StoppedCounters> {
+    proc.lines().iter().find_map(|l| {
+        let rest = l.strip_prefix("stopped ")?;
+        let field = |name: &str| {
+            rest.split_whitespace().find_map(|kv| {
+                kv.strip_prefix(name)?
+                    .strip_prefix('=')?
+                    .parse::<u64>()
+                    .ok()
+            })
+        };
+        Some(StoppedCounters {
+            uploaded: field("uploaded")?,
+            downloaded: field("downloaded")?,
+            redundant: field("redundant")?,
+            failed: field("failed")?,
+        })
+    })
 }

@@ -8,6 +8,10 @@ line-oriented stdout, so that neither side needs a Python binding of the other. 
   info <json>               after `info`
   ready port=<N>            `seed`: the data re-check finished and every piece is present
   done seconds=<S> bytes=<B>  `fetch`: every piece was verified; <S> is measured inside this process
+  stopped uploaded=<U> downloaded=<D> redundant=<R> failed=<F> tracker_replies=<N>
+                            `fetch --keep-seeding` after SIGTERM/SIGINT: the session's payload counters
+                            when it announced `stopped` (libtorrent announces downloaded as D - F - R
+                            unless report_true_downloaded is set), and how many announces were answered
   alert <what>: <message>   libtorrent alerts (errors, peer connects/disconnects), for diagnosis
   status ...                periodic progress
 
@@ -107,7 +111,8 @@ def make_session(args):
         | lt.alert_category.connect
         | lt.alert_category.peer
         | lt.alert_category.status
-        | lt.alert_category.storage,
+        | lt.alert_category.storage
+        | lt.alert_category.tracker,
     }
     if args.high_performance:
         base = lt.high_performance_seed()
@@ -117,6 +122,8 @@ def make_session(args):
         settings["tick_interval"] = args.tick_interval_ms
     if args.outgoing_interface:
         settings["outgoing_interfaces"] = args.outgoing_interface
+    if args.min_reconnect_time is not None:
+        settings["min_reconnect_time"] = args.min_reconnect_time
     return lt.session(settings)
 
 
@@ -217,27 +224,65 @@ def cmd_seed(args):
     return 3
 
 
+def stop_and_report(ses, h, timeout=5.0):
+    """Pause the torrent, which disconnects its peers and announces `stopped` to its trackers, then
+    print the counters that announce carried and wait (bounded) for the trackers to answer it."""
+    h.pause()
+    # Handled after the pause on libtorrent's network thread: the counters no longer move.
+    st = h.status()
+    ih = h.torrent_file().info_hashes()
+    expected = int(ih.has_v1()) + int(ih.has_v2())  # a hybrid announces once per info-hash
+    replies = 0
+    deadline = time.monotonic() + timeout
+    while replies < expected and time.monotonic() < deadline:
+        for a in drain_alerts(ses):
+            if isinstance(a, (lt.tracker_reply_alert, lt.tracker_error_alert)):
+                replies += 1
+        time.sleep(0.02)
+    out(
+        "stopped uploaded=%d downloaded=%d redundant=%d failed=%d tracker_replies=%d"
+        % (
+            st.total_payload_upload,
+            st.total_payload_download,
+            st.total_redundant_bytes,
+            st.total_failed_bytes,
+            replies,
+        )
+    )
+    # Not a normal return: interpreter shutdown can abort while the stdin watcher thread reads.
+    os._exit(0)
+
+
 def cmd_fetch(args):
     if args.exit_on_stdin_eof:
         watch_stdin()
+    stop = threading.Event()
+    if args.keep_seeding:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
     ses = make_session(args)
     started = time.monotonic()
     h = add(ses, args, args.peer)
     deadline = started + args.timeout
     last_status = 0.0
     last_connect = None
+    done = False
     while True:
         drain_alerts(ses)
+        if stop.is_set():
+            return stop_and_report(ses, h)
         st = h.status()
         if st.errc.value() != 0:
             out("error: torrent error:", st.errc.message(), st.error_file)
             return 4
-        if st.is_seeding:
+        if st.is_seeding and not done:
             elapsed = time.monotonic() - started
             out("done seconds=%.6f bytes=%d" % (elapsed, st.total_wanted))
-            # Skip session teardown: the data is in the page cache (mmap storage) and the caller
-            # times this process until it exits.
-            os._exit(0)
+            done = True
+            if not args.keep_seeding:
+                # Skip session teardown: the data is in the page cache (mmap storage) and the caller
+                # times this process until it exits.
+                os._exit(0)
         now = time.monotonic()
         if not checking(st):
             # Connect once the torrent is ready, and again whenever every connection is gone for a while.
@@ -288,12 +333,23 @@ def main():
             default=0,
             help="libtorrent's tick (default 500 ms); new peers are connected on a tick",
         )
+        s.add_argument(
+            "--min-reconnect-time",
+            type=int,
+            default=None,
+            help="seconds before a failed peer is dialled again (libtorrent's default: 60)",
+        )
         s.set_defaults(func=func)
         if name == "seed":
             s.add_argument("--upload-limit", type=int, default=0, help="bytes/s for this torrent; 0: none")
         if name == "fetch":
             s.add_argument("--peer", type=parse_peer, action="append", default=[])
             s.add_argument("--reconnect", type=float, default=5.0)
+            s.add_argument(
+                "--keep-seeding",
+                action="store_true",
+                help="after `done`, seed until SIGTERM/SIGINT, then announce `stopped` and print `stopped ...`",
+            )
 
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
