@@ -259,3 +259,85 @@ async fn background(shared: Arc<Shared>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flush that fails (here: a table gone) merges its batch back; the next good flush writes
+    /// the sum, nothing lost and nothing doubled.
+    #[test]
+    fn failed_flush_is_merged_back_and_written_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let passkey = {
+            let mut store = open_store(dir.path()).unwrap();
+            store.add_member("ann", 1).unwrap().1
+        };
+        let mut config = HubConfig::defaults(dir.path());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let hub = Hub::open(config).unwrap();
+        let shared = &hub.shared;
+        let torrent = {
+            let bytes = {
+                let path = dir.path().join("f.bin");
+                std::fs::write(&path, [1u8; 40_000]).unwrap();
+                let opts = metainfo::CreateOptions {
+                    private: true,
+                    ..metainfo::CreateOptions::default()
+                };
+                metainfo::create_torrent(&path, &opts, &mut |_, _| {})
+                    .unwrap()
+                    .to_bytes()
+            };
+            let (_, tracked) = shared
+                .writer
+                .lock()
+                .unwrap()
+                .add_torrent(&store::NewTorrent {
+                    metainfo: &bytes,
+                    name: "f",
+                    category: "c",
+                    description: "",
+                    uploader: 1,
+                    now: 1,
+                })
+                .unwrap();
+            shared.tracker.add_torrent(tracked.id, &tracked.wire_ids, 0);
+            tracked.wire_ids[0]
+        };
+        let key = tracker::request::passkey_to_string(&passkey);
+        let hash: String = torrent.iter().map(|b| format!("%{b:02x}")).collect();
+        let announce = |up: u64| {
+            let q = format!(
+                "info_hash={hash}&peer_id=AAAAAAAAAAAAAAAAAAAA&port=1&uploaded={up}&downloaded=0&left=0"
+            );
+            let now = unix_now();
+            shared
+                .tracker
+                .announce(&key, q.as_bytes(), "127.0.0.1".parse().unwrap(), now)
+                .unwrap();
+        };
+        announce(0);
+        announce(100);
+        let sabotage = rusqlite::Connection::open(dir.path().join("hub.sqlite")).unwrap();
+        sabotage
+            .execute_batch("ALTER TABLE peers RENAME TO peers_away")
+            .unwrap();
+        assert!(shared.flush().is_err());
+        announce(250);
+        sabotage
+            .execute_batch("ALTER TABLE peers_away RENAME TO peers")
+            .unwrap();
+        assert!(shared.flush().unwrap() > 0);
+        let stats = shared
+            .reader
+            .lock()
+            .unwrap()
+            .member_stats("ann")
+            .unwrap()
+            .unwrap();
+        assert_eq!(stats.uploaded, 250);
+        let peers = shared.reader.lock().unwrap().peers().unwrap();
+        assert_eq!(peers[0].1.uploaded, 250, "the newest baseline is stored");
+    }
+}
