@@ -106,6 +106,9 @@ CREATE TABLE peers (
     downloaded     INTEGER NOT NULL,
     left_bytes     INTEGER NOT NULL,
     last_announce  INTEGER NOT NULL,
+    first_seen     INTEGER NOT NULL,
+    credited_up    INTEGER NOT NULL,
+    credited_down  INTEGER NOT NULL,
     PRIMARY KEY (torrent, member, peer_id, key)
 ) WITHOUT ROWID;
 ";
@@ -579,8 +582,8 @@ impl Store {
             }
             let mut upsert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO peers (torrent, member, peer_id, key, v4, v6, uploaded,
-                     downloaded, left_bytes, last_announce)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     downloaded, left_bytes, last_announce, first_seen, credited_up, credited_down)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             let mut delete = tx.prepare_cached(
                 "DELETE FROM peers WHERE torrent = ?1 AND member = ?2 AND peer_id = ?3 AND key = ?4",
@@ -600,6 +603,9 @@ impl Store {
                             to_i64(p.downloaded),
                             to_i64(p.left),
                             to_i64(p.last_announce),
+                            to_i64(p.first_seen),
+                            to_i64(p.credited_up),
+                            to_i64(p.credited_down),
                         ])?;
                     }
                     None => {
@@ -615,7 +621,8 @@ impl Store {
     /// The peers a previous run left, for the tracker to carry on from.
     pub fn peers(&self) -> Result<Vec<(PeerKey, PeerRecord)>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT torrent, member, peer_id, key, v4, v6, uploaded, downloaded, left_bytes, last_announce
+            "SELECT torrent, member, peer_id, key, v4, v6, uploaded, downloaded, left_bytes,
+                 last_announce, first_seen, credited_up, credited_down
              FROM peers",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -630,12 +637,21 @@ impl Store {
                 key as u64,
                 v4.and_then(|a| a.parse::<SocketAddrV4>().ok()),
                 v6.and_then(|a| a.parse::<SocketAddrV6>().ok()),
-                [r.get::<_, i64>(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
+                [
+                    r.get::<_, i64>(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                ],
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (torrent, member, peer_id, key, v4, v6, [up, down, left, last]) = row?;
+            let (torrent, member, peer_id, key, v4, v6, numbers) = row?;
+            let [up, down, left, last, first, cup, cdown] = numbers.map(to_u64);
             let Ok(peer_id) = <[u8; 20]>::try_from(peer_id) else {
                 continue;
             };
@@ -649,10 +665,13 @@ impl Store {
                 PeerRecord {
                     v4,
                     v6,
-                    uploaded: to_u64(up),
-                    downloaded: to_u64(down),
-                    left: to_u64(left),
-                    last_announce: to_u64(last),
+                    uploaded: up,
+                    downloaded: down,
+                    left,
+                    last_announce: last,
+                    first_seen: first,
+                    credited_up: cup,
+                    credited_down: cdown,
                 },
             ));
         }

@@ -14,8 +14,11 @@
 //! - a snatch is `left` going from non-zero to zero (or `completed` from a peer that had bytes left);
 //! - seeding time is the time between two announces of a peer that was a seeder at the first of them,
 //!   capped by the peer timeout so a client that vanished for a day is not paid for that day;
-//! - a delta larger than `max_rate` × elapsed time is clamped: it cannot have happened, and without the
-//!   clamp one forged counter could overflow a member's totals.
+//! - a peer is never credited more than `max_rate` × its lifetime (since its first announce, plus one
+//!   second) in each direction; the excess is clamped. Without the clamp one forged counter could
+//!   overflow a member's totals; and because the budget spans the peer's whole life, neither rapid
+//!   announces nor counters that oscillate (down, which resets the baseline, then up again) can
+//!   credit more than a real link could have carried.
 //!
 //! Deltas are summed per (member, torrent) until the store takes them. Queues **sum**; a failed flush
 //! merges its batch back in, so nothing is lost and nothing is overwritten.
@@ -66,13 +69,17 @@ pub struct Report {
     pub now: u64,
 }
 
-/// The last state the tracker credited for a peer: its baseline.
+/// The last state the tracker credited for a peer: its baseline, and what its life so far allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Baseline {
     pub uploaded: u64,
     pub downloaded: u64,
     pub left: u64,
     pub last_announce: u64,
+    pub first_seen: u64,
+    /// Credited to this peer so far, per direction, for the lifetime ceiling.
+    pub credited_up: u64,
+    pub credited_down: u64,
 }
 
 /// Limits the rules need.
@@ -89,14 +96,25 @@ pub struct Limits {
 pub fn credit(base: &Baseline, report: &Report, limits: &Limits) -> Delta {
     let elapsed = report.now.saturating_sub(base.last_announce);
     // One second of slack: announces carry whole seconds, a fast transfer can finish inside one.
-    let ceiling = limits.max_rate.saturating_mul(elapsed.saturating_add(1));
+    let lifetime = report.now.saturating_sub(base.first_seen).saturating_add(1);
+    let ceiling = limits.max_rate.saturating_mul(lifetime);
     let mut delta = Delta::default();
-    for (now, before, credited) in [
-        (report.uploaded, base.uploaded, &mut delta.uploaded),
-        (report.downloaded, base.downloaded, &mut delta.downloaded),
+    for (now, before, already, credited) in [
+        (
+            report.uploaded,
+            base.uploaded,
+            base.credited_up,
+            &mut delta.uploaded,
+        ),
+        (
+            report.downloaded,
+            base.downloaded,
+            base.credited_down,
+            &mut delta.downloaded,
+        ),
     ] {
         let diff = now.saturating_sub(before);
-        *credited = diff.min(ceiling);
+        *credited = diff.min(ceiling.saturating_sub(already));
         delta.clamped = delta.clamped.saturating_add(diff - *credited);
     }
     if base.left == 0 {
@@ -176,6 +194,9 @@ mod tests {
             downloaded: down,
             left,
             last_announce: at,
+            first_seen: 0,
+            credited_up: 0,
+            credited_down: 0,
         }
     }
 
@@ -236,6 +257,19 @@ mod tests {
         assert_eq!(d.uploaded, 10 * LIMITS.max_rate);
         assert_eq!(d.clamped, u64::MAX - 10 * LIMITS.max_rate);
         assert_eq!(d.downloaded, 5);
+    }
+
+    #[test]
+    fn the_ceiling_spans_the_peer_life_not_one_announce() {
+        // Already credited its whole allowance for 10 s of life: a second announce in the same
+        // second gets nothing more, however large its step.
+        let mut b = base(0, 0, 0, 9);
+        b.credited_up = 10 * LIMITS.max_rate;
+        let d = credit(&b, &report(5 * LIMITS.max_rate, 0, 0, 9), &LIMITS);
+        assert_eq!((d.uploaded, d.clamped), (0, 5 * LIMITS.max_rate));
+        // A second later, one more second's worth.
+        let d = credit(&b, &report(5 * LIMITS.max_rate, 0, 0, 10), &LIMITS);
+        assert_eq!(d.uploaded, LIMITS.max_rate);
     }
 
     #[test]

@@ -46,7 +46,8 @@ pub struct Config {
     pub max_numwant: u32,
     /// Requests above this are refused as malformed rather than clamped.
     pub numwant_limit: u32,
-    /// Bytes per second one peer can plausibly move in one direction (see [`accounting`]).
+    /// Bytes per second one peer can plausibly move in one direction, averaged over its life (see
+    /// [`accounting`]).
     pub max_rate: u64,
     pub shards: usize,
 }
@@ -241,6 +242,9 @@ impl Tracker {
             downloaded: req.downloaded,
             left: req.left,
             last_announce: now,
+            first_seen: now,
+            credited_up: 0,
+            credited_down: 0,
         });
         if let Some(prev) = &previous {
             let report = Report {
@@ -251,6 +255,8 @@ impl Tracker {
                 now,
             };
             let delta = accounting::credit(&prev.baseline(), &report, &limits);
+            record.credited_up = record.credited_up.saturating_add(delta.uploaded);
+            record.credited_down = record.credited_down.saturating_add(delta.downloaded);
             pending.add(member.id, torrent, &delta);
         }
         record.uploaded = req.uploaded;

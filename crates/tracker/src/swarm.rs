@@ -28,6 +28,10 @@ pub struct PeerRecord {
     pub downloaded: u64,
     pub left: u64,
     pub last_announce: u64,
+    pub first_seen: u64,
+    /// Credited over the peer's life, per direction (the ceiling in [`crate::accounting`]).
+    pub credited_up: u64,
+    pub credited_down: u64,
 }
 
 impl PeerRecord {
@@ -37,6 +41,9 @@ impl PeerRecord {
             downloaded: self.downloaded,
             left: self.left,
             last_announce: self.last_announce,
+            first_seen: self.first_seen,
+            credited_up: self.credited_up,
+            credited_down: self.credited_down,
         }
     }
 

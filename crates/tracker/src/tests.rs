@@ -311,3 +311,25 @@ fn restart_from_stored_baselines_loses_and_doubles_nothing() {
         + credited(&restarted)[&1].uploaded;
     assert_eq!(after, 600, "exactly what the client reported in total");
 }
+
+/// Counters that go down reset the baseline, so a forger could oscillate (big, 0, big, 0, ...) and
+/// be credited the big step again and again; the lifetime ceiling caps all of it at what a real
+/// link could have carried since the peer appeared.
+#[test]
+fn oscillating_counters_cannot_beat_the_lifetime_ceiling() {
+    let t = Tracker::new(Config {
+        max_rate: 1_000,
+        ..Config::default()
+    });
+    t.set_member(request::parse_passkey(PASSKEY).unwrap(), 1, false);
+    t.add_torrent(7, &[V1], 0);
+    announce(&t, PASSKEY, &a(1, 0, 0, 0).event("started"), V4, 100).unwrap();
+    for i in 0..50 {
+        let up = if i % 2 == 0 { 1_000_000 } else { 0 };
+        announce(&t, PASSKEY, &a(1, up, 0, 0), V4, 101 + i / 10).unwrap();
+    }
+    let c = credited(&t);
+    // Alive from t=100 to t=105: at most 6 s × 1,000 B/s.
+    assert_eq!(c[&1].uploaded, 6_000);
+    assert!(c[&1].clamped > 20_000_000);
+}
