@@ -83,7 +83,12 @@ impl HubConfig {
         t.min_interval = file
             .min_announce_interval_secs
             .unwrap_or(t.min_interval.min(t.interval));
-        t.peer_timeout = file.peer_timeout_secs.unwrap_or(t.peer_timeout);
+        t.peer_timeout = match (file.peer_timeout_secs, file.announce_interval_secs) {
+            (Some(p), _) => p,
+            // A longer interval without a timeout: keep the documented 2 × interval + 300.
+            (None, Some(i)) => t.peer_timeout.max(i.saturating_mul(2).saturating_add(300)),
+            (None, None) => t.peer_timeout,
+        };
         t.max_numwant = file.max_numwant.unwrap_or(t.max_numwant);
     }
 
@@ -98,6 +103,14 @@ impl HubConfig {
         }
         if t.peer_timeout <= t.interval {
             return Err("peer_timeout_secs must exceed announce_interval_secs, or every peer expires between announces".into());
+        }
+        if t.max_numwant == 0 {
+            return Err("max_numwant must be at least 1".into());
+        }
+        if let Some(h) = &self.client_ip_header
+            && axum::http::HeaderName::from_bytes(h.as_bytes()).is_err()
+        {
+            return Err(format!("client_ip_header {h:?} is not a valid header name"));
         }
         if t.max_numwant > t.numwant_limit {
             return Err(format!("max_numwant must be at most {}", t.numwant_limit));

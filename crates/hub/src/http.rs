@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +47,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/members/{name}", get(member))
         .route("/api/v1/me", get(me))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
         .with_state(shared)
 }
 
@@ -60,8 +67,9 @@ fn client_ip(shared: &Shared, headers: &HeaderMap, socket: SocketAddr) -> Option
         None => Some(socket.ip()),
         Some(name) => {
             let value = headers.get(name.as_str())?.to_str().ok()?;
-            // X-Forwarded-For style lists: the proxy appends, so the first entry is the client.
-            value.split(',').next()?.trim().parse().ok()
+            // X-Forwarded-For style lists: our proxy appends the address it saw, so the last entry
+            // is the only one a client cannot forge.
+            value.rsplit(',').next()?.trim().parse().ok()
         }
     }
 }
@@ -147,6 +155,23 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> ApiError {
+        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "bad_body"
+        };
+        ApiError::new(e.status(), code, e.body_text())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, axum::Json(self.body)).into_response()
@@ -218,10 +243,11 @@ async fn publish(
     State(shared): S,
     headers: HeaderMap,
     query: Result<Query<PublishQuery>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, axum::Json<hubapi::TorrentSummary>), ApiError> {
     let member = member_of(&shared, &headers).await?;
     let Query(q) = query?;
+    let body = body?;
     let (summary, tracked) = shared
         .with_store(true, move |s| {
             s.add_torrent(&NewTorrent {
@@ -246,7 +272,11 @@ async fn publish(
     Ok((StatusCode::CREATED, axum::Json(summary)))
 }
 
-async fn torrent(State(shared): S, Path(id): Path<u32>) -> ApiResult<TorrentDetail> {
+async fn torrent(
+    State(shared): S,
+    id: Result<Path<u32>, PathRejection>,
+) -> ApiResult<TorrentDetail> {
+    let Path(id) = id?;
     let (summary, files, uploaded, downloaded) = shared
         .with_store(false, move |s| s.torrent(id))
         .await?
@@ -264,9 +294,10 @@ async fn torrent(State(shared): S, Path(id): Path<u32>) -> ApiResult<TorrentDeta
 /// dict is copied byte for byte, so the info-hashes are the index's.
 async fn personal_torrent(
     State(shared): S,
-    Path(id): Path<u32>,
+    id: Result<Path<u32>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Path(id) = id?;
     let member = member_of(&shared, &headers).await?;
     let bytes = shared
         .with_store(false, move |s| s.metainfo(id))
@@ -285,10 +316,18 @@ async fn personal_torrent(
         shared.public_url(),
         tracker::request::passkey_to_string(&member.passkey)
     );
-    let file_name = format!(
-        "{}.torrent",
-        torrent.info.name.replace(['"', '/', '\\'], "_")
-    );
+    // Header-safe: the name comes from an uploader and may hold anything but NUL.
+    let safe: String = torrent
+        .info
+        .name
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '/' => '_',
+            c if c.is_ascii_graphic() || c == ' ' => c,
+            _ => '_',
+        })
+        .collect();
+    let file_name = format!("{safe}.torrent");
     Ok((
         [
             (header::CONTENT_TYPE, TORRENT_MEDIA_TYPE.to_owned()),

@@ -101,13 +101,15 @@ impl Shared {
     /// Loads members changed since the last look into the tracker.
     fn refresh_members(&self) -> Result<usize, StoreError> {
         let since = self.member_rev.load(Ordering::Relaxed);
+        // Through the writer's connection: the background loop must never queue behind API reads.
         let changed = self
-            .reader
+            .writer
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .members_since(since)?;
+        let now = unix_now();
         for m in &changed {
-            self.tracker.set_member(m.passkey, m.id, m.suspended);
+            self.tracker.set_member(m.passkey, m.id, m.suspended, now);
             self.member_rev.fetch_max(m.rev, Ordering::Relaxed);
         }
         Ok(changed.len())
@@ -169,11 +171,22 @@ impl Hub {
             public_url: OnceLock::new(),
         });
         let members = shared.refresh_members()?;
-        let peers = shared
+        // A member suspended while the hub was down must not come back through its stored peers.
+        let suspended: std::collections::HashSet<tracker::MemberId> = {
+            let store = shared.reader.lock().unwrap_or_else(|e| e.into_inner());
+            store
+                .members_since(0)?
+                .into_iter()
+                .filter(|m| m.suspended)
+                .map(|m| m.id)
+                .collect()
+        };
+        let mut peers = shared
             .writer
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .peers()?;
+        peers.retain(|(k, _)| !suspended.contains(&k.member));
         let restored = shared.tracker.restore_peers(peers);
         let expired = shared.tracker.expire(unix_now());
         tracing::info!(members, restored, expired, "hub store loaded");
@@ -215,7 +228,8 @@ impl Hub {
             }
         };
         let _ = shared.public_url.set(url);
-        let background = tokio::spawn(background(Arc::clone(&shared)));
+        let (stop_background, background_stop) = tokio::sync::watch::channel(false);
+        let background = tokio::spawn(background(Arc::clone(&shared), background_stop));
         let app = http::router(Arc::clone(&shared));
         let served = axum::serve(
             listener,
@@ -223,16 +237,31 @@ impl Hub {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        background.abort();
+        // Let a flush under way finish (a failed one merges its batch back) before the last one.
+        let _ = stop_background.send(true);
         let _ = background.await;
-        // Announces have stopped: this batch is the last.
-        let flushed = tokio::task::spawn_blocking({
-            let shared = Arc::clone(&shared);
-            move || shared.flush()
-        })
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        tracing::info!(records = flushed, "final accounting flush done");
+        // Announces have stopped: this batch is the last. A store that fails gets a few tries.
+        let mut attempt = 0;
+        loop {
+            let result = tokio::task::spawn_blocking({
+                let shared = Arc::clone(&shared);
+                move || shared.flush()
+            })
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            match result {
+                Ok(flushed) => {
+                    tracing::info!(records = flushed, "final accounting flush done");
+                    break;
+                }
+                Err(e) if attempt < 4 => {
+                    attempt += 1;
+                    tracing::warn!("final flush failed (try {attempt}), retrying: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         served.map_err(|source| HubError::Io {
             path: PathBuf::from("<http server>"),
             source,
@@ -241,7 +270,7 @@ impl Hub {
 }
 
 /// Flushes every `flush_interval`, and looks for member changes every second.
-async fn background(shared: Arc<Shared>) {
+async fn background(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut flush = tokio::time::interval(shared.config.flush_interval);
     let mut members = tokio::time::interval(Duration::from_secs(1));
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -250,6 +279,7 @@ async fn background(shared: Arc<Shared>) {
         let work: fn(&Shared) -> Result<usize, StoreError> = tokio::select! {
             _ = flush.tick() => Shared::flush,
             _ = members.tick() => Shared::refresh_members,
+            _ = stop.changed() => return,
         };
         let s = Arc::clone(&shared);
         match tokio::task::spawn_blocking(move || work(&s)).await {

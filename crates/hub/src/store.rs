@@ -4,9 +4,11 @@
 //! One writer (the hub's flusher, or an operator command) at a time; WAL lets the API read while it
 //! writes. `synchronous=FULL`: a flush that returned is on disk.
 //!
-//! Integers: SQLite stores i64. Byte counters are u64 in the tracker but bounded far below 2^63 by
-//! its rate clamp; they are converted with [`to_i64`], which saturates instead of wrapping. A peer's
-//! BEP 7 key hash is a full u64 and is stored bit-for-bit (`as i64`), as an opaque identifier.
+//! Integers: SQLite stores i64. Totals are u64 in the tracker but bounded far below 2^63 by its
+//! rate clamps; they are converted with [`to_i64`], and added in SQL with `MIN(col, MAX - x) + x`
+//! expressions, both saturating at i64::MAX (SQLite would otherwise turn an overflowing sum into a
+//! REAL). A peer's baseline counters and BEP 7 key hash are whatever the client sent, so they are
+//! stored bit for bit (`as i64`, read back `as u64`): a baseline must come back exactly.
 
 use std::net::{SocketAddrV4, SocketAddrV6};
 use std::path::Path;
@@ -540,9 +542,9 @@ impl Store {
                 "INSERT INTO history (member, torrent, uploaded, downloaded, seed_secs, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (member, torrent) DO UPDATE SET
-                     uploaded = uploaded + excluded.uploaded,
-                     downloaded = downloaded + excluded.downloaded,
-                     seed_secs = seed_secs + excluded.seed_secs,
+                     uploaded = MIN(uploaded, 9223372036854775807 - excluded.uploaded) + excluded.uploaded,
+                     downloaded = MIN(downloaded, 9223372036854775807 - excluded.downloaded) + excluded.downloaded,
+                     seed_secs = MIN(seed_secs, 9223372036854775807 - excluded.seed_secs) + excluded.seed_secs,
                      updated_at = excluded.updated_at",
             )?;
             let mut complete = tx.prepare_cached(
@@ -550,13 +552,20 @@ impl Store {
                  WHERE member = ?1 AND torrent = ?2 AND completed_at IS NULL",
             )?;
             let mut member = tx.prepare_cached(
-                "UPDATE members SET uploaded = uploaded + ?2, downloaded = downloaded + ?3,
-                     seed_secs = seed_secs + ?4, clamped = clamped + ?5, snatches = snatches + ?6
+                "UPDATE members SET
+                     uploaded = MIN(uploaded, 9223372036854775807 - ?2) + ?2,
+                     downloaded = MIN(downloaded, 9223372036854775807 - ?3) + ?3,
+                     seed_secs = MIN(seed_secs, 9223372036854775807 - ?4) + ?4,
+                     clamped = MIN(clamped, 9223372036854775807 - ?5) + ?5,
+                     snatches = snatches + ?6
                  WHERE id = ?1",
             )?;
             let mut torrent = tx.prepare_cached(
-                "UPDATE torrents SET uploaded = uploaded + ?2, downloaded = downloaded + ?3,
-                     snatches = snatches + ?4 WHERE id = ?1 RETURNING snatches",
+                "UPDATE torrents SET
+                     uploaded = MIN(uploaded, 9223372036854775807 - ?2) + ?2,
+                     downloaded = MIN(downloaded, 9223372036854775807 - ?3) + ?3,
+                     snatches = snatches + ?4
+                 WHERE id = ?1 RETURNING snatches",
             )?;
             for ((m, t), d) in &batch.deltas {
                 let (up, down) = (to_i64(d.uploaded), to_i64(d.downloaded));
@@ -599,13 +608,13 @@ impl Store {
                             key,
                             p.v4.map(|a| a.to_string()),
                             p.v6.map(|a| a.to_string()),
-                            to_i64(p.uploaded),
-                            to_i64(p.downloaded),
-                            to_i64(p.left),
-                            to_i64(p.last_announce),
-                            to_i64(p.first_seen),
-                            to_i64(p.credited_up),
-                            to_i64(p.credited_down),
+                            p.uploaded as i64,
+                            p.downloaded as i64,
+                            p.left as i64,
+                            p.last_announce as i64,
+                            p.first_seen as i64,
+                            p.credited_up as i64,
+                            p.credited_down as i64,
                         ])?;
                     }
                     None => {
@@ -651,7 +660,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (torrent, member, peer_id, key, v4, v6, numbers) = row?;
-            let [up, down, left, last, first, cup, cdown] = numbers.map(to_u64);
+            let [up, down, left, last, first, cup, cdown] = numbers.map(|v| v as u64);
             let Ok(peer_id) = <[u8; 20]>::try_from(peer_id) else {
                 continue;
             };
@@ -741,6 +750,37 @@ mod tests {
         assert_eq!(s.flush(&snatch(20), 20).unwrap(), vec![]);
         let stats = s.member_stats("alice").unwrap().unwrap();
         assert_eq!((stats.snatches, stats.downloaded), (1, 20));
+    }
+
+    #[test]
+    fn totals_saturate_instead_of_turning_into_reals() {
+        let (_d, mut s) = store();
+        let (m, _) = s.add_member("alice", 1).unwrap();
+        s.conn
+            .execute(
+                "INSERT INTO torrents (id, name, category, description, size, piece_length, file_count,
+                     metainfo, uploader, created_at) VALUES (5, 'x', 'c', '', 1, 1, 1, x'', ?1, 0)",
+                [m],
+            )
+            .unwrap();
+        let huge = Batch {
+            deltas: vec![(
+                (m, 5),
+                Delta {
+                    uploaded: u64::MAX,
+                    clamped: u64::MAX,
+                    ..Delta::default()
+                },
+            )],
+            peers: vec![],
+        };
+        s.flush(&huge, 1).unwrap();
+        s.flush(&huge, 2).unwrap();
+        let stats = s.member_stats("alice").unwrap().unwrap();
+        assert_eq!(
+            (stats.uploaded, stats.clamped),
+            (i64::MAX as u64, i64::MAX as u64)
+        );
     }
 
     #[test]

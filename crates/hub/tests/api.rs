@@ -159,15 +159,18 @@ async fn publish_search_and_personal_torrents() {
     let raw = tokio::task::spawn_blocking({
         let addr = hub.addr;
         move || {
-            (
-                common::http_get(addr, "/api/v1/nothing"),
-                common::http_get(addr, "/api/v1/torrents?limit=-3"),
-            )
+            [
+                "/api/v1/nothing",
+                "/api/v1/torrents?limit=-3",
+                "/api/v1/torrents/abc",
+                "/api/v1/torrents/99999999999/torrent",
+            ]
+            .map(|target| common::http_get(addr, target))
         }
     })
     .await
     .unwrap();
-    for (status, body) in [raw.0, raw.1] {
+    for (status, body) in raw {
         let e: hubapi::ErrorBody = serde_json::from_slice(&body).expect("JSON error body");
         assert!(status == 404 || status == 400, "{status}");
         assert!(!e.error.message.is_empty());

@@ -20,7 +20,7 @@ pub mod swarm;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddrV4, SocketAddrV6};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use accounting::{Batch, Limits, Pending, Report};
 use request::{Event, RequestError};
@@ -83,10 +83,47 @@ pub enum Refusal {
     NumwantTooLarge(u32),
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Member {
     id: MemberId,
     suspended: bool,
+    budget: Arc<Mutex<Budget>>,
+}
+
+/// A member's credit allowance per direction: refills at `max_rate` bytes a second up to
+/// `max_rate × peer_timeout`. Whatever peers a member invents, it is credited at most what one
+/// `max_rate` link carries over wall-clock time (plus one full bucket).
+#[derive(Debug)]
+struct Budget {
+    up: u64,
+    down: u64,
+    at: u64,
+}
+
+impl Budget {
+    fn full(capacity: u64, now: u64) -> Budget {
+        Budget {
+            up: capacity,
+            down: capacity,
+            at: now,
+        }
+    }
+
+    /// Takes what it can of `delta` from the allowance; the rest moves to `clamped`.
+    fn charge(&mut self, delta: &mut accounting::Delta, rate: u64, capacity: u64, now: u64) {
+        let refill = rate.saturating_mul(now.saturating_sub(self.at));
+        self.at = self.at.max(now);
+        for (tokens, amount) in [
+            (&mut self.up, &mut delta.uploaded),
+            (&mut self.down, &mut delta.downloaded),
+        ] {
+            *tokens = tokens.saturating_add(refill).min(capacity);
+            let granted = (*amount).min(*tokens);
+            *tokens -= granted;
+            delta.clamped = delta.clamped.saturating_add(*amount - granted);
+            *amount = granted;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -138,11 +175,18 @@ impl Tracker {
 
     /// Adds or updates a member. Suspending one drops its peers at once, so other members stop
     /// being sent to it.
-    pub fn set_member(&self, passkey: Passkey, id: MemberId, suspended: bool) {
+    pub fn set_member(&self, passkey: Passkey, id: MemberId, suspended: bool, now: u64) {
+        let capacity = self.budget_capacity();
         self.members
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(passkey, Member { id, suspended });
+            .entry(passkey)
+            .and_modify(|m| m.suspended = suspended)
+            .or_insert_with(|| Member {
+                id,
+                suspended,
+                budget: Arc::new(Mutex::new(Budget::full(capacity, now))),
+            });
         if suspended {
             for shard in self.shards.iter() {
                 let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
@@ -186,14 +230,19 @@ impl Tracker {
         n
     }
 
-    fn member(&self, passkey: &str) -> Result<Member, Refusal> {
-        let passkey = request::parse_passkey(passkey).map_err(|_| Refusal::UnknownPasskey)?;
+    fn budget_capacity(&self) -> u64 {
+        self.config
+            .max_rate
+            .saturating_mul(u64::from(self.config.peer_timeout))
+    }
+
+    fn member(&self, passkey: &Passkey) -> Result<Member, Refusal> {
         let members = self.members.read().unwrap_or_else(|e| e.into_inner());
-        let member = *members.get(&passkey).ok_or(Refusal::UnknownPasskey)?;
+        let member = members.get(passkey).ok_or(Refusal::UnknownPasskey)?;
         if member.suspended {
             return Err(Refusal::Suspended);
         }
-        Ok(member)
+        Ok(member.clone())
     }
 
     fn torrent_id(&self, hash: &[u8; 20]) -> Option<TorrentId> {
@@ -213,7 +262,8 @@ impl Tracker {
         remote: IpAddr,
         now: u64,
     ) -> Result<Vec<u8>, Refusal> {
-        let member = self.member(passkey)?;
+        let passkey = request::parse_passkey(passkey).map_err(|_| Refusal::UnknownPasskey)?;
+        let member = self.member(&passkey)?;
         let req = request::parse_announce(query)?;
         if req.numwant.is_some_and(|n| n > self.config.numwant_limit) {
             return Err(Refusal::NumwantTooLarge(self.config.numwant_limit));
@@ -232,6 +282,9 @@ impl Tracker {
         };
 
         let mut shard = self.shard(torrent);
+        // Again under the shard lock: a suspension that swept this shard while we parsed must not
+        // be undone by this announce.
+        self.member(&passkey)?;
         let Shard { swarms, pending } = &mut *shard;
         let swarm = swarms.get_mut(&torrent).ok_or(Refusal::Unregistered)?;
         let previous = swarm.get(&slot).copied();
@@ -254,7 +307,12 @@ impl Tracker {
                 completed_event: req.event == Event::Completed,
                 now,
             };
-            let delta = accounting::credit(&prev.baseline(), &report, &limits);
+            let mut delta = accounting::credit(&prev.baseline(), &report, &limits);
+            member
+                .budget
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .charge(&mut delta, limits.max_rate, self.budget_capacity(), now);
             record.credited_up = record.credited_up.saturating_add(delta.uploaded);
             record.credited_down = record.credited_down.saturating_add(delta.downloaded);
             pending.add(member.id, torrent, &delta);
@@ -311,7 +369,8 @@ impl Tracker {
 
     /// Handles `/scrape/<passkey>?info_hash=...` (BEP 48). Unregistered hashes are left out.
     pub fn scrape(&self, passkey: &str, query: &[u8]) -> Result<Vec<u8>, Refusal> {
-        self.member(passkey)?;
+        let passkey = request::parse_passkey(passkey).map_err(|_| Refusal::UnknownPasskey)?;
+        self.member(&passkey)?;
         let hashes = request::parse_scrape(query)?;
         let mut files = Vec::with_capacity(hashes.len());
         for hash in hashes {

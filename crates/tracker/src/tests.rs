@@ -19,8 +19,8 @@ fn tracker() -> Tracker {
         peer_timeout: 150,
         ..Config::default()
     });
-    t.set_member(request::parse_passkey(PASSKEY).unwrap(), 1, false);
-    t.set_member(request::parse_passkey(OTHER).unwrap(), 2, false);
+    t.set_member(request::parse_passkey(PASSKEY).unwrap(), 1, false, 0);
+    t.set_member(request::parse_passkey(OTHER).unwrap(), 2, false, 0);
     t.add_torrent(7, &[V1, V2], 0);
     t
 }
@@ -237,7 +237,7 @@ fn refusals_change_nothing() {
         bad(PASSKEY, &format!("{ok}&x={}", "y".repeat(4000))),
         Refusal::Request(_)
     ));
-    t.set_member(request::parse_passkey(PASSKEY).unwrap(), 1, true);
+    t.set_member(request::parse_passkey(PASSKEY).unwrap(), 1, true, 10);
     assert_eq!(bad(PASSKEY, &ok), Refusal::Suspended);
     // Suspension dropped the member's peer; nothing was credited by any refused request.
     assert_eq!(t.peer_count(), 0);
@@ -321,7 +321,7 @@ fn oscillating_counters_cannot_beat_the_lifetime_ceiling() {
         max_rate: 1_000,
         ..Config::default()
     });
-    t.set_member(request::parse_passkey(PASSKEY).unwrap(), 1, false);
+    t.set_member(request::parse_passkey(PASSKEY).unwrap(), 1, false, 0);
     t.add_torrent(7, &[V1], 0);
     announce(&t, PASSKEY, &a(1, 0, 0, 0).event("started"), V4, 100).unwrap();
     for i in 0..50 {
@@ -332,4 +332,37 @@ fn oscillating_counters_cannot_beat_the_lifetime_ceiling() {
     // Alive from t=100 to t=105: at most 6 s × 1,000 B/s.
     assert_eq!(c[&1].uploaded, 6_000);
     assert!(c[&1].clamped > 20_000_000);
+}
+
+/// The per-peer ceiling alone could be multiplied by inventing peers; the member's allowance caps
+/// the sum at one `max_rate` link over wall-clock time plus one full bucket.
+#[test]
+fn inventing_peers_cannot_beat_the_member_allowance() {
+    let t = Tracker::new(Config {
+        max_rate: 1_000,
+        peer_timeout: 100,
+        interval: 60,
+        min_interval: 30,
+        ..Config::default()
+    });
+    t.set_member(request::parse_passkey(PASSKEY).unwrap(), 1, false, 1_000);
+    t.add_torrent(7, &[V1], 0);
+    for peer in 0..200u8 {
+        announce(&t, PASSKEY, &a(peer, 0, 0, 0).event("started"), V4, 1_000).unwrap();
+        announce(
+            &t,
+            PASSKEY,
+            &a(peer, 1_000_000, 0, 0).event("stopped"),
+            V4,
+            1_000,
+        )
+        .unwrap();
+    }
+    let c = credited(&t);
+    // Bucket: 1,000 B/s × 100 s, nothing refilled within the same second.
+    assert_eq!(c[&1].uploaded, 100_000);
+    // Ten seconds later, ten seconds' worth more (the peer itself has lived 11 s).
+    announce(&t, PASSKEY, &a(250, 0, 0, 0).event("started"), V4, 1_000).unwrap();
+    announce(&t, PASSKEY, &a(250, 1_000_000, 0, 0), V4, 1_010).unwrap();
+    assert_eq!(credited(&t)[&1].uploaded, 10_000);
 }
