@@ -699,6 +699,17 @@ mod tests {
         (dir, store)
     }
 
+    /// Torrent 5, uploaded by `m`, with no metainfo: enough for accounting.
+    fn bare_torrent(s: &Store, m: MemberId) {
+        s.conn
+            .execute(
+                "INSERT INTO torrents (id, name, category, description, size, piece_length, file_count,
+                     metainfo, uploader, created_at) VALUES (5, 'x', 'c', '', 1, 1, 1, x'', ?1, 0)",
+                [m],
+            )
+            .unwrap();
+    }
+
     #[test]
     fn members_get_unique_names_and_change_revisions() {
         let (_d, mut s) = store();
@@ -728,13 +739,7 @@ mod tests {
     fn snatches_count_once_per_member() {
         let (_d, mut s) = store();
         let (m, _) = s.add_member("alice", 1).unwrap();
-        s.conn
-            .execute(
-                "INSERT INTO torrents (id, name, category, description, size, piece_length, file_count,
-                     metainfo, uploader, created_at) VALUES (5, 'x', 'c', '', 1, 1, 1, x'', ?1, 0)",
-                [m],
-            )
-            .unwrap();
+        bare_torrent(&s, m);
         let snatch = |at| Batch {
             deltas: vec![(
                 (m, 5),
@@ -756,13 +761,7 @@ mod tests {
     fn totals_saturate_instead_of_turning_into_reals() {
         let (_d, mut s) = store();
         let (m, _) = s.add_member("alice", 1).unwrap();
-        s.conn
-            .execute(
-                "INSERT INTO torrents (id, name, category, description, size, piece_length, file_count,
-                     metainfo, uploader, created_at) VALUES (5, 'x', 'c', '', 1, 1, 1, x'', ?1, 0)",
-                [m],
-            )
-            .unwrap();
+        bare_torrent(&s, m);
         let huge = Batch {
             deltas: vec![(
                 (m, 5),
