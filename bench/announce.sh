@@ -64,13 +64,10 @@ PEER_TRACKER_URL=${PEER_TRACKER_URL:-}
 PEER_NAME=${PEER_NAME:-peer}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 script="$root/bench/announce.lua"
 seedbank="${CARGO_TARGET_DIR:-$root/target}/release/seedbank"
-
-die() {
-    echo "announce.sh: $*" >&2
-    exit 1
-}
 
 for n in RUNS MEMBERS TORRENTS PEERS CONNECTIONS FLUSH_INTERVAL; do
     [[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer"
@@ -113,21 +110,6 @@ echo "== $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2); tracker on core $H
 echo "== load: $PEERS peers, $MEMBERS members, $TORRENTS torrents, $SEEDERS_PERCENT % seeders," \
     "wrk -t1 -c$CONNECTIONS, warm-up $WARMUP, $RUNS x $DURATION; work dir $work ($fstype)"
 
-# Waits for a regular expression in a log file, as long as the process lives; prints the first match.
-wait_line() {
-    local pid=$1 log=$2 regex=$3 deadline=$((SECONDS + 60)) line
-    while ((SECONDS < deadline)); do
-        line=$(grep -m1 -oE "$regex" "$log" || true)
-        if [[ -n $line ]]; then
-            echo "$line"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
-
 # Waits until something accepts TCP connections on $1:$2.
 wait_port() {
     local deadline=$((SECONDS + 60))
@@ -156,15 +138,6 @@ stop_server() {
     wait "$server_pid" || status=$?
     server_pid=""
     return "$status"
-}
-
-# The process's CPU time in clock ticks (utime + stime, all threads) from /proc.
-cpu_ticks() {
-    local stat
-    stat=$(<"/proc/$1/stat") || return 1
-    stat=${stat##*) }
-    read -r -a fields <<<"$stat"
-    echo $((fields[11] + fields[12]))
 }
 
 rss_mib() {
@@ -398,23 +371,17 @@ fi
 
 # --- results -------------------------------------------------------------------------------------
 
-# Median of the numeric words in $1; empty when there are none.
-median() {
-    tr ' ' '\n' <<<"$1" | grep -E '^[0-9.]+$' | sort -n |
-        awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) printf "%.0f", v[(NR + 1) / 2]; else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 labels=(seedbank "${peer_labels[@]}")
 echo
 echo "== results: announces/s (wrk -t1 -c$CONNECTIONS, $DURATION runs; tracker on one core, wrk on another)"
 printf '%-16s %-40s %10s %10s\n' tracker runs median failures
 for label in "${labels[@]}"; do
     runs=${results[$label]:-}
-    printf '%-16s %-40s %10s %10s\n' "$label" "${runs% }" "$(median "$runs")" "${failed[$label]:-0}"
+    printf '%-16s %-40s %10s %10s\n' "$label" "${runs% }" "$(median "$runs" %.0f)" "${failed[$label]:-0}"
 done
-sb=$(median "${results[seedbank]:-}")
+sb=$(median "${results[seedbank]:-}" %.0f)
 for label in "${peer_labels[@]}"; do
-    peer=$(median "${results[$label]:-}")
+    peer=$(median "${results[$label]:-}" %.0f)
     [[ -n $sb && -n $peer ]] || continue
     echo "seedbank / $label (medians): $(awk -v a="$sb" -v b="$peer" 'BEGIN { printf "%.2f", a / b }')"
 done

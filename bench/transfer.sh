@@ -36,17 +36,15 @@ LT_TICK_MS=${LT_TICK_MS:-100}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TIMEOUT=${TIMEOUT:-600}
+WAIT_SECS=$TIMEOUT
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 driver="$root/crates/cli/tests/support/libtorrent_driver.py"
 seedbank="${CARGO_TARGET_DIR:-$root/target}/release/seedbank"
 size_bytes=$((SIZE_MIB * 1024 * 1024))
 piece_bytes=$((PIECE_KIB * 1024))
-
-die() {
-    echo "transfer.sh: $*" >&2
-    exit 1
-}
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 "$PYTHON" -c 'import libtorrent' 2>/dev/null ||
@@ -97,15 +95,6 @@ for format in $FORMATS; do
         --piece-size "$piece_bytes" >/dev/null || die "libtorrent could not create the $format torrent"
 done
 
-# Prints the process's CPU time in clock ticks (utime + stime) from /proc.
-cpu_ticks() {
-    local stat
-    stat=$(<"/proc/$1/stat") || return 1
-    stat=${stat##*) }
-    read -r -a fields <<<"$stat"
-    echo $((fields[11] + fields[12]))
-}
-
 # Waits until the process uses (almost) no CPU over half a second: its data check is over.
 wait_idle() {
     local pid=$1 before after deadline=$((SECONDS + TIMEOUT))
@@ -115,21 +104,6 @@ wait_idle() {
         after=$(cpu_ticks "$pid") || return 1
         # Clock ticks are 1/100 s: at most 5 % of one core.
         ((after - before <= 2)) && return 0
-    done
-    return 1
-}
-
-# Waits for a regular expression in a log file, as long as the process lives; prints the first match.
-wait_line() {
-    local pid=$1 log=$2 regex=$3 deadline=$((SECONDS + TIMEOUT)) line
-    while ((SECONDS < deadline)); do
-        line=$(grep -m1 -oE "$regex" "$log" || true)
-        if [[ -n $line ]]; then
-            echo "$line"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.05
     done
     return 1
 }
@@ -221,12 +195,6 @@ for format in $FORMATS; do
         rm -rf "$work/dl"
     done
 done
-
-# Median of the numeric words in $1 ("fail" entries are ignored); empty when there are none.
-median() {
-    tr ' ' '\n' <<<"$1" | grep -E '^[0-9.]+$' | sort -n |
-        awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 echo
 echo "== results: MB/s (10^6 bytes/s), $SIZE_MIB MiB, piece $PIECE_KIB KiB, loopback TCP"

@@ -31,7 +31,6 @@ use support::meta::Format;
 use support::netns::Place;
 use support::process::Proc;
 use support::seedbank::{self, BIN, CreateOptions};
-use support::tracker::free_port;
 
 /// About 8 MiB over several files, rooted at `vault`: files ending mid-piece and mid-block, an empty
 /// file and a tiny one, so the hybrid torrent carries pad files.
@@ -226,33 +225,6 @@ fn raw_get(base: &str, path: &str, header: &str) -> (u16, String, String) {
     (status, content_type, body.to_owned())
 }
 
-/// aria2c on loopback, quiet on every discovery channel, exiting once the download is verified.
-fn aria2_command(aria2: &Path, torrent: &Path, out: &Path, home: &Path) -> Command {
-    let mut cmd = Place::Host.command(aria2);
-    cmd.arg("--no-conf")
-        .arg(format!("--dir={}", path_str(out)))
-        .arg("--interface=127.0.0.1")
-        .arg(format!("--listen-port={}", free_port()))
-        .args([
-            "--enable-dht=false",
-            "--enable-dht6=false",
-            "--enable-peer-exchange=false",
-            "--bt-enable-lpd=false",
-            "--seed-time=0",
-            "--bt-save-metadata=false",
-            "--file-allocation=none",
-            "--allow-overwrite=true",
-            "--auto-file-renaming=false",
-            "--summary-interval=1",
-            "--console-log-level=notice",
-            "--bt-stop-timeout=100",
-        ])
-        .arg(torrent);
-    // aria2 reads ~/.aria2 otherwise.
-    cmd.env("HOME", home);
-    cmd
-}
-
 /// Asks a process to stop with SIGTERM and expects a clean exit.
 #[track_caller]
 fn stop(proc: &mut Proc) {
@@ -363,7 +335,7 @@ fn hub_accounts_exactly_for_seedbank_libtorrent_and_aria2() {
     api.personal_torrent(key("aria"), v1, &aria_torrent);
     let mut aria = Proc::spawn(
         "aria2c",
-        aria2_command(&aria2, &aria_torrent, &out_aria, dir),
+        support::aria2::command(&aria2, &aria_torrent, &out_aria, dir),
     );
 
     lt_fetch.wait_for("`done` (every piece verified)", WAIT, |line| {

@@ -7,18 +7,17 @@
 mod support;
 
 use std::fs;
-use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use support::external;
 use support::fixture::{self, MULTI, PIECE_SIZE, SINGLE};
-use support::libtorrent::{Libtorrent, LtSeeder, path_str};
+use support::libtorrent::{Libtorrent, LtSeeder};
 use support::meta::Format;
 use support::netns::Place;
 use support::process::{Proc, STEP_TIMEOUT};
 use support::seedbank::{self, CreateOptions, Seeder};
-use support::tracker::{self, free_port};
+use support::tracker;
 
 enum Source {
     Seedbank,
@@ -91,7 +90,10 @@ fn seed_to_aria2(source: Source, files: &[(&str, u64)], root: &str, seed: u64) {
     tracker.wait_for_seeders(&summary.v1_bytes(), 1, running.proc());
 
     let started = Instant::now();
-    let mut download = Proc::spawn("aria2c", aria2_command(&aria2, &torrent, &out));
+    let mut download = Proc::spawn(
+        "aria2c",
+        support::aria2::command(&aria2, &torrent, &out, out.parent().unwrap_or(&out)),
+    );
     download.expect_success(STEP_TIMEOUT);
     eprintln!(
         "-> aria2c: {} bytes in {:?}",
@@ -102,34 +104,6 @@ fn seed_to_aria2(source: Source, files: &[(&str, u64)], root: &str, seed: u64) {
     if let Running::Seedbank(mut seeder) = running {
         seedbank::stop_cleanly(&mut seeder);
     }
-}
-
-/// aria2c kept on loopback and quiet on every discovery channel, exiting once the download is verified.
-fn aria2_command(aria2: &Path, torrent: &Path, out: &Path) -> std::process::Command {
-    let mut cmd = Place::Host.command(aria2);
-    let loopback = IpAddr::from([127, 0, 0, 1]);
-    cmd.arg("--no-conf")
-        .arg(format!("--dir={}", path_str(out)))
-        .arg(format!("--interface={loopback}"))
-        .arg(format!("--listen-port={}", free_port()))
-        .args([
-            "--enable-dht=false",
-            "--enable-dht6=false",
-            "--enable-peer-exchange=false",
-            "--bt-enable-lpd=false",
-            "--seed-time=0",
-            "--bt-save-metadata=false",
-            "--file-allocation=none",
-            "--allow-overwrite=true",
-            "--auto-file-renaming=false",
-            "--summary-interval=1",
-            "--console-log-level=notice",
-            "--bt-stop-timeout=100",
-        ])
-        .arg(torrent);
-    // aria2 reads ~/.aria2 for DHT state otherwise.
-    cmd.env("HOME", out.parent().map(PathBuf::from).unwrap_or_default());
-    cmd
 }
 
 #[test]

@@ -18,6 +18,11 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_on("127.0.0.1:0").await
+}
+
+/// A hub on `listen` with members alice and bob, and one torrent published by alice.
+async fn setup_on(listen: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let key = |p| tracker::request::passkey_to_string(&p);
     let (alice, bob) = {
@@ -27,7 +32,9 @@ async fn setup() -> Setup {
             key(store.add_member("bob", 1).unwrap().1),
         )
     };
-    let hub = common::start(common::config(dir.path())).await;
+    let mut config = common::config(dir.path());
+    config.listen = listen.parse().unwrap();
+    let hub = common::start(config).await;
     let bytes = common::private_torrent(dir.path(), "data.bin", 100_000);
     let hashes = Torrent::from_bytes(&bytes).unwrap().hashes;
     HubClient::new(&hub.url())
@@ -250,26 +257,9 @@ async fn ipv6_peers_come_back_in_peers6() {
         eprintln!("skipped: no IPv6 loopback on this machine");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let key = |p| tracker::request::passkey_to_string(&p);
-    let (alice, bob) = {
-        let mut store = hub::open_store(dir.path()).unwrap();
-        (
-            key(store.add_member("alice", 1).unwrap().1),
-            key(store.add_member("bob", 1).unwrap().1),
-        )
-    };
-    let mut config = common::config(dir.path());
-    config.listen = "[::1]:0".parse().unwrap();
-    let hub = common::start(config).await;
-    let bytes = common::private_torrent(dir.path(), "six.bin", 20_000);
-    let v1 = Torrent::from_bytes(&bytes).unwrap().hashes.v1.unwrap();
-    HubClient::new(&hub.url())
-        .unwrap()
-        .with_passkey(Some(alice.clone()))
-        .publish(bytes, "six", "test", "")
-        .await
-        .unwrap();
+    let s = setup_on("[::1]:0").await;
+    let (hub, alice, bob) = (s.hub, s.alice, s.bob);
+    let v1 = s.hashes.v1.unwrap();
     get(
         hub.addr,
         announce_target(&alice, &v1, &[b'S'; 20], (0, 0, 0), "started"),

@@ -69,19 +69,6 @@ pub struct Report {
     pub now: u64,
 }
 
-/// The last state the tracker credited for a peer: its baseline, and what its life so far allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Baseline {
-    pub uploaded: u64,
-    pub downloaded: u64,
-    pub left: u64,
-    pub last_announce: u64,
-    pub first_seen: u64,
-    /// Credited to this peer so far, per direction, for the lifetime ceiling.
-    pub credited_up: u64,
-    pub credited_down: u64,
-}
-
 /// Limits the rules need.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -91,9 +78,9 @@ pub struct Limits {
     pub max_rate: u64,
 }
 
-/// The credit for an announce from a known peer, given its baseline. The caller then moves the
-/// baseline to the report.
-pub fn credit(base: &Baseline, report: &Report, limits: &Limits) -> Delta {
+/// The credit for an announce from a known peer, given its record (the baseline: the counters last
+/// credited, and what its life so far allows). The caller then moves the record to the report.
+pub fn credit(base: &PeerRecord, report: &Report, limits: &Limits) -> Delta {
     let elapsed = report.now.saturating_sub(base.last_announce);
     // One second of slack: announces carry whole seconds, a fast transfer can finish inside one.
     let lifetime = report.now.saturating_sub(base.first_seen).saturating_add(1);
@@ -188,8 +175,10 @@ mod tests {
         max_rate: 1_000_000,
     };
 
-    fn base(up: u64, down: u64, left: u64, at: u64) -> Baseline {
-        Baseline {
+    fn base(up: u64, down: u64, left: u64, at: u64) -> PeerRecord {
+        PeerRecord {
+            v4: None,
+            v6: None,
             uploaded: up,
             downloaded: down,
             left,

@@ -307,7 +307,7 @@ impl Tracker {
                 completed_event: req.event == Event::Completed,
                 now,
             };
-            let mut delta = accounting::credit(&prev.baseline(), &report, &limits);
+            let mut delta = accounting::credit(prev, &report, &limits);
             member
                 .budget
                 .lock()

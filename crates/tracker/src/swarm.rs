@@ -5,7 +5,6 @@ use std::net::{SocketAddrV4, SocketAddrV6};
 use indexmap::IndexMap;
 use rand::Rng;
 
-use crate::accounting::Baseline;
 use crate::{MemberId, TorrentId};
 
 /// A peer as the accounting sees it. Never an address: the same client reaches us over IPv4 and
@@ -35,18 +34,6 @@ pub struct PeerRecord {
 }
 
 impl PeerRecord {
-    pub fn baseline(&self) -> Baseline {
-        Baseline {
-            uploaded: self.uploaded,
-            downloaded: self.downloaded,
-            left: self.left,
-            last_announce: self.last_announce,
-            first_seen: self.first_seen,
-            credited_up: self.credited_up,
-            credited_down: self.credited_down,
-        }
-    }
-
     pub fn is_seeder(&self) -> bool {
         self.left == 0
     }

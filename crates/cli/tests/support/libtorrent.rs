@@ -157,23 +157,9 @@ impl Libtorrent {
     /// Starts downloading `torrent` into `save_path`, connecting to `peers`; the process exits 0 once
     /// libtorrent has verified every piece.
     pub fn fetch(&self, torrent: &Path, save_path: &Path, peers: &[SocketAddr]) -> Proc {
-        let timeout = STEP_TIMEOUT.as_secs().to_string();
         let peers: Vec<String> = peers.iter().map(|p| p.to_string()).collect();
-        let mut args = vec![
-            "fetch",
-            path_str(torrent),
-            "--save-path",
-            path_str(save_path),
-            "--listen",
-            "127.0.0.1:0",
-            "--timeout",
-            &timeout,
-            "--exit-on-stdin-eof",
-        ];
-        for peer in &peers {
-            args.extend(["--peer", peer.as_str()]);
-        }
-        Proc::spawn("libtorrent downloader", self.command(&args))
+        let extra: Vec<&str> = peers.iter().flat_map(|p| ["--peer", p.as_str()]).collect();
+        self.spawn_fetch(torrent, save_path, &extra)
     }
 
     /// Starts downloading `torrent` into `save_path` from the peers its tracker hands out (no peer
@@ -186,9 +172,14 @@ impl Libtorrent {
         save_path: &Path,
         min_reconnect_secs: u32,
     ) -> Proc {
-        let timeout = STEP_TIMEOUT.as_secs().to_string();
         let reconnect = min_reconnect_secs.to_string();
-        let args = [
+        let extra = ["--keep-seeding", "--min-reconnect-time", &reconnect];
+        self.spawn_fetch(torrent, save_path, &extra)
+    }
+
+    fn spawn_fetch(&self, torrent: &Path, save_path: &Path, extra: &[&str]) -> Proc {
+        let timeout = STEP_TIMEOUT.as_secs().to_string();
+        let mut args = vec![
             "fetch",
             path_str(torrent),
             "--save-path",
@@ -197,11 +188,9 @@ impl Libtorrent {
             "127.0.0.1:0",
             "--timeout",
             &timeout,
-            "--keep-seeding",
-            "--min-reconnect-time",
-            &reconnect,
             "--exit-on-stdin-eof",
         ];
+        args.extend_from_slice(extra);
         Proc::spawn("libtorrent downloader", self.command(&args))
     }
 }

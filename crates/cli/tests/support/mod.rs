@@ -4,6 +4,7 @@
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
+pub mod aria2;
 pub mod external;
 pub mod fixture;
 pub mod libtorrent;
