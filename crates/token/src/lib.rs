@@ -1,0 +1,22 @@
+//! The collective's token where it meets users: amounts, EVM accounts and their keys, the EIP-712
+//! typed messages that carry every user action and every download receipt, and the Ethereum v3
+//! keystore that holds a key on disk.
+//!
+//! Pure: no I/O beyond what the keystore is handed, no clock. The ledger checks what is signed here;
+//! a contract on an EVM chain can check the same signatures, which is why the encodings follow
+//! EIP-712 to the byte.
+
+mod address;
+mod amount;
+pub mod eip712;
+mod key;
+pub mod keystore;
+pub mod messages;
+
+pub use address::{Address, AddressError};
+pub use amount::{Amount, AmountError, DECIMALS};
+pub use eip712::{Domain, TypedMessage, keccak256};
+pub use key::{SecretKey, Signature, SignatureError};
+pub use messages::{
+    Invite, Join, Receipt, Signed, Stake, Transfer, Unstake, UserTx, session_id, torrent_id,
+};

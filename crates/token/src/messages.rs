@@ -1,0 +1,333 @@
+//! The EIP-712 messages users sign: their transactions, and the receipts a downloader gives an
+//! uploader for verified data. Type strings are part of the protocol (`docs/protocol.md`,
+//! `docs/economics.md`); changing one invalidates every signature made with it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::amount::Amount;
+use crate::eip712::{Domain, TypedMessage, word_address, word_string, word_u64};
+use crate::key::{SecretKey, Signature, SignatureError};
+
+/// Moves liquid tokens from `from` to `to`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub from: Address,
+    pub to: Address,
+    pub amount: Amount,
+    pub nonce: u64,
+}
+
+/// Locks liquid tokens as stake until `lock_until` (unix seconds). A stake's lock never shortens:
+/// staking more keeps the later of the two lock ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stake {
+    pub account: Address,
+    pub amount: Amount,
+    pub lock_until: u64,
+    pub nonce: u64,
+}
+
+/// Returns staked tokens to the liquid balance, once the lock has ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unstake {
+    pub account: Address,
+    pub amount: Amount,
+    pub nonce: u64,
+}
+
+/// A member lets `invitee` join.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub inviter: Address,
+    pub invitee: Address,
+    pub nonce: u64,
+}
+
+/// An account with enough stake becomes the member `name` (and gets a passkey from the hub).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Join {
+    pub account: Address,
+    pub name: String,
+    pub nonce: u64,
+}
+
+/// A downloader's statement that, in `session`, it received and verified `bytes` bytes in all of
+/// `torrent` from `uploader`. Cumulative: each receipt replaces the previous one of its lane
+/// (torrent, uploader, downloader, session), so losing one costs nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub collective: Address,
+    #[serde(with = "hex32")]
+    pub torrent: [u8; 32],
+    pub uploader: Address,
+    pub downloader: Address,
+    #[serde(with = "hex32")]
+    pub session: [u8; 32],
+    pub bytes: u64,
+}
+
+impl TypedMessage for Transfer {
+    const TYPE: &'static str = "Transfer(address from,address to,uint256 amount,uint256 nonce)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.from),
+            word_address(&self.to),
+            self.amount.to_word(),
+            word_u64(self.nonce),
+        ]
+    }
+}
+
+impl TypedMessage for Stake {
+    const TYPE: &'static str =
+        "Stake(address account,uint256 amount,uint256 lockUntil,uint256 nonce)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.account),
+            self.amount.to_word(),
+            word_u64(self.lock_until),
+            word_u64(self.nonce),
+        ]
+    }
+}
+
+impl TypedMessage for Unstake {
+    const TYPE: &'static str = "Unstake(address account,uint256 amount,uint256 nonce)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.account),
+            self.amount.to_word(),
+            word_u64(self.nonce),
+        ]
+    }
+}
+
+impl TypedMessage for Invite {
+    const TYPE: &'static str = "Invite(address inviter,address invitee,uint256 nonce)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.inviter),
+            word_address(&self.invitee),
+            word_u64(self.nonce),
+        ]
+    }
+}
+
+impl TypedMessage for Join {
+    const TYPE: &'static str = "Join(address account,string name,uint256 nonce)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.account),
+            word_string(&self.name),
+            word_u64(self.nonce),
+        ]
+    }
+}
+
+impl TypedMessage for Receipt {
+    const TYPE: &'static str = "Receipt(address collective,bytes32 torrent,address uploader,address downloader,bytes32 session,uint256 bytes)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.collective),
+            self.torrent,
+            word_address(&self.uploader),
+            word_address(&self.downloader),
+            self.session,
+            word_u64(self.bytes),
+        ]
+    }
+}
+
+/// Every action a user signs, tagged by `type` in JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UserTx {
+    Transfer(Transfer),
+    Stake(Stake),
+    Unstake(Unstake),
+    Invite(Invite),
+    Join(Join),
+}
+
+impl UserTx {
+    /// The account that must have signed it.
+    pub fn signer(&self) -> Address {
+        match self {
+            UserTx::Transfer(t) => t.from,
+            UserTx::Stake(s) => s.account,
+            UserTx::Unstake(u) => u.account,
+            UserTx::Invite(i) => i.inviter,
+            UserTx::Join(j) => j.account,
+        }
+    }
+
+    pub fn nonce(&self) -> u64 {
+        match self {
+            UserTx::Transfer(t) => t.nonce,
+            UserTx::Stake(s) => s.nonce,
+            UserTx::Unstake(u) => u.nonce,
+            UserTx::Invite(i) => i.nonce,
+            UserTx::Join(j) => j.nonce,
+        }
+    }
+
+    pub fn digest(&self, domain: &Domain, separator: &[u8; 32]) -> [u8; 32] {
+        match self {
+            UserTx::Transfer(m) => domain.digest_with(separator, m),
+            UserTx::Stake(m) => domain.digest_with(separator, m),
+            UserTx::Unstake(m) => domain.digest_with(separator, m),
+            UserTx::Invite(m) => domain.digest_with(separator, m),
+            UserTx::Join(m) => domain.digest_with(separator, m),
+        }
+    }
+}
+
+/// A message with its signature. In JSON the message's fields and `signature` sit side by side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed<T> {
+    #[serde(flatten)]
+    pub message: T,
+    pub signature: Signature,
+}
+
+impl Signed<UserTx> {
+    pub fn sign(domain: &Domain, key: &SecretKey, tx: UserTx) -> Signed<UserTx> {
+        let digest = tx.digest(domain, &domain.separator());
+        Signed {
+            message: tx,
+            signature: key.sign_digest(&digest),
+        }
+    }
+
+    /// Whether the claimed signer signed it; returns the recovered address either way, for errors.
+    pub fn check(&self, domain: &Domain, separator: &[u8; 32]) -> Result<bool, SignatureError> {
+        let digest = self.message.digest(domain, separator);
+        Ok(self.signature.recover(&digest)? == self.message.signer())
+    }
+}
+
+impl Signed<Receipt> {
+    pub fn sign(domain: &Domain, key: &SecretKey, receipt: Receipt) -> Signed<Receipt> {
+        Signed {
+            signature: key.sign_digest(&domain.digest(&receipt)),
+            message: receipt,
+        }
+    }
+
+    /// Whether the downloader named in the receipt signed it.
+    pub fn check(&self, domain: &Domain, separator: &[u8; 32]) -> Result<bool, SignatureError> {
+        let digest = domain.digest_with(separator, &self.message);
+        Ok(self.signature.recover(&digest)? == self.message.downloader)
+    }
+}
+
+/// The receipt's torrent field: the v2 info-hash, or for a v1-only torrent its v1 hash padded
+/// with zeros (never a valid SHA-256, so the two cannot collide).
+pub fn torrent_id(v1: Option<[u8; 20]>, v2: Option<[u8; 32]>) -> [u8; 32] {
+    if let Some(v2) = v2 {
+        return v2;
+    }
+    let mut id = [0u8; 32];
+    if let Some(v1) = v1 {
+        id[..20].copy_from_slice(&v1);
+    }
+    id
+}
+
+/// A fresh random session id for one download connection.
+pub fn session_id() -> [u8; 32] {
+    rand::random()
+}
+
+pub(crate) mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{}", hex::encode(bytes)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = String::deserialize(d)?;
+        let digits = s.strip_prefix("0x").unwrap_or(&s);
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(digits, &mut out)
+            .map_err(|_| serde::de::Error::custom("expected 0x and 64 hex digits"))?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain() -> Domain {
+        Domain {
+            name: "VIDYA collective".into(),
+            version: "1".into(),
+            chain_id: 31337,
+            verifying_contract: Address([7; 20]),
+        }
+    }
+
+    #[test]
+    fn signed_tx_round_trips_through_json_and_checks() {
+        let key = SecretKey::generate();
+        let d = domain();
+        let tx = UserTx::Transfer(Transfer {
+            from: key.address(),
+            to: Address([1; 20]),
+            amount: Amount::tokens(5),
+            nonce: 0,
+        });
+        let signed = Signed::<UserTx>::sign(&d, &key, tx);
+        let json = serde_json::to_string(&signed).unwrap();
+        assert!(json.contains("\"type\":\"transfer\""), "{json}");
+        let back: Signed<UserTx> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, signed);
+        assert!(back.check(&d, &d.separator()).unwrap());
+        // Another collective's domain: the same bytes are not a valid signature there.
+        let other = Domain {
+            chain_id: 1,
+            ..d.clone()
+        };
+        assert!(!back.check(&other, &other.separator()).unwrap());
+        // A changed field breaks it.
+        let mut forged = back.clone();
+        if let UserTx::Transfer(t) = &mut forged.message {
+            t.amount = Amount::tokens(500);
+        }
+        assert!(!forged.check(&d, &d.separator()).unwrap());
+    }
+
+    #[test]
+    fn receipts_are_signed_by_the_downloader() {
+        let downloader = SecretKey::generate();
+        let d = domain();
+        let receipt = Receipt {
+            collective: d.verifying_contract,
+            torrent: [9; 32],
+            uploader: Address([2; 20]),
+            downloader: downloader.address(),
+            session: [3; 32],
+            bytes: 16384,
+        };
+        let signed = Signed::<Receipt>::sign(&d, &downloader, receipt.clone());
+        assert!(signed.check(&d, &d.separator()).unwrap());
+        let by_uploader = Signed::<Receipt>::sign(&d, &SecretKey::generate(), receipt);
+        assert!(!by_uploader.check(&d, &d.separator()).unwrap());
+        let json = serde_json::to_string(&signed).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Signed<Receipt>>(&json).unwrap(),
+            signed
+        );
+    }
+
+    #[test]
+    fn torrent_ids() {
+        assert_eq!(torrent_id(Some([1; 20]), Some([2; 32])), [2; 32]);
+        let v1 = torrent_id(Some([1; 20]), None);
+        assert_eq!(&v1[..20], &[1; 20]);
+        assert_eq!(&v1[20..], &[0; 12]);
+    }
+}
