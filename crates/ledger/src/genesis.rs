@@ -1,0 +1,254 @@
+//! A collective's founding parameters, written by the operator as TOML and fixed forever by the
+//! first log entry. Everything economic that the state machine needs is here, so replaying the
+//! log needs nothing but the log.
+
+use serde::{Deserialize, Serialize};
+use token::{Address, Amount, Domain, keccak256};
+
+/// Bytes in a GiB: prices are quoted per GiB and charged per byte.
+pub const GIB: u128 = 1 << 30;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// The collective's name; also the EIP-712 domain name every signature is bound to.
+    pub name: String,
+    /// The token's ticker, e.g. `VIDYA`.
+    pub symbol: String,
+    /// The EVM chain id signatures are bound to (31337, a local devnet, until the collective settles
+    /// on a real chain).
+    #[serde(default = "default_chain_id")]
+    pub chain_id: u64,
+    /// The hub's key: it signs system transactions (genesis, settlements, admissions).
+    pub operator: Address,
+    /// How accounts become members: `invite` (a member must invite them) or `buy-in` (stake alone).
+    #[serde(default)]
+    pub join: JoinPolicy,
+    /// Stake (in whole tokens) a member must keep locked to hold a passkey.
+    #[serde(with = "tokens")]
+    pub min_stake: Amount,
+    /// The longest a stake may be locked, in days.
+    pub max_lock_days: u64,
+    /// Price of a download, in tokens per GiB, for torrents with no price of their own.
+    #[serde(with = "tokens")]
+    pub price_per_gib: Amount,
+    /// Share of every payment taken as a fee, in basis points (1/100 of a percent).
+    pub fee_bps: u32,
+    /// Share of the fee burned, in basis points; the rest goes to the stakers' pool.
+    pub fee_burn_bps: u32,
+    /// Unpaid bytes an uploader tolerates per downloader before it chokes them.
+    pub debt_threshold_bytes: u64,
+    /// Free (unpaid, unpaying) download bytes per member per day; 0 turns freemium off.
+    #[serde(default)]
+    pub free_bytes_per_day: u64,
+    #[serde(default)]
+    pub allocations: Vec<Allocation>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JoinPolicy {
+    #[default]
+    Invite,
+    BuyIn,
+}
+
+/// Tokens minted at genesis: `liquid` to spend, `staked` locked until `lock_until` (unix seconds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    pub account: Address,
+    #[serde(with = "tokens", default)]
+    pub liquid: Amount,
+    #[serde(with = "tokens", default)]
+    pub staked: Amount,
+    #[serde(default)]
+    pub lock_until: u64,
+    /// Makes the account a member at once (the founders).
+    #[serde(default)]
+    pub member: Option<String>,
+}
+
+fn default_chain_id() -> u64 {
+    31337
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    #[error("genesis file: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("genesis: {0}")]
+    Invalid(String),
+}
+
+impl Genesis {
+    pub fn from_toml(text: &str) -> Result<Genesis, GenesisError> {
+        let genesis: Genesis = toml::from_str(text)?;
+        genesis.validate()?;
+        Ok(genesis)
+    }
+
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        let bad = |m: String| Err(GenesisError::Invalid(m));
+        if self.name.trim().is_empty() || self.name.len() > 64 {
+            return bad("name must be 1 to 64 characters".into());
+        }
+        if self.symbol.is_empty()
+            || self.symbol.len() > 11
+            || !self
+                .symbol
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return bad(format!(
+                "symbol {:?} must be 1 to 11 capital letters or digits",
+                self.symbol
+            ));
+        }
+        if self.fee_bps > 10_000 || self.fee_burn_bps > 10_000 {
+            return bad("fee_bps and fee_burn_bps are basis points: at most 10000".into());
+        }
+        if self.max_lock_days == 0 || self.max_lock_days > 36_500 {
+            return bad("max_lock_days must be 1 to 36500".into());
+        }
+        if self.price_per_byte() == Amount::ZERO && self.price_per_gib != Amount::ZERO {
+            return bad("price_per_gib is below one base unit per byte".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut accounts = std::collections::BTreeSet::new();
+        let mut total = Amount::ZERO;
+        for a in &self.allocations {
+            if !accounts.insert(a.account) {
+                return bad(format!("account {} is allocated twice", a.account));
+            }
+            if let Some(name) = &a.member {
+                crate::state::check_member_name(name)
+                    .map_err(|e| GenesisError::Invalid(e.to_string()))?;
+                if !names.insert(name.clone()) {
+                    return bad(format!("member name {name} is used twice"));
+                }
+                if a.staked < self.min_stake {
+                    return bad(format!("founder {name} needs at least min_stake staked"));
+                }
+            }
+            total = total
+                .checked_add(a.liquid)
+                .and_then(|t| t.checked_add(a.staked))
+                .ok_or_else(|| GenesisError::Invalid("allocations overflow".into()))?;
+        }
+        Ok(())
+    }
+
+    /// The per-byte price in base units, rounded down (the error is below 10^-9 of a token per GiB).
+    pub fn price_per_byte(&self) -> Amount {
+        Amount(self.price_per_gib.0 / GIB)
+    }
+
+    pub fn max_lock_secs(&self) -> u64 {
+        self.max_lock_days * 86_400
+    }
+
+    /// The collective's own address until it settles on a chain: derived from its genesis, so two
+    /// collectives never share a signing domain.
+    pub fn collective_address(&self) -> Address {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let mut preimage = b"seedbank collective\0".to_vec();
+        preimage.extend_from_slice(&bytes);
+        let hash = keccak256(&preimage);
+        let mut a = [0u8; 20];
+        a.copy_from_slice(&hash[12..]);
+        Address(a)
+    }
+
+    pub fn domain(&self) -> Domain {
+        Domain {
+            name: self.name.clone(),
+            version: "1".into(),
+            chain_id: self.chain_id,
+            verifying_contract: self.collective_address(),
+        }
+    }
+
+    /// A starting file for `seedbank hub init`, with every field explained.
+    pub fn template(operator: Address) -> String {
+        format!(
+            r#"# The collective's genesis: fixed once `seedbank hub init` has written it to the ledger.
+name = "VIDYA collective"
+symbol = "VIDYA"
+chain_id = 31337
+# The hub's key (signs settlements and admissions). `hub init` made it; keep its keystore safe.
+operator = "{operator}"
+# "invite": a member must invite an account before it can join; "buy-in": staking is enough.
+join = "invite"
+# Whole tokens a member must keep staked to hold a passkey, and the longest lock.
+min_stake = "100"
+max_lock_days = 365
+# Downloads cost this many tokens per GiB; the fee (basis points) is part burned, part to stakers.
+price_per_gib = "1"
+fee_bps = 500
+fee_burn_bps = 5000
+# Unpaid bytes an uploader risks per downloader before it stops serving them.
+debt_threshold_bytes = 4194304
+# Free download bytes per member per day (0: none).
+free_bytes_per_day = 0
+
+# The treasury: what the operator admits members with.
+[[allocations]]
+account = "{operator}"
+liquid = "1000000"
+"#
+        )
+    }
+}
+
+/// Amounts in genesis files are whole tokens (`"12.5"`), as people write them.
+mod tokens {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use token::Amount;
+
+    pub fn serialize<S: Serializer>(a: &Amount, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&a.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        let s = String::deserialize(d)?;
+        Amount::parse_tokens(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses() {
+        let g = Genesis::from_toml(&Genesis::template(Address([1; 20]))).unwrap();
+        assert_eq!(g.symbol, "VIDYA");
+        assert_eq!(g.min_stake, Amount::tokens(100));
+        assert_eq!(g.price_per_byte(), Amount(931_322_574));
+        assert_eq!(g.allocations[0].liquid, Amount::tokens(1_000_000));
+    }
+
+    #[test]
+    fn bad_genesis_is_refused() {
+        let base = Genesis::template(Address([1; 20]));
+        for (from, to) in [
+            ("symbol = \"VIDYA\"", "symbol = \"vidya\""),
+            ("fee_bps = 500", "fee_bps = 50000"),
+            ("min_stake = \"100\"", "min_stake = \"-1\""),
+            ("max_lock_days = 365", "max_lock_days = 0"),
+            ("join = \"invite\"", "join = \"anyone\""),
+            ("chain_id = 31337", "chain_id = 31337\nsurprise = 1"),
+        ] {
+            assert!(Genesis::from_toml(&base.replace(from, to)).is_err(), "{to}");
+        }
+    }
+
+    #[test]
+    fn domains_differ_between_collectives() {
+        let a = Genesis::from_toml(&Genesis::template(Address([1; 20]))).unwrap();
+        let mut b = a.clone();
+        b.name = "Other".into();
+        assert_ne!(a.collective_address(), b.collective_address());
+    }
+}

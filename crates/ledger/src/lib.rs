@@ -1,0 +1,46 @@
+//! The collective's ledger.
+//!
+//! - [`state`]: the deterministic state machine (accounts, stakes, members, receipt lanes, supply).
+//! - [`tx`]: what the log holds (user and system transactions) and how applying one can fail.
+//! - [`genesis`]: the collective's founding parameters (TOML).
+//! - `store`: the SQLite file: log, materialised tables, checkpoints.
+//! - `replay`: rebuilding the state from the log (start-up, `verify`).
+//! - [`Ledger`]: the running ledger: a writer thread that applies submitted transactions in groups
+//!   and commits each group with one fsync (group commit), and queries for the hub's API.
+//!
+//! The log is the truth: every table can be rebuilt from it, and start-up checks that they agree.
+
+pub mod genesis;
+mod ledger;
+mod replay;
+pub mod state;
+mod store;
+pub mod tx;
+
+pub use genesis::{Genesis, GenesisError, JoinPolicy};
+pub use ledger::{Committed, HistoryItem, Ledger, Summary, verify};
+pub use replay::ReplayReport;
+pub use state::{Account, MemberChange, Supply, TorrentTerms};
+pub use store::StoreError;
+pub use tx::{ReceiptOutcome, SystemTx, Tx, TxError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("ledger entry {seq}: {reason}")]
+    BadEntry { seq: u64, reason: String },
+    #[error("ledger diverged: {0}")]
+    Diverged(String),
+    #[error("the ledger has no genesis: run `seedbank hub init` first")]
+    NoGenesis,
+    #[error("the ledger already has a genesis; a collective is created once")]
+    Exists,
+    #[error("genesis: {0}")]
+    Genesis(String),
+    #[error("the operator key is {given}, but this collective's operator is {expected}")]
+    OperatorMismatch {
+        given: token::Address,
+        expected: token::Address,
+    },
+}

@@ -1,0 +1,794 @@
+//! The state machine: accounts, stakes, members, torrents' terms, settled receipt lanes, and the
+//! supply. `apply` is a pure function of (state, entry): no clock, no randomness, no I/O, so a
+//! replay of the log on any machine ends in the same state and the same root.
+//!
+//! Invariants, asserted after every entry:
+//! - supply: `minted − burned = Σ balance + Σ stake + Σ vesting + stakers' pool`;
+//! - every transaction is all-or-nothing: it is validated in full before anything changes (a
+//!   settlement's receipts are each all-or-nothing);
+//! - a lane's settled bytes only grow, and a session's total never exceeds the torrent's size.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use sha3::{Digest, Keccak256};
+use token::eip712::{TypedMessage, word_u64};
+use token::{Address, Amount, Domain, Receipt, Signed, UserTx, keccak256};
+
+use crate::genesis::{Genesis, JoinPolicy};
+use crate::tx::{Entry, ReceiptOutcome, SystemTx, Tx, TxError};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub balance: Amount,
+    pub stake: Amount,
+    pub lock_until: u64,
+    pub vesting: Amount,
+    /// The next nonce this account must sign with.
+    pub nonce: u64,
+    pub member: Option<String>,
+    pub invited_by: Option<Address>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TorrentTerms {
+    pub size: u64,
+    pub price_per_byte: Amount,
+}
+
+/// (torrent, uploader, downloader, session): one receipt stream.
+pub type LaneKey = ([u8; 32], Address, Address, [u8; 32]);
+/// (torrent, downloader, session): everything one download session received, from all uploaders.
+pub type SessionKey = ([u8; 32], Address, [u8; 32]);
+
+/// A member whose standing (active: enough stake) may have changed; the hub mirrors it to the tracker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MemberChange {
+    pub name: String,
+    pub account: Address,
+    pub active: bool,
+}
+
+/// What applying an entry produced, beyond the state change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub receipts: Vec<ReceiptOutcome>,
+    pub members: Vec<MemberChange>,
+    /// Accounts the entry touched, for their histories.
+    pub accounts: BTreeSet<Address>,
+}
+
+/// Keys changed since the store last wrote them.
+#[derive(Debug, Default)]
+pub(crate) struct Dirty {
+    pub accounts: BTreeSet<Address>,
+    pub torrents: BTreeSet<[u8; 32]>,
+    pub lanes: BTreeSet<LaneKey>,
+    pub sessions: BTreeSet<SessionKey>,
+    pub free: BTreeSet<Address>,
+    pub genesis: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub(crate) genesis: Option<Genesis>,
+    domain: Option<(Domain, [u8; 32])>,
+    pub(crate) accounts: BTreeMap<Address, Account>,
+    pub(crate) members: BTreeMap<String, Address>,
+    pub(crate) torrents: BTreeMap<[u8; 32], TorrentTerms>,
+    pub(crate) lanes: BTreeMap<LaneKey, u64>,
+    pub(crate) sessions: BTreeMap<SessionKey, u64>,
+    /// Per account: (day number, free bytes used that day).
+    pub(crate) free: BTreeMap<Address, (u64, u64)>,
+    pub(crate) stakers_pool: Amount,
+    pub(crate) minted: Amount,
+    pub(crate) burned: Amount,
+    /// Running sums, so the supply invariant costs O(1) per entry.
+    balances: Amount,
+    stakes: Amount,
+    vesting: Amount,
+    /// The next entry's sequence number, the last entry's time and hash.
+    pub(crate) next_seq: u64,
+    pub(crate) time: u64,
+    pub(crate) log_hash: [u8; 32],
+    pub(crate) dirty: Dirty,
+}
+
+pub fn check_member_name(name: &str) -> Result<(), TxError> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(TxError::BadName(
+            name.to_owned(),
+            "use 1 to 32 of a-z, 0-9, - and _".into(),
+        ))
+    }
+}
+
+/// The digest the operator signs for a system transaction at `seq`: EIP-712 over the keccak of
+/// its JSON body, so a contract could check it, and the position, so it cannot be replayed.
+pub fn system_digest(domain: &Domain, seq: u64, tx: &SystemTx) -> [u8; 32] {
+    struct SystemEntry {
+        seq: u64,
+        payload: [u8; 32],
+    }
+    impl TypedMessage for SystemEntry {
+        const TYPE: &'static str = "SystemEntry(uint256 seq,bytes32 payload)";
+        fn words(&self) -> Vec<[u8; 32]> {
+            vec![word_u64(self.seq), self.payload]
+        }
+    }
+    let body = serde_json::to_vec(tx).unwrap_or_default();
+    domain.digest(&SystemEntry {
+        seq,
+        payload: keccak256(&body),
+    })
+}
+
+/// The chain: each entry's hash covers the previous hash, its position, time and stored body.
+pub fn entry_hash(prev: &[u8; 32], seq: u64, time: u64, body: &[u8]) -> [u8; 32] {
+    let mut h = Keccak256::new();
+    h.update(prev);
+    h.update(seq.to_be_bytes());
+    h.update(time.to_be_bytes());
+    h.update(body);
+    h.finalize().into()
+}
+
+impl State {
+    pub fn genesis(&self) -> Option<&Genesis> {
+        self.genesis.as_ref()
+    }
+
+    pub fn domain(&self) -> Option<&Domain> {
+        self.domain.as_ref().map(|(d, _)| d)
+    }
+
+    pub fn account(&self, address: &Address) -> Account {
+        self.accounts.get(address).cloned().unwrap_or_default()
+    }
+
+    pub fn member(&self, name: &str) -> Option<Address> {
+        self.members.get(name).copied()
+    }
+
+    pub fn torrent(&self, id: &[u8; 32]) -> Option<TorrentTerms> {
+        self.torrents.get(id).copied()
+    }
+
+    pub fn lane(&self, key: &LaneKey) -> u64 {
+        self.lanes.get(key).copied().unwrap_or(0)
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn log_hash(&self) -> [u8; 32] {
+        self.log_hash
+    }
+
+    pub fn time(&self) -> u64 {
+        self.time
+    }
+
+    pub fn supply(&self) -> Supply {
+        Supply {
+            minted: self.minted,
+            burned: self.burned,
+            balances: self.balances,
+            stakes: self.stakes,
+            vesting: self.vesting,
+            stakers_pool: self.stakers_pool,
+        }
+    }
+
+    /// Whether `address` is a member in good standing: it joined and keeps `min_stake` locked.
+    pub fn is_active(&self, address: &Address) -> bool {
+        let (Some(genesis), Some(account)) = (&self.genesis, self.accounts.get(address)) else {
+            return false;
+        };
+        account.member.is_some() && account.stake >= genesis.min_stake
+    }
+
+    /// Every member with its standing, by name.
+    pub fn members(&self) -> Vec<MemberChange> {
+        self.members
+            .iter()
+            .map(|(name, account)| MemberChange {
+                name: name.clone(),
+                account: *account,
+                active: self.is_active(account),
+            })
+            .collect()
+    }
+
+    /// Applies one entry. On error nothing changed. `check_signatures` is off only when replaying a
+    /// log whose signatures were checked when it was written (start-up); `verify` checks them all.
+    pub fn apply(
+        &mut self,
+        entry: &Entry,
+        body: &[u8],
+        check_signatures: bool,
+    ) -> Result<Effects, TxError> {
+        assert_eq!(entry.seq, self.next_seq, "entries are applied in order");
+        assert!(entry.time >= self.time, "entry times never go back");
+        let mut effects = Effects::default();
+        match &entry.tx {
+            Tx::System {
+                tx: SystemTx::Genesis(genesis),
+                ..
+            } => {
+                if entry.seq != 0 || self.genesis.is_some() {
+                    return Err(TxError::Genesis);
+                }
+                self.apply_genesis(genesis, &mut effects)?;
+            }
+            _ if self.genesis.is_none() => return Err(TxError::Genesis),
+            Tx::System { tx, signature } => {
+                if check_signatures {
+                    let (domain, _) = self.domain.as_ref().ok_or(TxError::Genesis)?;
+                    let operator = self.genesis.as_ref().ok_or(TxError::Genesis)?.operator;
+                    let signer = signature
+                        .recover(&system_digest(domain, entry.seq, tx))
+                        .map_err(|e| TxError::MalformedSignature(e.to_string()))?;
+                    if signer != operator {
+                        return Err(TxError::BadSignature(operator));
+                    }
+                }
+                self.apply_system(tx, entry.time, check_signatures, &mut effects)?;
+            }
+            Tx::User { tx } => {
+                if check_signatures {
+                    let (domain, separator) = self.domain.as_ref().ok_or(TxError::Genesis)?;
+                    match tx.check(domain, separator) {
+                        Ok(true) => {}
+                        Ok(false) => return Err(TxError::BadSignature(tx.message.signer())),
+                        Err(e) => return Err(TxError::MalformedSignature(e.to_string())),
+                    }
+                }
+                self.apply_user(&tx.message, entry.time, &mut effects)?;
+            }
+        }
+        self.next_seq += 1;
+        self.time = entry.time;
+        self.log_hash = entry_hash(&self.log_hash, entry.seq, entry.time, body);
+        self.assert_supply();
+        Ok(effects)
+    }
+
+    fn assert_supply(&self) {
+        let held = [self.stakes, self.vesting, self.stakers_pool]
+            .into_iter()
+            .try_fold(self.balances, Amount::checked_add);
+        let outstanding = self.minted.checked_sub(self.burned);
+        assert_eq!(
+            held, outstanding,
+            "supply invariant: balances + stakes + vesting + pool = minted − burned"
+        );
+    }
+
+    fn apply_genesis(&mut self, genesis: &Genesis, effects: &mut Effects) -> Result<(), TxError> {
+        genesis
+            .validate()
+            .map_err(|e| TxError::Storage(e.to_string()))?;
+        let domain = genesis.domain();
+        let separator = domain.separator();
+        for a in &genesis.allocations {
+            let minted = a.liquid.checked_add(a.staked).ok_or(TxError::Overflow)?;
+            self.minted = self.minted.checked_add(minted).ok_or(TxError::Overflow)?;
+            self.balances = self
+                .balances
+                .checked_add(a.liquid)
+                .ok_or(TxError::Overflow)?;
+            self.stakes = self.stakes.checked_add(a.staked).ok_or(TxError::Overflow)?;
+            let account = self.accounts.entry(a.account).or_default();
+            account.balance = a.liquid;
+            account.stake = a.staked;
+            account.lock_until = a.lock_until;
+            if let Some(name) = &a.member {
+                account.member = Some(name.clone());
+                self.members.insert(name.clone(), a.account);
+            }
+            self.dirty.accounts.insert(a.account);
+            effects.accounts.insert(a.account);
+        }
+        self.domain = Some((domain, separator));
+        self.genesis = Some(genesis.clone());
+        self.dirty.genesis = true;
+        effects.members = self.members();
+        Ok(())
+    }
+
+    fn params(&self) -> &Genesis {
+        self.genesis
+            .as_ref()
+            .expect("checked by apply: genesis came first")
+    }
+
+    fn apply_user(&mut self, tx: &UserTx, now: u64, effects: &mut Effects) -> Result<(), TxError> {
+        let signer = tx.signer();
+        let mut me = self.account(&signer);
+        if tx.nonce() != me.nonce {
+            return Err(TxError::Nonce {
+                expected: me.nonce,
+                got: tx.nonce(),
+            });
+        }
+        me.nonce += 1;
+        let was_active = self.is_active(&signer);
+        match tx {
+            UserTx::Transfer(t) => {
+                if t.amount == Amount::ZERO {
+                    return Err(TxError::ZeroAmount);
+                }
+                if t.to == t.from {
+                    return Err(TxError::SelfTransfer);
+                }
+                me.balance =
+                    me.balance
+                        .checked_sub(t.amount)
+                        .ok_or(TxError::InsufficientBalance {
+                            need: t.amount,
+                            have: me.balance,
+                        })?;
+                let mut to = self.account(&t.to);
+                to.balance = to.balance.checked_add(t.amount).ok_or(TxError::Overflow)?;
+                self.put(t.to, to, effects);
+            }
+            UserTx::Stake(s) => {
+                if s.amount == Amount::ZERO {
+                    return Err(TxError::ZeroAmount);
+                }
+                let max = now.saturating_add(self.params().max_lock_secs());
+                if s.lock_until <= now || s.lock_until > max {
+                    return Err(TxError::BadLock {
+                        lock_until: s.lock_until,
+                        why: format!("not between now ({now}) and the longest lock ({max})"),
+                    });
+                }
+                if s.lock_until < me.lock_until {
+                    return Err(TxError::BadLock {
+                        lock_until: s.lock_until,
+                        why: format!(
+                            "before the current lock end {}: locks never shorten",
+                            me.lock_until
+                        ),
+                    });
+                }
+                me.balance =
+                    me.balance
+                        .checked_sub(s.amount)
+                        .ok_or(TxError::InsufficientBalance {
+                            need: s.amount,
+                            have: me.balance,
+                        })?;
+                me.stake = me.stake.checked_add(s.amount).ok_or(TxError::Overflow)?;
+                me.lock_until = s.lock_until;
+                self.stakes = self.stakes.checked_add(s.amount).ok_or(TxError::Overflow)?;
+                self.balances = self
+                    .balances
+                    .checked_sub(s.amount)
+                    .ok_or(TxError::Overflow)?;
+            }
+            UserTx::Unstake(u) => {
+                if u.amount == Amount::ZERO {
+                    return Err(TxError::ZeroAmount);
+                }
+                if now < me.lock_until {
+                    return Err(TxError::Locked {
+                        until: me.lock_until,
+                        now,
+                    });
+                }
+                me.stake = me
+                    .stake
+                    .checked_sub(u.amount)
+                    .ok_or(TxError::InsufficientStake {
+                        need: u.amount,
+                        have: me.stake,
+                    })?;
+                me.balance = me.balance.checked_add(u.amount).ok_or(TxError::Overflow)?;
+                self.stakes = self.stakes.checked_sub(u.amount).ok_or(TxError::Overflow)?;
+                self.balances = self
+                    .balances
+                    .checked_add(u.amount)
+                    .ok_or(TxError::Overflow)?;
+            }
+            UserTx::Invite(i) => {
+                if !was_active {
+                    return Err(TxError::NotMember(signer));
+                }
+                let mut invitee = self.account(&i.invitee);
+                if invitee.member.is_some() || i.invitee == signer {
+                    return Err(TxError::AlreadyMember(i.invitee));
+                }
+                invitee.invited_by = Some(signer);
+                self.put(i.invitee, invitee, effects);
+            }
+            UserTx::Join(j) => {
+                if me.member.is_some() {
+                    return Err(TxError::AlreadyMember(signer));
+                }
+                check_member_name(&j.name)?;
+                if self.members.contains_key(&j.name) {
+                    return Err(TxError::NameTaken(j.name.clone()));
+                }
+                let min = self.params().min_stake;
+                if me.stake < min {
+                    return Err(TxError::InsufficientStake {
+                        need: min,
+                        have: me.stake,
+                    });
+                }
+                if self.params().join == JoinPolicy::Invite && me.invited_by.is_none() {
+                    return Err(TxError::NotInvited(signer));
+                }
+                me.member = Some(j.name.clone());
+                self.members.insert(j.name.clone(), signer);
+            }
+        }
+        self.put(signer, me, effects);
+        // The balance totals above only track stake moves; transfers keep the sum of balances.
+        if let Some(name) = self.accounts[&signer].member.clone() {
+            let active = self.is_active(&signer);
+            if active != was_active || matches!(tx, UserTx::Join(_)) {
+                effects.members.push(MemberChange {
+                    name,
+                    account: signer,
+                    active,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, address: Address, account: Account, effects: &mut Effects) {
+        self.accounts.insert(address, account);
+        self.dirty.accounts.insert(address);
+        effects.accounts.insert(address);
+    }
+
+    fn apply_system(
+        &mut self,
+        tx: &SystemTx,
+        now: u64,
+        check_signatures: bool,
+        effects: &mut Effects,
+    ) -> Result<(), TxError> {
+        match tx {
+            SystemTx::Genesis(_) => Err(TxError::Genesis),
+            SystemTx::RegisterTorrent {
+                torrent,
+                size,
+                price_per_byte,
+            } => {
+                if self.torrents.contains_key(torrent) {
+                    return Err(TxError::TorrentExists(format!(
+                        "0x{}",
+                        hex::encode(torrent)
+                    )));
+                }
+                self.torrents.insert(
+                    *torrent,
+                    TorrentTerms {
+                        size: *size,
+                        price_per_byte: *price_per_byte,
+                    },
+                );
+                self.dirty.torrents.insert(*torrent);
+                Ok(())
+            }
+            SystemTx::Admit {
+                account,
+                name,
+                stake,
+                lock_until,
+            } => {
+                check_member_name(name)?;
+                let operator = self.params().operator;
+                let min = self.params().min_stake;
+                let max = now.saturating_add(self.params().max_lock_secs());
+                let mut member = self.account(account);
+                if member.member.is_some() {
+                    return Err(TxError::AlreadyMember(*account));
+                }
+                if self.members.contains_key(name) {
+                    return Err(TxError::NameTaken(name.clone()));
+                }
+                if *lock_until > max {
+                    return Err(TxError::BadLock {
+                        lock_until: *lock_until,
+                        why: format!("beyond the longest lock ({max})"),
+                    });
+                }
+                let total_stake = member.stake.checked_add(*stake).ok_or(TxError::Overflow)?;
+                if total_stake < min {
+                    return Err(TxError::InsufficientStake {
+                        need: min,
+                        have: total_stake,
+                    });
+                }
+                let mut treasury = self.account(&operator);
+                if *account == operator {
+                    return Err(TxError::SelfTransfer);
+                }
+                treasury.balance =
+                    treasury
+                        .balance
+                        .checked_sub(*stake)
+                        .ok_or(TxError::InsufficientBalance {
+                            need: *stake,
+                            have: treasury.balance,
+                        })?;
+                member.stake = total_stake;
+                member.lock_until = member.lock_until.max(*lock_until);
+                member.member = Some(name.clone());
+                self.stakes = self.stakes.checked_add(*stake).ok_or(TxError::Overflow)?;
+                self.balances = self.balances.checked_sub(*stake).ok_or(TxError::Overflow)?;
+                self.members.insert(name.clone(), *account);
+                self.put(operator, treasury, effects);
+                self.put(*account, member, effects);
+                effects.members.push(MemberChange {
+                    name: name.clone(),
+                    account: *account,
+                    active: true,
+                });
+                Ok(())
+            }
+            SystemTx::Settle { receipts } => {
+                for receipt in receipts {
+                    let outcome = self.settle(receipt, now, check_signatures, effects);
+                    effects.receipts.push(outcome);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One receipt: see `docs/economics.md` ("Paying for downloads") for the rules in prose.
+    fn settle(
+        &mut self,
+        signed: &Signed<Receipt>,
+        now: u64,
+        check_signatures: bool,
+        effects: &mut Effects,
+    ) -> ReceiptOutcome {
+        let r = &signed.message;
+        let (domain, separator) = self.domain.as_ref().expect("genesis came first");
+        if r.collective != domain.verifying_contract {
+            return ReceiptOutcome::rejected(
+                "wrong_collective",
+                "receipt is for another collective",
+            );
+        }
+        if check_signatures && !matches!(signed.check(domain, separator), Ok(true)) {
+            return ReceiptOutcome::rejected("bad_signature", "not signed by the downloader");
+        }
+        let Some(terms) = self.torrents.get(&r.torrent).copied() else {
+            return ReceiptOutcome::rejected("unknown_torrent", "torrent is not registered");
+        };
+        if r.uploader == r.downloader {
+            return ReceiptOutcome::rejected(
+                "self_dealing",
+                "uploader and downloader are one account",
+            );
+        }
+        let lane: LaneKey = (r.torrent, r.uploader, r.downloader, r.session);
+        let settled = self.lane(&lane);
+        if r.bytes <= settled {
+            return ReceiptOutcome::rejected(
+                "stale",
+                format!(
+                    "{} bytes is not above the {settled} already settled on this lane: replayed or out of order",
+                    r.bytes
+                ),
+            );
+        }
+        let mut capped = None;
+        let session: SessionKey = (r.torrent, r.downloader, r.session);
+        let received = self.sessions.get(&session).copied().unwrap_or(0);
+        let room = terms.size.saturating_sub(received);
+        let mut bytes = r.bytes - settled;
+        if bytes > room {
+            if room == 0 {
+                return ReceiptOutcome::rejected(
+                    "impossible",
+                    format!(
+                        "the session already received the whole torrent ({} bytes)",
+                        terms.size
+                    ),
+                );
+            }
+            bytes = room;
+            capped = Some(format!("the torrent has only {} bytes", terms.size));
+        }
+        let params = self.params();
+        let (fee_bps, burn_bps, allowance) = (
+            params.fee_bps,
+            params.fee_burn_bps,
+            params.free_bytes_per_day,
+        );
+        let day = now / 86_400;
+        let (free_day, free_used) = self.free.get(&r.downloader).copied().unwrap_or((day, 0));
+        let free_used = if free_day == day { free_used } else { 0 };
+        let free = bytes.min(allowance.saturating_sub(free_used));
+        let mut paid_bytes = bytes - free;
+        let mut downloader = self.account(&r.downloader);
+        let price = terms.price_per_byte.0;
+        let mut charge = price.checked_mul(u128::from(paid_bytes));
+        if charge.is_none_or(|c| c > downloader.balance.0) {
+            // Pay what the balance covers; the rest of the receipt stays unsettled and can be
+            // submitted again once the downloader is funded.
+            // A zero price never overflows nor exceeds a balance, so `price` is not zero here.
+            let affordable = downloader.balance.0.checked_div(price).unwrap_or(0);
+            paid_bytes = affordable.min(u128::from(paid_bytes)) as u64;
+            charge = Some(price * u128::from(paid_bytes));
+            capped = Some(format!(
+                "the downloader's balance covers {paid_bytes} bytes"
+            ));
+        }
+        let charge = Amount(charge.unwrap_or(0));
+        let bytes = free + paid_bytes;
+        if bytes == 0 {
+            return ReceiptOutcome::rejected(
+                "insufficient_balance",
+                "the downloader has no balance left to pay with",
+            );
+        }
+        // fee ≤ charge and burned ≤ fee, so the subtractions below cannot fail.
+        let fee = charge
+            .mul_div(u128::from(fee_bps), 10_000)
+            .unwrap_or(charge);
+        let burned = fee.mul_div(u128::from(burn_bps), 10_000).unwrap_or(fee);
+        let paid = Amount(charge.0 - fee.0);
+        let mut uploader = self.account(&r.uploader);
+        let Some(credited) = uploader.balance.checked_add(paid) else {
+            return ReceiptOutcome::rejected("overflow", "the uploader's balance would overflow");
+        };
+        downloader.balance = Amount(downloader.balance.0 - charge.0);
+        uploader.balance = credited;
+        self.balances = Amount(self.balances.0 - charge.0 + paid.0);
+        self.stakers_pool = Amount(self.stakers_pool.0 + (fee.0 - burned.0));
+        self.burned = Amount(self.burned.0 + burned.0);
+        self.put(r.downloader, downloader, effects);
+        self.put(r.uploader, uploader, effects);
+        self.lanes.insert(lane, settled + bytes);
+        self.dirty.lanes.insert(lane);
+        self.sessions.insert(session, received + bytes);
+        self.dirty.sessions.insert(session);
+        if free > 0 {
+            self.free.insert(r.downloader, (day, free_used + free));
+            self.dirty.free.insert(r.downloader);
+        }
+        ReceiptOutcome::Settled {
+            bytes,
+            free,
+            charged: charge,
+            paid,
+            fee,
+            burned,
+            capped,
+        }
+    }
+
+    /// A hash of the whole state in a canonical order: equal states, equal roots.
+    pub fn root(&self) -> [u8; 32] {
+        let mut h = Keccak256::new();
+        let amount = |h: &mut Keccak256, a: Amount| h.update(a.0.to_be_bytes());
+        let text = |h: &mut Keccak256, s: &str| {
+            h.update((s.len() as u64).to_be_bytes());
+            h.update(s.as_bytes());
+        };
+        h.update(b"seedbank ledger state v1");
+        h.update(self.next_seq.to_be_bytes());
+        h.update(self.time.to_be_bytes());
+        h.update(self.log_hash);
+        let genesis = self
+            .genesis
+            .as_ref()
+            .map(|g| serde_json::to_string(g).unwrap_or_default())
+            .unwrap_or_default();
+        text(&mut h, &genesis);
+        for a in [self.minted, self.burned, self.stakers_pool] {
+            amount(&mut h, a);
+        }
+        h.update((self.accounts.len() as u64).to_be_bytes());
+        for (address, a) in &self.accounts {
+            h.update(address.0);
+            for x in [a.balance, a.stake, a.vesting] {
+                amount(&mut h, x);
+            }
+            h.update(a.lock_until.to_be_bytes());
+            h.update(a.nonce.to_be_bytes());
+            text(&mut h, a.member.as_deref().unwrap_or(""));
+            h.update(a.invited_by.map(|a| a.0).unwrap_or([0; 20]));
+        }
+        h.update((self.torrents.len() as u64).to_be_bytes());
+        for (id, t) in &self.torrents {
+            h.update(id);
+            h.update(t.size.to_be_bytes());
+            amount(&mut h, t.price_per_byte);
+        }
+        h.update((self.lanes.len() as u64).to_be_bytes());
+        for ((torrent, up, down, session), bytes) in &self.lanes {
+            h.update(torrent);
+            h.update(up.0);
+            h.update(down.0);
+            h.update(session);
+            h.update(bytes.to_be_bytes());
+        }
+        h.update((self.sessions.len() as u64).to_be_bytes());
+        for ((torrent, down, session), bytes) in &self.sessions {
+            h.update(torrent);
+            h.update(down.0);
+            h.update(session);
+            h.update(bytes.to_be_bytes());
+        }
+        h.update((self.free.len() as u64).to_be_bytes());
+        for (address, (day, used)) in &self.free {
+            h.update(address.0);
+            h.update(day.to_be_bytes());
+            h.update(used.to_be_bytes());
+        }
+        h.finalize().into()
+    }
+
+    /// Recounts the supply from every account (O(accounts)); the running sums must agree.
+    pub fn recount(&self) -> Result<Supply, String> {
+        let mut sums = [Amount::ZERO; 3];
+        for a in self.accounts.values() {
+            for (sum, x) in sums.iter_mut().zip([a.balance, a.stake, a.vesting]) {
+                *sum = sum.checked_add(x).ok_or("supply overflows")?;
+            }
+        }
+        let supply = self.supply();
+        if sums != [supply.balances, supply.stakes, supply.vesting] {
+            return Err(format!(
+                "running totals {:?} disagree with the accounts' {sums:?}",
+                [supply.balances, supply.stakes, supply.vesting]
+            ));
+        }
+        Ok(supply)
+    }
+
+    /// Rebuilds the running sums after loading accounts from the store.
+    pub(crate) fn restore_totals(&mut self) -> Result<(), String> {
+        self.balances = Amount::ZERO;
+        self.stakes = Amount::ZERO;
+        self.vesting = Amount::ZERO;
+        for a in self.accounts.values() {
+            self.balances = self
+                .balances
+                .checked_add(a.balance)
+                .ok_or("balances overflow")?;
+            self.stakes = self.stakes.checked_add(a.stake).ok_or("stakes overflow")?;
+            self.vesting = self
+                .vesting
+                .checked_add(a.vesting)
+                .ok_or("vesting overflows")?;
+        }
+        if let Some(genesis) = &self.genesis {
+            let domain = genesis.domain();
+            let separator = domain.separator();
+            self.domain = Some((domain, separator));
+        }
+        Ok(())
+    }
+}
+
+/// Where every token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Supply {
+    pub minted: Amount,
+    pub burned: Amount,
+    pub balances: Amount,
+    pub stakes: Amount,
+    pub vesting: Amount,
+    pub stakers_pool: Amount,
+}
