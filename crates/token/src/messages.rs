@@ -240,7 +240,8 @@ pub fn session_id() -> [u8; 32] {
     rand::random()
 }
 
-pub(crate) mod hex32 {
+/// Serde for 32-byte ids as `0x` and 64 hex digits.
+pub mod hex32 {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
