@@ -1,14 +1,16 @@
-//! `seedbank hub` (run the collective's server) and `seedbank hub member ...` (operator commands that
-//! write the hub's store directly; a running hub picks the change up within a second).
+//! `seedbank hub` (run the collective's server), `hub init` (create its ledger), `hub verify`
+//! (replay the ledger) and `hub member ...` (operator commands that write the hub's store directly;
+//! a running hub picks the change up within a second).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use hub::{Hub, HubConfig};
 use node::size::format_size;
+use token::keystore::Strength;
 
 use crate::swarm_cmd::interrupted;
 
@@ -40,9 +42,26 @@ pub struct HubArgs {
     pub threads: Option<usize>,
 }
 
+/// The operator key's password, when not typed at a prompt.
+pub const OPERATOR_PASSWORD_ENV: &str = "SEEDBANK_OPERATOR_PASSWORD";
+
 #[derive(Subcommand)]
 pub enum HubAction {
-    /// Manage members (until the ledger ties membership to stake, the operator creates them).
+    /// Create the collective's ledger: an operator key, then the genesis (token, allocations,
+    /// stake, prices) as the log's first entry.
+    Init {
+        /// The genesis TOML (see `docs/economics.md`); without it, the template's defaults. Its
+        /// `operator` may be left out: the new operator key is filled in.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        /// Encrypt the operator key with a cheap scrypt cost (tests and demos only).
+        #[arg(long, hide = true)]
+        light_key: bool,
+    },
+    /// Replay the whole ledger, checking every signature, hash link and checkpoint.
+    Verify,
+    /// Manage members. With a ledger, members are accounts with stake: `add` grants the minimum
+    /// stake from the operator's treasury; members who join by themselves use `seedbank wallet join`.
     #[command(subcommand)]
     Member(MemberAction),
 }
@@ -50,7 +69,12 @@ pub enum HubAction {
 #[derive(Subcommand)]
 pub enum MemberAction {
     /// Create a member and print its passkey.
-    Add { name: String },
+    Add {
+        name: String,
+        /// The member's ledger account (required when the collective has a ledger).
+        #[arg(long)]
+        account: Option<token::Address>,
+    },
     /// List members with their totals.
     List,
     /// Refuse the member's announces and API calls until reinstated.
@@ -88,16 +112,32 @@ fn config(args: &HubArgs) -> Result<HubConfig> {
 
 /// Runs the hub in its own runtime so `--threads` can size it.
 pub fn run(args: HubArgs) -> Result<()> {
-    if let Some(HubAction::Member(action)) = args.action {
-        return member(&args.data_dir, action);
+    match args.action {
+        Some(HubAction::Member(action)) => return member(&args.data_dir, action),
+        Some(HubAction::Init { genesis, light_key }) => {
+            return init(&args.data_dir, genesis.as_deref(), light_key);
+        }
+        Some(HubAction::Verify) => return verify(&args.data_dir),
+        None => {}
     }
     let config = config(&args)?;
+    let operator = if config.ledger_path().exists() {
+        Some(crate::secret::load_key(
+            &config.operator_key_path(),
+            OPERATOR_PASSWORD_ENV,
+        )?)
+    } else {
+        None
+    };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
         runtime.worker_threads(n.max(1));
     }
     runtime.enable_all().build()?.block_on(async move {
-        let hub = Hub::open(config)?;
+        let hub = match operator {
+            Some(key) => Hub::open_with_ledger(config, key)?,
+            None => Hub::open(config)?,
+        };
         let listener = hub.bind().await?;
         eprintln!(
             "hub serving on http://{} (data in {})",
@@ -110,10 +150,123 @@ pub fn run(args: HubArgs) -> Result<()> {
     })
 }
 
-fn member(data_dir: &std::path::Path, action: MemberAction) -> Result<()> {
+/// Writes the operator key and the ledger's genesis into `data_dir`.
+pub fn init(data_dir: &Path, genesis: Option<&Path>, light_key: bool) -> Result<()> {
+    let config = HubConfig::defaults(data_dir);
+    let ledger_path = config.ledger_path();
+    if ledger_path.exists() {
+        bail!(
+            "{} already exists: this collective has its genesis",
+            ledger_path.display()
+        );
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let key_path = config.operator_key_path();
+    let operator = if key_path.exists() {
+        crate::secret::load_key(&key_path, OPERATOR_PASSWORD_ENV)?
+    } else {
+        let key = token::SecretKey::generate();
+        let password = crate::secret::password(
+            OPERATOR_PASSWORD_ENV,
+            "new password for the operator key",
+            true,
+        )?;
+        let strength = if light_key {
+            Strength::Light
+        } else {
+            Strength::Standard
+        };
+        crate::secret::save_key(&key_path, &key, &password, strength)?;
+        eprintln!(
+            "operator key {} written to {}",
+            key.address(),
+            key_path.display()
+        );
+        key
+    };
+    let text = match genesis {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => ledger::Genesis::template(operator.address()),
+    };
+    let mut table: toml::Table = text.parse().context("genesis file")?;
+    table
+        .entry("operator")
+        .or_insert_with(|| toml::Value::String(operator.address().to_string()));
+    let genesis = ledger::Genesis::from_toml(&table.to_string())?;
+    ledger::Ledger::create(&ledger_path, &genesis, operator)?;
+    std::fs::write(data_dir.join("genesis.toml"), &text)?;
+    eprintln!(
+        "collective {:?} created: {} {} minted; ledger at {}",
+        genesis.name,
+        genesis
+            .allocations
+            .iter()
+            .try_fold(token::Amount::ZERO, |t, a| t
+                .checked_add(a.liquid)?
+                .checked_add(a.staked))
+            .unwrap_or_default(),
+        genesis.symbol,
+        ledger_path.display()
+    );
+    Ok(())
+}
+
+fn verify(data_dir: &Path) -> Result<()> {
+    let path = HubConfig::defaults(data_dir).ledger_path();
+    let bar = indicatif::ProgressBar::new_spinner();
+    let report = ledger::verify(&path, |n| bar.set_message(format!("{n} entries replayed")))
+        .with_context(|| format!("verifying {}", path.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "ledger OK: {} entries, every signature checked, {} checkpoints match, tables match\n\
+         log hash   0x{}\nstate root 0x{}\nsupply     minted {} burned {} (balances {} + stakes {} + pool {})\n\
+         replayed in {:.2?}",
+        report.entries,
+        report.checkpoints,
+        hex::encode(report.log_hash),
+        hex::encode(report.state_root),
+        report.supply.minted,
+        report.supply.burned,
+        report.supply.balances,
+        report.supply.stakes,
+        report.supply.stakers_pool,
+        report.elapsed,
+    );
+    Ok(())
+}
+
+fn member(data_dir: &Path, action: MemberAction) -> Result<()> {
     let mut store = hub::open_store(data_dir)?;
+    let config = HubConfig::defaults(data_dir);
     match action {
-        MemberAction::Add { name } => {
+        MemberAction::Add { name, account } if config.ledger_path().exists() => {
+            let account = account.context(
+                "this collective has a ledger: give the member's account with --account",
+            )?;
+            let key = crate::secret::load_key(&config.operator_key_path(), OPERATOR_PASSWORD_ENV)?;
+            let (ledger, _) = ledger::Ledger::open(&config.ledger_path(), key)?;
+            let genesis = ledger.summary().genesis;
+            // The granted stake stays locked as long as the collective allows, so a member
+            // admitted for free cannot cash the grant out at once.
+            let lock_until = hub::unix_now() + genesis.max_lock_secs() - 60;
+            ledger.system(ledger::SystemTx::Admit {
+                account,
+                name: name.clone(),
+                stake: genesis.min_stake,
+                lock_until,
+            })?;
+            let passkey = store
+                .link_member(&name, account.0, false, hub::unix_now())?
+                .context("the member already had a passkey")?;
+            println!("{}", tracker::request::passkey_to_string(&passkey));
+            eprintln!(
+                "member {name:?} admitted with {} {} staked from the treasury; give them this passkey",
+                genesis.min_stake, genesis.symbol
+            );
+        }
+        MemberAction::Add { name, .. } => {
             let (_, passkey) = store.add_member(&name, hub::unix_now())?;
             println!("{}", tracker::request::passkey_to_string(&passkey));
             eprintln!(

@@ -5,8 +5,10 @@ mod demo;
 mod hub_cmd;
 mod index_cmd;
 mod progress;
+mod secret;
 mod swarm_cmd;
 mod torrent_cmd;
+mod wallet_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +46,8 @@ enum Command {
     /// Hash a file or directory into a private torrent, add it to the hub's index, and register it
     /// with the local node.
     Publish(index_cmd::PublishArgs),
+    /// Your key and tokens: balance, transfers, stake, membership.
+    Wallet(wallet_cmd::WalletArgs),
     /// Run a whole collective on loopback: a dataset, a seeder and two members fetching it.
     Demo(demo::DemoArgs),
 }
@@ -149,6 +153,7 @@ fn main() -> Result<()> {
         Command::Torrent(TorrentCommand::Create(args)) => torrent_cmd::create(args),
         Command::Torrent(TorrentCommand::Show(args)) => torrent_cmd::show(args),
         Command::Hub(args) => hub_cmd::run(args),
+        Command::Wallet(args) => wallet_cmd::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -160,7 +165,9 @@ fn main() -> Result<()> {
                     Command::Node(args) => swarm_cmd::node(args).await,
                     Command::Publish(args) => index_cmd::publish(args).await,
                     Command::Demo(args) => demo::run(args).await,
-                    Command::Torrent(_) | Command::Hub(_) => unreachable!("handled above"),
+                    Command::Torrent(_) | Command::Hub(_) | Command::Wallet(_) => {
+                        unreachable!("handled above")
+                    }
                 }
             })
         }

@@ -87,22 +87,6 @@ fn add_member(hub_dir: &Path, name: &str) -> String {
     passkey
 }
 
-/// Starts the hub on a port of its choosing with short intervals, and returns it with its base URL.
-fn start_hub(hub_dir: &Path) -> (Proc, String) {
-    let mut cmd = seedbank_command();
-    cmd.args(["hub", "--data-dir", path_str(hub_dir)])
-        .args(["--listen", "127.0.0.1:0"])
-        .args(["--flush-interval", "1", "--announce-interval", "2"]);
-    let mut hub = Proc::spawn("seedbank hub", cmd);
-    let url = hub.wait_for("`hub serving on http://ADDR`", WAIT, |line| {
-        let (_, rest) = line.split_once("serving on ")?;
-        let url = rest.split_whitespace().next()?;
-        let addr: SocketAddr = url.strip_prefix("http://")?.parse().ok()?;
-        Some(format!("http://{addr}"))
-    });
-    (hub, url)
-}
-
 /// The hub's JSON API through `hubapi::HubClient`, driven from this synchronous test.
 struct Api {
     runtime: tokio::runtime::Runtime,
@@ -266,7 +250,7 @@ fn hub_accounts_exactly_for_seedbank_libtorrent_and_aria2() {
         let i = MEMBERS.iter().position(|m| *m == member);
         &keys[i.unwrap_or_else(|| panic!("{member} is not one of {MEMBERS:?}"))]
     };
-    let (mut hub, base) = start_hub(&hub_dir);
+    let (mut hub, base) = seedbank::start_hub(&hub_dir, &[]);
     let api = Api::new(&base);
 
     // 2. The seeder publishes the hybrid torrent and seeds it from its node directory.

@@ -132,4 +132,14 @@ impl HubConfig {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("hub.sqlite")
     }
+
+    /// The ledger's log and tables; present once `seedbank hub init` has run.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.data_dir.join("ledger.sqlite")
+    }
+
+    /// The operator's key (an Ethereum v3 keystore), written by `seedbank hub init`.
+    pub fn operator_key_path(&self) -> PathBuf {
+        self.data_dir.join("operator.json")
+    }
 }

@@ -10,7 +10,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use hubapi::{
     ErrorBody, ErrorDetail, HubStats, ListQuery, MemberStats, PublishQuery, TORRENT_MEDIA_TYPE,
     TorrentDetail, TorrentList,
@@ -19,9 +19,9 @@ use metainfo::Torrent;
 use tracker::request::parse_passkey;
 
 use crate::store::{MemberRow, NewTorrent, StoreError};
-use crate::{Shared, unix_now};
+use crate::{Shared, http_ledger, unix_now};
 
-type S = State<Arc<Shared>>;
+pub(crate) type S = State<Arc<Shared>>;
 
 /// Largest `.torrent` accepted: a multi-terabyte hybrid with 16 KiB-piece layers stays well below.
 const MAX_TORRENT_BYTES: usize = 16 << 20;
@@ -46,6 +46,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/torrents/{id}/torrent", get(personal_torrent))
         .route("/api/v1/members/{name}", get(member))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/ledger", get(http_ledger::info))
+        .route("/api/v1/accounts/{address}", get(http_ledger::account))
+        .route(
+            "/api/v1/accounts/{address}/history",
+            get(http_ledger::history),
+        )
+        .route("/api/v1/transactions", post(http_ledger::submit))
+        .route("/api/v1/receipts", post(http_ledger::settle))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -118,7 +126,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             body: ErrorBody {
@@ -130,7 +138,7 @@ impl ApiError {
         }
     }
 
-    fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 }
@@ -178,7 +186,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<axum::Json<T>, ApiError>;
+pub(crate) type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 
 /// The member behind `Authorization: Bearer <passkey>`.
 async fn member_of(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<MemberRow, ApiError> {
@@ -263,6 +271,12 @@ async fn publish(
     shared
         .tracker
         .add_torrent(tracked.id, &tracked.wire_ids, tracked.snatches);
+    if let Some(ledger) = shared.ledger.clone() {
+        let listed = summary.clone();
+        tokio::task::spawn_blocking(move || http_ledger::register_torrent(&ledger, &listed))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+    }
     tracing::info!(
         id = summary.id,
         name = summary.name,

@@ -12,6 +12,7 @@
 
 pub mod config;
 mod http;
+mod http_ledger;
 pub mod store;
 
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
-use tracker::Tracker;
+use tracker::{Passkey, Tracker};
 
 pub use config::{HubConfig, HubConfigFile};
 pub use store::{Store, StoreError};
@@ -36,6 +37,8 @@ pub enum HubError {
     Config { path: PathBuf, reason: String },
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("ledger: {0}")]
+    Ledger(#[from] ledger::LedgerError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -70,9 +73,31 @@ pub(crate) struct Shared {
     member_rev: AtomicI64,
     /// Base URL for personal `.torrent` files, fixed once the listener is bound.
     public_url: OnceLock<String>,
+    /// The collective's ledger; `None` for a ratio-only tracker.
+    pub ledger: Option<Arc<ledger::Ledger>>,
 }
 
 impl Shared {
+    /// Mirrors ledger members into the store (new members get a passkey, members under the
+    /// minimum stake are suspended) and makes the tracker see it. Returns new members' passkeys.
+    fn mirror_members(
+        &self,
+        changes: &[ledger::MemberChange],
+    ) -> Result<Vec<(String, Passkey)>, StoreError> {
+        let mut created = Vec::new();
+        {
+            let mut store = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let now = unix_now();
+            for m in changes {
+                if let Some(passkey) = store.link_member(&m.name, m.account.0, !m.active, now)? {
+                    created.push((m.name.clone(), passkey));
+                }
+            }
+        }
+        self.refresh_members()?;
+        Ok(created)
+    }
+
     pub fn public_url(&self) -> String {
         // Set in `serve` before the first request can arrive.
         self.public_url.get().cloned().unwrap_or_default()
@@ -150,8 +175,68 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Opens (or creates) the data directory and loads members, torrents and surviving peers.
+    /// Opens (or creates) a ratio-only hub: no ledger, no tokens. A data directory that holds a
+    /// ledger needs its operator key: see [`Hub::open_with_ledger`].
     pub fn open(config: HubConfig) -> Result<Hub, HubError> {
+        if config.ledger_path().exists() {
+            return Err(HubError::Config {
+                path: config.ledger_path(),
+                reason: "this collective has a ledger: open it with the operator key".into(),
+            });
+        }
+        Hub::open_inner(config, None)
+    }
+
+    /// Opens a tokenised collective: replays and checks the ledger (created by `hub init`), then
+    /// mirrors its members and registers every indexed torrent with it.
+    pub fn open_with_ledger(
+        config: HubConfig,
+        operator: token::SecretKey,
+    ) -> Result<Hub, HubError> {
+        let path = config.ledger_path();
+        if !path.exists() {
+            return Err(ledger::LedgerError::NoGenesis.into());
+        }
+        let (ledger, report) = ledger::Ledger::open(&path, operator)?;
+        tracing::info!(
+            entries = report.entries,
+            root = hex::encode(report.state_root),
+            "ledger replayed"
+        );
+        let hub = Hub::open_inner(config, Some(Arc::new(ledger)))?;
+        hub.reconcile_ledger()?;
+        Ok(hub)
+    }
+
+    fn reconcile_ledger(&self) -> Result<(), HubError> {
+        let Some(ledger) = &self.shared.ledger else {
+            return Ok(());
+        };
+        self.shared.mirror_members(&ledger.members())?;
+        let mut offset = 0;
+        loop {
+            let page = self
+                .shared
+                .reader
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .list_torrents(&hubapi::ListQuery {
+                    limit: Some(500),
+                    offset: Some(offset),
+                    ..Default::default()
+                })?
+                .1;
+            if page.is_empty() {
+                return Ok(());
+            }
+            offset += page.len() as u32;
+            for t in page {
+                http_ledger::register_torrent(ledger, &t)?;
+            }
+        }
+    }
+
+    fn open_inner(config: HubConfig, ledger: Option<Arc<ledger::Ledger>>) -> Result<Hub, HubError> {
         config.validate().map_err(|reason| HubError::Config {
             path: config.data_dir.join("hub.toml"),
             reason,
@@ -169,6 +254,7 @@ impl Hub {
             reader: Mutex::new(reader),
             member_rev: AtomicI64::new(0),
             public_url: OnceLock::new(),
+            ledger,
         });
         let members = shared.refresh_members()?;
         // A member suspended while the hub was down must not come back through its stored peers.

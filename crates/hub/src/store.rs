@@ -32,7 +32,7 @@ pub enum StoreError {
     NotFound(String),
 }
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE members (
@@ -47,9 +47,12 @@ CREATE TABLE members (
     downloaded  INTEGER NOT NULL DEFAULT 0,
     seed_secs   INTEGER NOT NULL DEFAULT 0,
     snatches    INTEGER NOT NULL DEFAULT 0,
-    clamped     INTEGER NOT NULL DEFAULT 0
+    clamped     INTEGER NOT NULL DEFAULT 0,
+    -- The member's ledger account (20 bytes) where the collective has a ledger.
+    account     BLOB
 );
 CREATE INDEX members_rev ON members(rev);
+CREATE UNIQUE INDEX members_account ON members(account);
 
 CREATE TABLE torrents (
     id            INTEGER PRIMARY KEY,
@@ -212,6 +215,12 @@ fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
+/// Schema 2 links members to ledger accounts.
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE members ADD COLUMN account BLOB;
+CREATE UNIQUE INDEX members_account ON members(account);
+";
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path)?;
@@ -224,6 +233,11 @@ impl Store {
             0 => {
                 conn.execute_batch(&format!(
                     "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))?;
+            }
+            1 => {
+                conn.execute_batch(&format!(
+                    "BEGIN; {MIGRATE_1_TO_2} PRAGMA user_version = 2; COMMIT;"
                 ))?;
             }
             SCHEMA_VERSION => {}
@@ -259,6 +273,50 @@ impl Store {
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok((id as MemberId, passkey))
+    }
+
+    /// Mirrors a ledger member: creates its row (returning the new passkey) or updates whether it
+    /// is suspended. A name already linked to another account is a conflict.
+    pub fn link_member(
+        &mut self,
+        name: &str,
+        account: [u8; 20],
+        suspended: bool,
+        now: u64,
+    ) -> Result<Option<Passkey>, StoreError> {
+        let existing: Option<(Option<Vec<u8>>, bool)> = self
+            .conn
+            .query_row(
+                "SELECT account, suspended FROM members WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match existing {
+            None => {
+                let (id, passkey) = self.add_member(name, now)?;
+                self.conn.execute(
+                    "UPDATE members SET account = ?2, suspended = ?3 WHERE id = ?1",
+                    params![id, &account[..], suspended],
+                )?;
+                Ok(Some(passkey))
+            }
+            Some((Some(linked), _)) if linked[..] != account[..] => Err(StoreError::Conflict(
+                format!("member {name:?} is linked to another account"),
+            )),
+            Some((linked, was_suspended)) => {
+                if linked.is_none() {
+                    self.conn.execute(
+                        "UPDATE members SET account = ?2 WHERE name = ?1",
+                        params![name, &account[..]],
+                    )?;
+                }
+                if was_suspended != suspended {
+                    self.set_suspended(name, suspended)?;
+                }
+                Ok(None)
+            }
+        }
     }
 
     pub fn set_suspended(&mut self, name: &str, suspended: bool) -> Result<(), StoreError> {

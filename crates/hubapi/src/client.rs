@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use tokio::net::TcpStream;
 
 use crate::{
-    ErrorBody, HubStats, ListQuery, MemberStats, TORRENT_MEDIA_TYPE, TorrentDetail, TorrentList,
+    AccountInfo, ErrorBody, HistoryEntry, HubStats, LedgerInfo, ListQuery, MemberStats,
+    ReceiptBatch, ReceiptResults, Submitted, TORRENT_MEDIA_TYPE, TorrentDetail, TorrentList,
     TorrentSummary,
 };
 
@@ -252,5 +253,60 @@ impl HubClient {
 
     pub async fn stats(&self) -> Result<HubStats, ClientError> {
         self.json("/api/v1/stats", false).await
+    }
+
+    async fn post_json<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let body = serde_json::to_vec(body).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let bytes = self
+            .call(
+                Method::POST,
+                path,
+                Some((Bytes::from(body), "application/json")),
+                false,
+            )
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    pub async fn ledger(&self) -> Result<LedgerInfo, ClientError> {
+        self.json("/api/v1/ledger", false).await
+    }
+
+    pub async fn account(&self, address: &token::Address) -> Result<AccountInfo, ClientError> {
+        self.json(&format!("/api/v1/accounts/{address}"), false)
+            .await
+    }
+
+    pub async fn history(
+        &self,
+        address: &token::Address,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, ClientError> {
+        self.json(
+            &format!("/api/v1/accounts/{address}/history?limit={limit}"),
+            false,
+        )
+        .await
+    }
+
+    /// Submits a signed transaction; the answer means it is durable in the log.
+    pub async fn submit(
+        &self,
+        tx: &token::Signed<token::UserTx>,
+    ) -> Result<Submitted, ClientError> {
+        self.post_json("/api/v1/transactions", tx).await
+    }
+
+    /// Submits receipts for settlement (at most [`MAX_RECEIPTS_PER_BATCH`]).
+    pub async fn settle(
+        &self,
+        receipts: Vec<token::Signed<token::Receipt>>,
+    ) -> Result<ReceiptResults, ClientError> {
+        self.post_json("/api/v1/receipts", &ReceiptBatch { receipts })
+            .await
     }
 }

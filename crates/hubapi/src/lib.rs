@@ -116,3 +116,83 @@ pub struct PublishQuery {
     #[serde(default)]
     pub description: String,
 }
+
+// ---- the ledger ----
+
+/// `GET /api/v1/ledger`: the collective's token, its parameters and the ledger's head.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LedgerInfo {
+    pub name: String,
+    pub symbol: String,
+    pub decimals: u32,
+    /// The EIP-712 domain every signature must be made in.
+    pub domain: token::Domain,
+    pub operator: token::Address,
+    /// `invite` or `buy-in`.
+    pub join: String,
+    pub min_stake: token::Amount,
+    pub max_lock_days: u64,
+    pub price_per_gib: token::Amount,
+    pub fee_bps: u32,
+    pub fee_burn_bps: u32,
+    pub debt_threshold_bytes: u64,
+    pub free_bytes_per_day: u64,
+    /// Entries in the log, and the hash of the last one (hex).
+    pub entries: u64,
+    pub log_hash: String,
+    pub minted: token::Amount,
+    pub burned: token::Amount,
+    pub stakers_pool: token::Amount,
+    pub accounts: usize,
+    pub members: usize,
+}
+
+/// `GET /api/v1/accounts/{address}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub address: token::Address,
+    pub balance: token::Amount,
+    pub stake: token::Amount,
+    /// Unix seconds; the stake cannot be withdrawn before.
+    pub lock_until: u64,
+    pub vesting: token::Amount,
+    /// The nonce the account's next transaction must carry.
+    pub nonce: u64,
+    pub member: Option<String>,
+    /// A member with at least `min_stake` staked; others are suspended at the tracker.
+    pub active: bool,
+    pub invited_by: Option<token::Address>,
+}
+
+/// The answer to `POST /api/v1/transactions`: the entry is durable in the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub seq: u64,
+    pub hash: String,
+    pub time: u64,
+    /// For a `join`: the new member's passkey (shown once; the tracker URL embeds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<String>,
+}
+
+/// One entry of `GET /api/v1/accounts/{address}/history`: the logged transaction as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub seq: u64,
+    pub time: u64,
+    pub tx: serde_json::Value,
+}
+
+/// `POST /api/v1/receipts` body and answer: outcomes in the order of the receipts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptBatch {
+    pub receipts: Vec<token::Signed<token::Receipt>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptResults {
+    pub outcomes: Vec<token::ReceiptOutcome>,
+}
+
+/// Most receipts one `POST /api/v1/receipts` may carry.
+pub const MAX_RECEIPTS_PER_BATCH: usize = 1024;

@@ -84,12 +84,35 @@ struct Shared {
 
 pub struct Ledger {
     shared: Arc<Shared>,
+    /// Held while open: a second process writing the same log would fork the state.
+    _lock: std::fs::File,
     sender: Mutex<Option<SyncSender<Request>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An exclusive lock on `<path>.lock`, released when the file is closed (also by a crash).
+fn take_lock(path: &Path) -> Result<std::fs::File, LedgerError> {
+    let lock_path = path.with_extension("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| LedgerError::Busy(format!("{}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LedgerError::Busy(format!(
+            "{} is open in another process (a running hub?); stop it first",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(LedgerError::Busy(format!("{}: {e}", lock_path.display())))
+        }
+    }
 }
 
 fn unix_now() -> u64 {
@@ -115,6 +138,7 @@ impl Ledger {
                 expected: genesis.operator,
             });
         }
+        let lock = take_lock(path)?;
         let mut conn = store::open(path)?;
         let entries: i64 = conn
             .query_row("SELECT COUNT(*) FROM log", [], |r| r.get(0))
@@ -150,12 +174,14 @@ impl Ledger {
         db.commit().map_err(store::StoreError::from)?;
         store::write_checkpoint(&conn, &state)?;
         drop(conn);
+        drop(lock);
         Ledger::open(path, operator).map(|(ledger, _)| ledger)
     }
 
     /// Opens an existing ledger: replays its log (signatures trusted) and checks it against the
     /// stored checkpoints and tables before accepting any transaction.
     pub fn open(path: &Path, operator: SecretKey) -> Result<(Ledger, ReplayReport), LedgerError> {
+        let lock = take_lock(path)?;
         let conn = store::open(path)?;
         let (state, report) = replay(&conn, false, |n| {
             tracing::info!(entries = n, "replaying the ledger")
@@ -190,6 +216,7 @@ impl Ledger {
         Ok((
             Ledger {
                 shared,
+                _lock: lock,
                 sender: Mutex::new(Some(sender)),
                 writer: Mutex::new(Some(writer)),
             },
@@ -461,5 +488,8 @@ pub fn verify(path: &Path, progress: impl FnMut(u64)) -> Result<ReplayReport, Le
         return Err(LedgerError::NoGenesis);
     }
     let conn = store::open(path)?;
+    // One read transaction: a consistent snapshot even while a hub keeps writing (WAL).
+    conn.execute_batch("BEGIN")
+        .map_err(store::StoreError::from)?;
     replay(&conn, true, progress).map(|(_, report)| report)
 }

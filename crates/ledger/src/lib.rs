@@ -36,6 +36,8 @@ pub enum LedgerError {
     NoGenesis,
     #[error("the ledger already has a genesis; a collective is created once")]
     Exists,
+    #[error("ledger is busy: {0}")]
+    Busy(String),
     #[error("genesis: {0}")]
     Genesis(String),
     #[error("the operator key is {given}, but this collective's operator is {expected}")]

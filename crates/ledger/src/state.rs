@@ -130,6 +130,13 @@ pub fn system_digest(domain: &Domain, seq: u64, tx: &SystemTx) -> [u8; 32] {
     })
 }
 
+/// `amount × bps / 10 000` rounded down, exactly for every `u128` (`amount × bps` may not fit):
+/// at most `amount` since `bps ≤ 10 000`.
+fn basis_points(amount: u128, bps: u32) -> u128 {
+    let bps = u128::from(bps.min(10_000));
+    amount / 10_000 * bps + amount % 10_000 * bps / 10_000
+}
+
 /// The chain: each entry's hash covers the previous hash, its position, time and stored body.
 pub fn entry_hash(prev: &[u8; 32], seq: u64, time: u64, body: &[u8]) -> [u8; 32] {
     let mut h = Keccak256::new();
@@ -221,11 +228,20 @@ impl State {
         let mut effects = Effects::default();
         match &entry.tx {
             Tx::System {
-                tx: SystemTx::Genesis(genesis),
-                ..
+                tx: tx @ SystemTx::Genesis(genesis),
+                signature,
             } => {
                 if entry.seq != 0 || self.genesis.is_some() {
                     return Err(TxError::Genesis);
+                }
+                // Signed by the operator it names, in the domain it founds.
+                if check_signatures {
+                    let signer = signature
+                        .recover(&system_digest(&genesis.domain(), 0, tx))
+                        .map_err(|e| TxError::MalformedSignature(e.to_string()))?;
+                    if signer != genesis.operator {
+                        return Err(TxError::BadSignature(genesis.operator));
+                    }
                 }
                 self.apply_genesis(genesis, &mut effects)?;
             }
@@ -642,10 +658,8 @@ impl State {
             );
         }
         // fee ≤ charge and burned ≤ fee, so the subtractions below cannot fail.
-        let fee = charge
-            .mul_div(u128::from(fee_bps), 10_000)
-            .unwrap_or(charge);
-        let burned = fee.mul_div(u128::from(burn_bps), 10_000).unwrap_or(fee);
+        let fee = Amount(basis_points(charge.0, fee_bps));
+        let burned = Amount(basis_points(fee.0, burn_bps));
         let paid = Amount(charge.0 - fee.0);
         let mut uploader = self.account(&r.uploader);
         let Some(credited) = uploader.balance.checked_add(paid) else {

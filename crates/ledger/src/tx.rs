@@ -2,6 +2,7 @@
 //! transactions (signed by the operator), and what applying one can say.
 
 use serde::{Deserialize, Serialize};
+pub use token::ReceiptOutcome;
 use token::{Address, Amount, Receipt, Signature, Signed, UserTx, hex32};
 
 use crate::genesis::Genesis;
@@ -52,38 +53,6 @@ pub struct Entry {
     pub seq: u64,
     pub time: u64,
     pub tx: Tx,
-}
-
-/// What happened to one receipt of a settlement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum ReceiptOutcome {
-    /// `bytes` newly settled (`free` of them from the free allowance), `charged` taken from the
-    /// downloader, `paid` to the uploader, `fee` taken (of which `burned`). `capped` says why fewer
-    /// bytes than the receipt claims were settled, if they were.
-    Settled {
-        bytes: u64,
-        free: u64,
-        charged: Amount,
-        paid: Amount,
-        fee: Amount,
-        burned: Amount,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        capped: Option<String>,
-    },
-    Rejected {
-        code: String,
-        reason: String,
-    },
-}
-
-impl ReceiptOutcome {
-    pub fn rejected(code: &str, reason: impl Into<String>) -> ReceiptOutcome {
-        ReceiptOutcome::Rejected {
-            code: code.to_owned(),
-            reason: reason.into(),
-        }
-    }
 }
 
 /// Why a transaction was refused. Nothing was logged and nothing changed.

@@ -541,7 +541,12 @@ fn free_allowance_is_not_charged_nor_paid() {
 #[test]
 fn a_second_genesis_and_a_wrong_operator_are_refused() {
     let c = collective();
-    c.ledger.close();
+    let busy = Ledger::open(&c.path, c.operator.clone());
+    assert!(
+        matches!(busy, Err(ledger::LedgerError::Busy(_))),
+        "one writer at a time"
+    );
+    drop(c.ledger);
     let again = Ledger::create(
         &c.path,
         &genesis(&c.operator, &c.alice, &c.bob),

@@ -18,5 +18,6 @@ pub use amount::{Amount, AmountError, DECIMALS};
 pub use eip712::{Domain, TypedMessage, keccak256};
 pub use key::{SecretKey, Signature, SignatureError};
 pub use messages::{
-    Invite, Join, Receipt, Signed, Stake, Transfer, Unstake, UserTx, hex32, session_id, torrent_id,
+    Invite, Join, Receipt, ReceiptOutcome, Signed, Stake, Transfer, Unstake, UserTx, hex32,
+    session_id, torrent_id,
 };

@@ -139,6 +139,38 @@ impl TypedMessage for Receipt {
     }
 }
 
+/// What happened to one receipt of a settlement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ReceiptOutcome {
+    /// `bytes` newly settled (`free` of them from the free allowance), `charged` taken from the
+    /// downloader, `paid` to the uploader, `fee` taken (of which `burned`). `capped` says why fewer
+    /// bytes than the receipt claims were settled, if they were.
+    Settled {
+        bytes: u64,
+        free: u64,
+        charged: Amount,
+        paid: Amount,
+        fee: Amount,
+        burned: Amount,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        capped: Option<String>,
+    },
+    Rejected {
+        code: String,
+        reason: String,
+    },
+}
+
+impl ReceiptOutcome {
+    pub fn rejected(code: &str, reason: impl Into<String>) -> ReceiptOutcome {
+        ReceiptOutcome::Rejected {
+            code: code.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Every action a user signs, tagged by `type` in JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

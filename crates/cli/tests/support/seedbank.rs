@@ -163,3 +163,37 @@ pub fn hash_failures(fetch: &Proc) -> u64 {
             )
         })
 }
+
+/// Starts `seedbank hub` on a port of its choosing with short intervals (and `envs`), and returns
+/// it with its base URL once it serves.
+#[track_caller]
+pub fn start_hub(hub_dir: &Path, envs: &[(&str, &str)]) -> (Proc, String) {
+    let mut cmd = command(&Place::Host);
+    cmd.args(["hub", "--data-dir", path_str(hub_dir)])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--flush-interval", "1", "--announce-interval", "2"])
+        .envs(envs.iter().copied());
+    let mut hub = Proc::spawn("seedbank hub", cmd);
+    let url = hub.wait_for("`hub serving on http://ADDR`", STEP_TIMEOUT, |line| {
+        let (_, rest) = line.split_once("serving on ")?;
+        let url = rest.split_whitespace().next()?;
+        let addr: SocketAddr = url.strip_prefix("http://")?.parse().ok()?;
+        Some(format!("http://{addr}"))
+    });
+    (hub, url)
+}
+
+/// Runs `seedbank ARGS` to its end with `envs`; returns (success, stdout lines, whole output).
+pub fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, Vec<String>, String) {
+    let mut cmd = command(&Place::Host);
+    cmd.args(args).envs(envs.iter().copied());
+    let mut proc = Proc::spawn(&format!("seedbank {}", args.join(" ")), cmd);
+    let ok = proc.wait_exit(STEP_TIMEOUT).success();
+    let output = proc.output();
+    let stdout = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("[out] "))
+        .map(|l| l.trim().to_owned())
+        .collect();
+    (ok, stdout, output)
+}

@@ -1,0 +1,264 @@
+//! `seedbank wallet`: a member's key in an Ethereum v3 keystore, and the transactions it signs.
+//! Every transaction is EIP-712 typed data in the collective's domain (fetched from the hub), so
+//! the signature is worthless to any other collective or chain.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use hubapi::{HubClient, LedgerInfo};
+use token::keystore::{self, Strength};
+use token::{Address, Amount, Invite, Join, SecretKey, Signed, Stake, Transfer, Unstake, UserTx};
+
+use crate::secret;
+
+pub const PASSWORD_ENV: &str = "SEEDBANK_PASSWORD";
+
+#[derive(Args)]
+pub struct WalletArgs {
+    #[command(subcommand)]
+    action: WalletAction,
+    /// The keystore file (default $SEEDBANK_WALLET, else ~/.seedbank/wallet.json).
+    #[arg(long, global = true, env = "SEEDBANK_WALLET")]
+    wallet: Option<PathBuf>,
+    /// The collective's hub.
+    #[arg(
+        long,
+        global = true,
+        env = "SEEDBANK_HUB",
+        default_value = "http://127.0.0.1:7800"
+    )]
+    hub: String,
+}
+
+#[derive(Subcommand)]
+enum WalletAction {
+    /// Make a new key and save it, encrypted with a password ($SEEDBANK_PASSWORD or a prompt).
+    New {
+        /// A cheap scrypt cost: for tests and demos, never for keys that hold anything.
+        #[arg(long, hide = true)]
+        light: bool,
+    },
+    /// Import a key: a v3 keystore from another wallet, or a raw private key (hex) read from stdin.
+    Import {
+        /// A v3 keystore file (MetaMask, geth, ethers...); it is checked with its password, then copied.
+        #[arg(long, conflicts_with = "stdin")]
+        keystore: Option<PathBuf>,
+        /// Read a hex private key from standard input.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Print the wallet's address.
+    Address,
+    /// Balance, stake and membership of the wallet (or of ADDRESS).
+    Balance { address: Option<Address> },
+    /// Send tokens.
+    Transfer { to: Address, amount: Amount },
+    /// Lock tokens as stake for DAYS days (membership needs the collective's minimum).
+    Stake {
+        amount: Amount,
+        #[arg(long)]
+        days: u64,
+    },
+    /// Unlock staked tokens after their lock ended.
+    Unstake { amount: Amount },
+    /// Let ADDRESS join (you must be a member in good standing).
+    Invite { address: Address },
+    /// Become the member NAME (needs the minimum stake, and an invitation where required); prints
+    /// the passkey.
+    Join { name: String },
+    /// Transactions touching the wallet, newest first.
+    History {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+fn wallet_path(args: &WalletArgs) -> Result<PathBuf> {
+    if let Some(p) = &args.wallet {
+        return Ok(p.clone());
+    }
+    let home = std::env::var_os("HOME").context("set --wallet or $SEEDBANK_WALLET (no $HOME)")?;
+    Ok(PathBuf::from(home).join(".seedbank").join("wallet.json"))
+}
+
+pub fn run(args: WalletArgs) -> Result<()> {
+    let path = wallet_path(&args)?;
+    match &args.action {
+        WalletAction::New { light } => {
+            let key = SecretKey::generate();
+            let password = secret::password(PASSWORD_ENV, "new wallet password", true)?;
+            let strength = if *light {
+                Strength::Light
+            } else {
+                Strength::Standard
+            };
+            secret::save_key(&path, &key, &password, strength)?;
+            println!("{}", key.address());
+            eprintln!(
+                "new wallet saved to {} — back it up; the password cannot be recovered",
+                path.display()
+            );
+            return Ok(());
+        }
+        WalletAction::Import {
+            keystore: Some(file),
+            ..
+        } => {
+            let key = secret::load_key(file, PASSWORD_ENV)?;
+            let json = std::fs::read_to_string(file)?;
+            if path.exists() {
+                bail!(
+                    "{} already exists; refusing to overwrite a key",
+                    path.display()
+                );
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&path, json)?;
+            println!("{}", key.address());
+            return Ok(());
+        }
+        WalletAction::Import { stdin, .. } => {
+            if !stdin {
+                bail!(
+                    "give --keystore FILE, or --stdin with the hex private key on standard input"
+                );
+            }
+            let mut line = zeroize::Zeroizing::new(String::new());
+            std::io::stdin().read_line(&mut line)?;
+            let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+            let hex_key = line.trim();
+            hex::decode_to_slice(
+                hex_key.strip_prefix("0x").unwrap_or(hex_key),
+                &mut bytes[..],
+            )
+            .context("a private key is 64 hex digits")?;
+            let key = SecretKey::from_bytes(&bytes)?;
+            let password = secret::password(PASSWORD_ENV, "new wallet password", true)?;
+            secret::save_key(&path, &key, &password, Strength::Standard)?;
+            println!("{}", key.address());
+            return Ok(());
+        }
+        WalletAction::Address => {
+            let json = std::fs::read_to_string(&path).with_context(|| {
+                format!("no wallet at {} (seedbank wallet new)", path.display())
+            })?;
+            println!("{}", keystore::address_of(&json)?);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let client = HubClient::new(&args.hub)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(online(&client, &path, args.action))
+}
+
+async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction) -> Result<()> {
+    let info = client
+        .ledger()
+        .await
+        .context("asking the hub for its ledger")?;
+    let own_address = || -> Result<Address> {
+        let json = std::fs::read_to_string(path)
+            .with_context(|| format!("no wallet at {} (seedbank wallet new)", path.display()))?;
+        Ok(keystore::address_of(&json)?)
+    };
+    let tx = match action {
+        WalletAction::Balance { address } => {
+            let address = match address {
+                Some(a) => a,
+                None => own_address()?,
+            };
+            let a = client.account(&address).await?;
+            let symbol = &info.symbol;
+            println!("account  {}", a.address);
+            println!("balance  {} {symbol}", a.balance);
+            println!("staked   {} {symbol}{}", a.stake, lock_note(a.lock_until));
+            match &a.member {
+                Some(name) if a.active => println!("member   {name} (active)"),
+                Some(name) => println!(
+                    "member   {name} (suspended: stake below the minimum of {} {symbol})",
+                    info.min_stake
+                ),
+                None => println!("member   no"),
+            }
+            return Ok(());
+        }
+        WalletAction::History { limit } => {
+            let address = own_address()?;
+            for e in client.history(&address, limit).await? {
+                println!("#{:<8} {}  {}", e.seq, e.time, e.tx);
+            }
+            return Ok(());
+        }
+        other => other,
+    };
+    let key = secret::load_key(path, PASSWORD_ENV)?;
+    let me = key.address();
+    let nonce = client.account(&me).await?.nonce;
+    let tx = match tx {
+        WalletAction::Transfer { to, amount } => UserTx::Transfer(Transfer {
+            from: me,
+            to,
+            amount,
+            nonce,
+        }),
+        WalletAction::Stake { amount, days } => {
+            let lock_until = hub_time_now() + days.saturating_mul(86_400);
+            UserTx::Stake(Stake {
+                account: me,
+                amount,
+                lock_until,
+                nonce,
+            })
+        }
+        WalletAction::Unstake { amount } => UserTx::Unstake(Unstake {
+            account: me,
+            amount,
+            nonce,
+        }),
+        WalletAction::Invite { address } => UserTx::Invite(Invite {
+            inviter: me,
+            invitee: address,
+            nonce,
+        }),
+        WalletAction::Join { name } => UserTx::Join(Join {
+            account: me,
+            name,
+            nonce,
+        }),
+        _ => unreachable!("handled above"),
+    };
+    submit(client, &info, &key, tx).await
+}
+
+async fn submit(client: &HubClient, info: &LedgerInfo, key: &SecretKey, tx: UserTx) -> Result<()> {
+    let signed = Signed::<UserTx>::sign(&info.domain, key, tx);
+    let done = client.submit(&signed).await?;
+    eprintln!("committed as entry #{} (0x{})", done.seq, done.hash);
+    if let Some(passkey) = done.passkey {
+        println!("{passkey}");
+        eprintln!("welcome: this is your passkey (your tracker and API key); keep it private");
+    }
+    Ok(())
+}
+
+fn hub_time_now() -> u64 {
+    hub::unix_now()
+}
+
+fn lock_note(lock_until: u64) -> String {
+    let now = hub::unix_now();
+    if lock_until > now {
+        format!(
+            " (locked for {} more days)",
+            (lock_until - now).div_ceil(86_400)
+        )
+    } else {
+        String::new()
+    }
+}
