@@ -39,7 +39,10 @@ pub fn config(dir: &Path) -> HubConfig {
 }
 
 pub async fn start(config: HubConfig) -> RunningHub {
-    let hub = Hub::open(config).expect("open hub");
+    serve(Hub::open(config).expect("open hub")).await
+}
+
+pub async fn serve(hub: Hub) -> RunningHub {
     let listener = hub.bind().await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
