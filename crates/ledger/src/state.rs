@@ -558,6 +558,18 @@ impl State {
                 Ok(())
             }
             SystemTx::Settle { receipts } => {
+                // The hub logs only receipts whose signatures it checked; a logged one that fails
+                // its check means the log was forged, so the whole entry is refused (and replays
+                // with and without signature checks can never disagree).
+                if check_signatures {
+                    let (domain, separator) = self.domain.as_ref().ok_or(TxError::Genesis)?;
+                    if let Some(bad) = receipts
+                        .iter()
+                        .find(|r| !matches!(r.check(domain, separator), Ok(true)))
+                    {
+                        return Err(TxError::BadSignature(bad.message.downloader));
+                    }
+                }
                 for receipt in receipts {
                     let outcome = self.settle(receipt, now, check_signatures, effects);
                     effects.receipts.push(outcome);
@@ -633,6 +645,12 @@ impl State {
         let day = now / 86_400;
         let (free_day, free_used) = self.free.get(&r.downloader).copied().unwrap_or((day, 0));
         let free_used = if free_day == day { free_used } else { 0 };
+        // The allowance is a member's: fresh addresses cannot farm it.
+        let allowance = if self.is_active(&r.downloader) {
+            allowance
+        } else {
+            0
+        };
         let free = bytes.min(allowance.saturating_sub(free_used));
         let mut paid_bytes = bytes - free;
         let mut downloader = self.account(&r.downloader);

@@ -19,7 +19,7 @@ pub struct Transfer {
 }
 
 /// Locks liquid tokens as stake until `lock_until` (unix seconds). A stake's lock never shortens:
-/// staking more keeps the later of the two lock ends.
+/// staking more must keep the lock end or move it later (an earlier one is refused).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stake {
     pub account: Address,
