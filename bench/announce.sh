@@ -100,12 +100,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fstype=$(stat -f -c %T "$work")
-if [[ $fstype == tmpfs || $fstype == ramfs ]]; then
-    echo "warning: $work is on $fstype; set BENCH_DIR to a directory on disk" >&2
-fi
+warn_if_tmpfs "$work"
 
-echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r)"
+echo "== machine: $(machine)"
 echo "== $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2); tracker on core $HUB_CORE, wrk on core $WRK_CORE"
 echo "== load: $PEERS peers, $MEMBERS members, $TORRENTS torrents, $SEEDERS_PERCENT % seeders," \
     "wrk -t1 -c$CONNECTIONS, warm-up $WARMUP, $RUNS x $DURATION; work dir $work ($fstype)"

@@ -36,3 +36,16 @@ median() {
     tr ' ' '\n' <<<"$1" | grep -E '^[0-9.]+$' | sort -n |
         awk -v f="$format" '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) printf f, v[(NR + 1) / 2]; else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# Warns when DIR is in memory: durable-write figures from tmpfs mean nothing.
+warn_if_tmpfs() {
+    fstype=$(stat -f -c %T "$1")
+    if [[ $fstype == tmpfs || $fstype == ramfs ]]; then
+        echo "warning: $1 is on $fstype; set BENCH_DIR to a directory on disk" >&2
+    fi
+}
+
+# "N CPUs, <model>, kernel <release>" for the run's header.
+machine() {
+    echo "$(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), kernel $(uname -r)"
+}

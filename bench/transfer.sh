@@ -75,12 +75,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fstype=$(stat -f -c %T "$work")
-if [[ $fstype == tmpfs || $fstype == ramfs ]]; then
-    echo "warning: $work is on $fstype; set BENCH_DIR to a directory on disk" >&2
-fi
+warn_if_tmpfs "$work"
 
-echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "== machine: $(machine)"
 echo "== libtorrent $("$PYTHON" -c 'import libtorrent; print(libtorrent.__version__)') (preset: $LT_PRESET, tick $LT_TICK_MS ms), TCP only"
 echo "== data: $SIZE_MIB MiB random, piece size $PIECE_KIB KiB, $RUNS run(s), work dir $work ($fstype)"
 
