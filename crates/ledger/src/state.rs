@@ -298,12 +298,7 @@ impl State {
         for a in &genesis.allocations {
             let minted = a.liquid.checked_add(a.staked).ok_or(TxError::Overflow)?;
             self.minted = self.minted.checked_add(minted).ok_or(TxError::Overflow)?;
-            self.balances = self
-                .balances
-                .checked_add(a.liquid)
-                .ok_or(TxError::Overflow)?;
-            self.stakes = self.stakes.checked_add(a.staked).ok_or(TxError::Overflow)?;
-            let account = self.accounts.entry(a.account).or_default();
+            let mut account = self.account(&a.account);
             account.balance = a.liquid;
             account.stake = a.staked;
             account.lock_until = a.lock_until;
@@ -311,8 +306,7 @@ impl State {
                 account.member = Some(name.clone());
                 self.members.insert(name.clone(), a.account);
             }
-            self.dirty.accounts.insert(a.account);
-            effects.accounts.insert(a.account);
+            self.put(a.account, account, effects);
         }
         self.domain = Some((domain, separator));
         self.genesis = Some(genesis.clone());
@@ -338,6 +332,9 @@ impl State {
         }
         me.nonce += 1;
         let was_active = self.is_active(&signer);
+        // Another account this transaction changes, written after the signer's: debits before
+        // credits, so the running totals never pass the supply on the way.
+        let mut other = None;
         match tx {
             UserTx::Transfer(t) => {
                 if t.amount == Amount::ZERO {
@@ -355,7 +352,7 @@ impl State {
                         })?;
                 let mut to = self.account(&t.to);
                 to.balance = to.balance.checked_add(t.amount).ok_or(TxError::Overflow)?;
-                self.put(t.to, to, effects);
+                other = Some((t.to, to));
             }
             UserTx::Stake(s) => {
                 if s.amount == Amount::ZERO {
@@ -386,11 +383,6 @@ impl State {
                         })?;
                 me.stake = me.stake.checked_add(s.amount).ok_or(TxError::Overflow)?;
                 me.lock_until = s.lock_until;
-                self.stakes = self.stakes.checked_add(s.amount).ok_or(TxError::Overflow)?;
-                self.balances = self
-                    .balances
-                    .checked_sub(s.amount)
-                    .ok_or(TxError::Overflow)?;
             }
             UserTx::Unstake(u) => {
                 if u.amount == Amount::ZERO {
@@ -410,11 +402,6 @@ impl State {
                         have: me.stake,
                     })?;
                 me.balance = me.balance.checked_add(u.amount).ok_or(TxError::Overflow)?;
-                self.stakes = self.stakes.checked_sub(u.amount).ok_or(TxError::Overflow)?;
-                self.balances = self
-                    .balances
-                    .checked_add(u.amount)
-                    .ok_or(TxError::Overflow)?;
             }
             UserTx::Invite(i) => {
                 if !was_active {
@@ -425,7 +412,7 @@ impl State {
                     return Err(TxError::AlreadyMember(i.invitee));
                 }
                 invitee.invited_by = Some(signer);
-                self.put(i.invitee, invitee, effects);
+                other = Some((i.invitee, invitee));
             }
             UserTx::Join(j) => {
                 if me.member.is_some() {
@@ -450,7 +437,9 @@ impl State {
             }
         }
         self.put(signer, me, effects);
-        // The balance totals above only track stake moves; transfers keep the sum of balances.
+        if let Some((address, account)) = other {
+            self.put(address, account, effects);
+        }
         if let Some(name) = self.accounts[&signer].member.clone() {
             let active = self.is_active(&signer);
             if active != was_active || matches!(tx, UserTx::Join(_)) {
@@ -464,7 +453,20 @@ impl State {
         Ok(())
     }
 
+    /// Writes an account back, and with it the running totals: the one place that changes
+    /// either, so they cannot drift apart. Callers write debits before credits.
     fn put(&mut self, address: Address, account: Account, effects: &mut Effects) {
+        let old = self.accounts.get(&address).cloned().unwrap_or_default();
+        // Each total includes the old value and stays at most the supply, so neither step fails.
+        let shift = |total: Amount, old: Amount, new: Amount| {
+            total
+                .checked_sub(old)
+                .and_then(|t| t.checked_add(new))
+                .expect("running totals stay within the supply")
+        };
+        self.balances = shift(self.balances, old.balance, account.balance);
+        self.stakes = shift(self.stakes, old.stake, account.stake);
+        self.vesting = shift(self.vesting, old.vesting, account.vesting);
         self.accounts.insert(address, account);
         self.dirty.accounts.insert(address);
         effects.accounts.insert(address);
@@ -545,8 +547,6 @@ impl State {
                 member.stake = total_stake;
                 member.lock_until = member.lock_until.max(*lock_until);
                 member.member = Some(name.clone());
-                self.stakes = self.stakes.checked_add(*stake).ok_or(TxError::Overflow)?;
-                self.balances = self.balances.checked_sub(*stake).ok_or(TxError::Overflow)?;
                 self.members.insert(name.clone(), *account);
                 self.put(operator, treasury, effects);
                 self.put(*account, member, effects);
@@ -685,7 +685,6 @@ impl State {
         };
         downloader.balance = Amount(downloader.balance.0 - charge.0);
         uploader.balance = credited;
-        self.balances = Amount(self.balances.0 - charge.0 + paid.0);
         self.stakers_pool = Amount(self.stakers_pool.0 + (fee.0 - burned.0));
         self.burned = Amount(self.burned.0 + burned.0);
         self.put(r.downloader, downloader, effects);
