@@ -257,14 +257,19 @@ fn member(data_dir: &Path, action: MemberAction) -> Result<()> {
                 stake: genesis.min_stake,
                 lock_until,
             })?;
-            let passkey = store
-                .link_member(&name, account.0, false, hub::unix_now())?
-                .context("the member already had a passkey")?;
-            println!("{}", tracker::request::passkey_to_string(&passkey));
-            eprintln!(
-                "member {name:?} admitted with {} {} staked from the treasury; give them this passkey",
-                genesis.min_stake, genesis.symbol
-            );
+            let granted = format!("{} {}", genesis.min_stake, genesis.symbol);
+            match store.link_member(&name, account.0, false, hub::unix_now())? {
+                Some(passkey) => {
+                    println!("{}", tracker::request::passkey_to_string(&passkey));
+                    eprintln!(
+                        "member {name:?} admitted with {granted} staked from the treasury; give them this passkey"
+                    );
+                }
+                // A ratio-only member from before the ledger: now linked to the account.
+                None => eprintln!(
+                    "member {name:?} admitted with {granted} staked from the treasury; their passkey is unchanged"
+                ),
+            }
         }
         MemberAction::Add { name, .. } => {
             let (_, passkey) = store.add_member(&name, hub::unix_now())?;

@@ -208,7 +208,7 @@ async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction
             nonce,
         }),
         WalletAction::Stake { amount, days } => {
-            let lock_until = hub_time_now() + days.saturating_mul(86_400);
+            let lock_until = hub::unix_now() + days.saturating_mul(86_400);
             UserTx::Stake(Stake {
                 account: me,
                 amount,
@@ -245,10 +245,6 @@ async fn submit(client: &HubClient, info: &LedgerInfo, key: &SecretKey, tx: User
         eprintln!("welcome: this is your passkey (your tracker and API key); keep it private");
     }
     Ok(())
-}
-
-fn hub_time_now() -> u64 {
-    hub::unix_now()
 }
 
 fn lock_note(lock_until: u64) -> String {

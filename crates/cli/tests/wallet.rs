@@ -90,7 +90,7 @@ liquid = "500"
     ];
     ok(&init, &[OPERATOR_PASSWORD]);
     refused(&init, &[OPERATOR_PASSWORD], "already exists");
-    let (mut hub, base) = start_hub(Path::new(data), &[OPERATOR_PASSWORD]);
+    let (hub, base) = start_hub(Path::new(data), &[OPERATOR_PASSWORD]);
     let env = [alice_pw, ("SEEDBANK_HUB", base.as_str())];
     let with_wallet = |args: &[&'static str]| -> Vec<String> {
         args.iter()
@@ -136,13 +136,7 @@ liquid = "500"
         "locked",
     );
 
-    let client = hubapi::HubClient::new(&base)
-        .unwrap()
-        .with_passkey(Some(passkey[0].clone()));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (client, runtime) = member_api(&base, &passkey[0]);
     let me = runtime.block_on(client.me()).unwrap();
     assert_eq!(me.name, "alice");
     assert!(!me.suspended);
@@ -175,12 +169,7 @@ liquid = "500"
         &[OPERATOR_PASSWORD],
         "stop it first",
     );
-    hub.signal("INT");
-    assert!(
-        hub.wait_exit(support::process::STEP_TIMEOUT).success(),
-        "{}",
-        hub.output()
-    );
+    stop(hub);
     refused(
         &["hub", "member", "add", "bob", "--data-dir", data],
         &[OPERATOR_PASSWORD],
@@ -202,7 +191,7 @@ fn an_invite_only_collective_refuses_strangers_and_admits_by_operator() {
         &["hub", "init", "--data-dir", data, "--light-key"],
         &[OPERATOR_PASSWORD],
     );
-    let (mut hub, base) = start_hub(Path::new(data), &[OPERATOR_PASSWORD]);
+    let (hub, base) = start_hub(Path::new(data), &[OPERATOR_PASSWORD]);
     let operator_wallet = Path::new(data).join("operator.json");
     let operator_env = [
         ("SEEDBANK_PASSWORD", OPERATOR_PASSWORD.1),
@@ -276,12 +265,7 @@ fn an_invite_only_collective_refuses_strangers_and_admits_by_operator() {
         verified.iter().any(|l| l.starts_with("ledger OK")),
         "{verified:?}"
     );
-    hub.signal("INT");
-    assert!(
-        hub.wait_exit(support::process::STEP_TIMEOUT).success(),
-        "{}",
-        hub.output()
-    );
+    stop(hub);
 
     // The operator admits dave; the passkey comes back, and the restarted hub's tracker knows it.
     let dave = token_address(dir, "dave");
@@ -300,14 +284,8 @@ fn an_invite_only_collective_refuses_strangers_and_admits_by_operator() {
     );
     assert_eq!(passkey.len(), 1);
     assert_eq!(passkey[0].len(), 32, "{passkey:?}");
-    let (mut hub, base) = start_hub(Path::new(data), &[OPERATOR_PASSWORD]);
-    let client = hubapi::HubClient::new(&base)
-        .unwrap()
-        .with_passkey(Some(passkey[0].clone()));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (hub, base) = start_hub(Path::new(data), &[OPERATOR_PASSWORD]);
+    let (client, runtime) = member_api(&base, &passkey[0]);
     let me = runtime.block_on(client.me()).unwrap();
     assert_eq!(me.name, "dave");
     assert!(!me.suspended);
@@ -316,12 +294,7 @@ fn an_invite_only_collective_refuses_strangers_and_admits_by_operator() {
         .unwrap();
     assert!(account.active);
     assert_eq!(account.stake, token::Amount::tokens(100));
-    hub.signal("INT");
-    assert!(
-        hub.wait_exit(support::process::STEP_TIMEOUT).success(),
-        "{}",
-        hub.output()
-    );
+    stop(hub);
 }
 
 /// A fresh account address, by way of `seedbank wallet new`.
@@ -336,4 +309,26 @@ fn token_address(dir: &Path, name: &str) -> String {
 
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
+}
+
+/// A member's API client, and a runtime to drive it from these synchronous tests.
+fn member_api(base: &str, passkey: &str) -> (hubapi::HubClient, tokio::runtime::Runtime) {
+    let client = hubapi::HubClient::new(base)
+        .unwrap()
+        .with_passkey(Some(passkey.to_owned()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    (client, runtime)
+}
+
+/// Interrupts the hub and requires a clean exit (its final flush and ledger checkpoint done).
+fn stop(mut hub: support::process::Proc) {
+    hub.signal("INT");
+    assert!(
+        hub.wait_exit(support::process::STEP_TIMEOUT).success(),
+        "{}",
+        hub.output()
+    );
 }

@@ -273,9 +273,7 @@ async fn publish(
         .add_torrent(tracked.id, &tracked.wire_ids, tracked.snatches);
     if let Some(ledger) = shared.ledger.clone() {
         let listed = summary.clone();
-        tokio::task::spawn_blocking(move || http_ledger::register_torrent(&ledger, &listed))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        http_ledger::blocking(move || http_ledger::register_torrent(&ledger, &listed)).await?;
     }
     tracing::info!(
         id = summary.id,
