@@ -9,15 +9,18 @@
 //! - `storage`: the piece space mapped onto files; pad files never touch the disk.
 //! - `hashpool`: threads that verify pieces (and write them) off the async workers.
 //! - [`tracker`]: HTTP announce client.
+//! - [`hooks`]: what a node plugs in: its own BEP 10 extension and the upload allowance it sets.
 //!
 //! Invariants: a piece is written to disk only after it verified against every hash the torrent has
 //! (SHA-1 and/or the v2 Merkle piece hash); a block is accepted only from a peer we requested it from;
-//! a peer that alone sent a corrupt piece is banned by IP for the life of the swarm.
+//! a peer that alone sent a corrupt piece is banned by IP for the life of the swarm; no peer is sent
+//! more payload than its [`PeerHooks::upload_allowance`].
 
 mod choker;
 mod config;
 mod error;
 mod hashpool;
+pub mod hooks;
 mod peer;
 pub mod picker;
 mod rate;
@@ -30,5 +33,6 @@ pub mod tracker;
 
 pub use config::EngineConfig;
 pub use error::EngineError;
+pub use hooks::{Outgoing, PeerHooks, SwarmHooks};
 pub use session::{CheckProgress, Engine, TorrentHandle};
 pub use swarm::TorrentStats;

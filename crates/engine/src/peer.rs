@@ -2,7 +2,8 @@
 //!
 //! The reader decodes frames (size-limited before any allocation, see `peerwire::FrameDecoder`) and
 //! hands each batch to the swarm. The writer drains the peer's outbox: control messages first, then
-//! queued uploads, read from disk straight into the send buffer. Nothing here makes decisions.
+//! queued uploads, read from disk straight into the send buffer, never past the peer's allowance.
+//! Nothing here makes decisions.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 /// Bytes gathered before one socket write: large writes keep syscalls few at high rates.
 const WRITE_BATCH: usize = 512 * 1024;
 const READ_CHUNK: usize = 256 * 1024;
+/// How long an orderly close waits to deliver the last queued messages.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) fn our_handshake(swarm: &Swarm, info_hash: [u8; 20]) -> Handshake {
     let mut reserved = Reserved::seedbank();
@@ -187,20 +190,38 @@ async fn write_loop(swarm: Arc<Swarm>, link: Arc<PeerLink>, mut writer: OwnedWri
         if link.closed.load(Ordering::SeqCst) {
             break;
         }
-        let (messages, uploads) = {
+        let (messages, uploads, data, finish) = {
             let mut outbox = link.outbox();
             let messages = std::mem::take(&mut outbox.messages);
+            let finish = outbox.finish.take();
             let mut uploads = Vec::new();
-            let mut bytes = 0usize;
+            // Blocks beyond the allowance stay queued until it grows (the swarm wakes us then).
+            let allowance = link.allowance.load(Ordering::Acquire);
+            let sent = link.sent_data.load(Ordering::Relaxed);
+            let (mut bytes, mut data) = (0usize, 0u64);
             while bytes < WRITE_BATCH {
-                let Some(r) = outbox.uploads.pop_front() else {
+                let Some(r) = outbox.uploads.front() else {
                     break;
                 };
+                let in_block = swarm.data_in(r.index, r.begin, r.length);
+                if sent + data + in_block > allowance {
+                    break;
+                }
                 bytes += r.length as usize;
-                uploads.push(r);
+                data += in_block;
+                uploads.extend(outbox.uploads.pop_front());
             }
-            (messages, uploads)
+            (messages, uploads, data, finish)
         };
+        if let Some(reason) = finish {
+            let mut buf = Vec::new();
+            for m in &messages {
+                m.encode(&mut buf);
+            }
+            let _ = tokio::time::timeout(FINISH_TIMEOUT, writer.write_all(&buf)).await;
+            link.close(&reason);
+            break;
+        }
         if messages.is_empty() && uploads.is_empty() {
             link.wake_writer.notified().await;
             continue;
@@ -239,6 +260,7 @@ async fn write_loop(swarm: Arc<Swarm>, link: Arc<PeerLink>, mut writer: OwnedWri
             }
         }
         link.uploaded.fetch_add(payload, Ordering::Relaxed);
+        link.sent_data.fetch_add(data, Ordering::Relaxed);
         swarm.count_upload(payload);
     }
     let _ = writer.shutdown().await;

@@ -453,6 +453,22 @@ impl Picker {
         }
     }
 
+    /// Who sent each block of a complete piece, as (peer, begin, length); padding is left out.
+    pub fn block_senders(&self, index: u32) -> Vec<(PeerKey, u32, u32)> {
+        let Some(part) = self.partial.get(&index) else {
+            return Vec::new();
+        };
+        (0u32..)
+            .zip(&part.blocks)
+            .filter_map(|(b, block)| match block {
+                Block::Received(k) if *k != PeerKey::MAX => {
+                    Some((*k, b * BLOCK, self.block_len(index, b)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The peers that sent blocks of a complete piece (for blame on hash failure).
     pub fn contributors(&self, index: u32) -> Vec<PeerKey> {
         let mut peers: Vec<PeerKey> = self

@@ -20,9 +20,9 @@ use tokio::task::JoinSet;
 use crate::hashpool::HashPool;
 use crate::peer;
 use crate::storage::Storage;
-use crate::swarm::{Swarm, TorrentStats};
+use crate::swarm::{EngineParts, Swarm, TorrentStats};
 use crate::tracker::{self, Announce, Event};
-use crate::{EngineConfig, EngineError};
+use crate::{EngineConfig, EngineError, SwarmHooks};
 
 struct Inner {
     config: EngineConfig,
@@ -110,6 +110,17 @@ impl Engine {
         root: PathBuf,
         progress: impl Fn(CheckProgress) + Send + Sync + 'static,
     ) -> Result<TorrentHandle, EngineError> {
+        self.add_torrent_with(torrent, root, progress, None).await
+    }
+
+    /// [`Engine::add_torrent`] with the node's extension plugged into the swarm.
+    pub async fn add_torrent_with(
+        &self,
+        torrent: Torrent,
+        root: PathBuf,
+        progress: impl Fn(CheckProgress) + Send + Sync + 'static,
+        hooks: Option<Arc<dyn SwarmHooks>>,
+    ) -> Result<TorrentHandle, EngineError> {
         let torrent = Arc::new(torrent);
         {
             let swarms = self
@@ -130,10 +141,13 @@ impl Engine {
             Arc::clone(&torrent),
             storage,
             have,
-            self.inner.config.clone(),
-            self.inner.peer_id,
-            Arc::clone(&self.inner.pool),
-            announce_port,
+            EngineParts {
+                config: self.inner.config.clone(),
+                peer_id: self.inner.peer_id,
+                pool: Arc::clone(&self.inner.pool),
+                listen_port: announce_port,
+            },
+            hooks,
         );
         self.inner
             .swarms

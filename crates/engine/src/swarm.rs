@@ -23,6 +23,7 @@ use tokio::sync::{Notify, watch};
 use crate::EngineConfig;
 use crate::choker::{self, Candidate, Choice};
 use crate::hashpool::HashPool;
+use crate::hooks::{Outgoing, PeerHooks, SwarmHooks};
 use crate::picker::{Arrival, BLOCK, BlockReq, PeerKey, Picker, PieceSizes};
 use crate::rate::Rate;
 use crate::storage::Storage;
@@ -42,6 +43,9 @@ const INITIAL_QUEUE: usize = 64;
 /// How many seconds of a peer's measured rate to keep requested: enough to cover a round trip and
 /// our own scheduling delays with room to spare.
 const QUEUE_SECONDS: u64 = 2;
+/// A peer whose next requested block stays beyond its upload allowance this many ticks is choked:
+/// the payment that would lift the limit is not coming (see `hooks`).
+const DEBT_CHOKE_TICKS: u32 = 5;
 
 /// What a connection task and the swarm share: outgoing messages and the upload queue.
 pub(crate) struct PeerLink {
@@ -50,6 +54,10 @@ pub(crate) struct PeerLink {
     pub(crate) wake_reader: Notify,
     pub(crate) closed: AtomicBool,
     pub(crate) uploaded: AtomicU64,
+    /// File data (padding excluded) the writer sent: what receipts pay for.
+    pub(crate) sent_data: AtomicU64,
+    /// The most file data the writer may have sent in all (`u64::MAX`: no limit).
+    pub(crate) allowance: AtomicU64,
 }
 
 #[derive(Default)]
@@ -57,6 +65,8 @@ pub(crate) struct Outbox {
     pub(crate) messages: Vec<Message>,
     pub(crate) uploads: VecDeque<BlockRef>,
     pub(crate) close_reason: Option<String>,
+    /// Close once the messages queued so far are written (see [`PeerLink::finish`]).
+    pub(crate) finish: Option<String>,
 }
 
 impl PeerLink {
@@ -67,6 +77,8 @@ impl PeerLink {
             wake_reader: Notify::new(),
             closed: AtomicBool::new(false),
             uploaded: AtomicU64::new(0),
+            sent_data: AtomicU64::new(0),
+            allowance: AtomicU64::new(u64::MAX),
         })
     }
 
@@ -86,6 +98,15 @@ impl PeerLink {
         }
         outbox.messages.push(message);
         drop(outbox);
+        self.wake_writer.notify_one();
+    }
+
+    /// Closes the connection after the messages already queued are written: an orderly end that
+    /// still delivers what we owe the peer (a `have`, a last receipt).
+    pub(crate) fn finish(&self, reason: &str) {
+        self.outbox()
+            .finish
+            .get_or_insert_with(|| reason.to_owned());
         self.wake_writer.notify_one();
     }
 
@@ -117,6 +138,46 @@ struct PeerEntry {
     last_block: Instant,
     optimistic: bool,
     client: Option<String>,
+    /// The node's side of its extension on this connection.
+    hooks: Option<Box<dyn PeerHooks>>,
+    /// The id the peer receives our extension under, once its handshake named it.
+    hooks_id: Option<u8>,
+    hooks_told: bool,
+    /// Ticks the next queued upload has waited for allowance.
+    debt_ticks: u32,
+    /// Choked because it stayed at its allowance; unchoked only once the allowance moves.
+    debt_choked: bool,
+}
+
+impl PeerEntry {
+    /// Sends what the hooks produced and applies the allowance they now set.
+    fn after_hooks(&mut self, out: Outgoing) {
+        if let Some(id) = self.hooks_id {
+            for payload in out {
+                self.link.send(Message::Extended {
+                    id,
+                    payload: payload.into(),
+                });
+            }
+        }
+        self.refresh_allowance();
+    }
+
+    fn refresh_allowance(&mut self) {
+        let Some(hooks) = &self.hooks else {
+            return;
+        };
+        let allowance = hooks.upload_allowance().unwrap_or(u64::MAX);
+        let before = self.link.allowance.swap(allowance, Ordering::AcqRel);
+        if allowance > before {
+            self.link.wake_writer.notify_one();
+        }
+        if self.debt_choked
+            && self.link.sent_data.load(Ordering::Relaxed) + u64::from(BLOCK) <= allowance
+        {
+            self.debt_choked = false;
+        }
+    }
 }
 
 struct KnownAddr {
@@ -172,6 +233,9 @@ pub(crate) struct Swarm {
     pub(crate) listen_port: u16,
     /// File-data bytes per piece (piece size less padding).
     data_bytes: Vec<u32>,
+    /// For pieces with padding only: the file-data ranges within the piece.
+    data_ranges: HashMap<u32, Vec<(u64, u64)>>,
+    hooks: Option<Arc<dyn SwarmHooks>>,
     state: Mutex<State>,
     complete: watch::Sender<bool>,
     pub(crate) closed: AtomicBool,
@@ -189,12 +253,20 @@ pub(crate) struct Swarm {
 /// Piece sizes, and the blocks that hold no file data — wholly inside BEP 47 pad files, or in the
 /// gap v2 leaves between a file's end and the next piece boundary. Those are never requested; the
 /// piece buffer already holds their zeros.
-/// Also returns each piece's file-data bytes (its size less padding), for progress and announces.
-fn piece_sizes(torrent: &Torrent) -> (PieceSizes, Vec<u32>) {
+struct Layout {
+    sizes: PieceSizes,
+    /// Each piece's file-data bytes (its size less padding), for progress, announces and receipts.
+    data_bytes: Vec<u32>,
+    /// The file-data ranges of pieces that hold padding.
+    data_ranges: HashMap<u32, Vec<(u64, u64)>>,
+}
+
+fn layout(torrent: &Torrent) -> Layout {
     let n = torrent.piece_count();
     let mut sizes = Vec::with_capacity(n as usize);
     let mut data_bytes = Vec::with_capacity(n as usize);
     let mut pad_blocks = HashMap::new();
+    let mut data_ranges = HashMap::new();
     for i in 0..n {
         let size = torrent.piece_size(i);
         sizes.push(size);
@@ -222,8 +294,21 @@ fn piece_sizes(torrent: &Torrent) -> (PieceSizes, Vec<u32>) {
         if !pads.is_empty() {
             pad_blocks.insert(i, pads);
         }
+        data_ranges.insert(i, data);
     }
-    (PieceSizes { sizes, pad_blocks }, data_bytes)
+    Layout {
+        sizes: PieceSizes { sizes, pad_blocks },
+        data_bytes,
+        data_ranges,
+    }
+}
+
+/// What a swarm takes from its engine.
+pub(crate) struct EngineParts {
+    pub(crate) config: EngineConfig,
+    pub(crate) peer_id: [u8; 20],
+    pub(crate) pool: Arc<HashPool>,
+    pub(crate) listen_port: u16,
 }
 
 impl Swarm {
@@ -231,13 +316,25 @@ impl Swarm {
         torrent: Arc<Torrent>,
         storage: Arc<Storage>,
         have: Bitfield,
-        config: EngineConfig,
-        peer_id: [u8; 20],
-        pool: Arc<HashPool>,
-        listen_port: u16,
+        engine: EngineParts,
+        hooks: Option<Arc<dyn SwarmHooks>>,
     ) -> Arc<Swarm> {
-        let (sizes, data_bytes) = piece_sizes(&torrent);
+        let EngineParts {
+            config,
+            peer_id,
+            pool,
+            listen_port,
+        } = engine;
+        let Layout {
+            sizes,
+            data_bytes,
+            data_ranges,
+        } = layout(&torrent);
         let picker = Picker::new(sizes, have);
+        let mut extensions = ExtensionRegistry::new();
+        if let Some(hooks) = &hooks {
+            extensions.register(hooks.extension());
+        }
         let complete = picker.is_complete();
         let (complete_tx, _) = watch::channel(complete);
         Arc::new(Swarm {
@@ -246,9 +343,11 @@ impl Swarm {
             config,
             peer_id,
             pool,
-            extensions: ExtensionRegistry::new(),
+            extensions,
             listen_port,
             data_bytes,
+            data_ranges,
+            hooks,
             state: Mutex::new(State {
                 picker,
                 peers: HashMap::new(),
@@ -466,8 +565,16 @@ impl Swarm {
                 last_block: Instant::now(),
                 optimistic: false,
                 client: None,
+                hooks: self.hooks.as_ref().map(|h| h.connect(addr)),
+                hooks_id: None,
+                hooks_told: false,
+                debt_ticks: 0,
+                debt_choked: false,
             },
         );
+        if !extended && let Some(peer) = state.peers.get_mut(&key) {
+            Self::tell_hooks(peer, false);
+        }
         if let Some(k) = state.known.get_mut(&addr) {
             k.connected = true;
             k.failures = 0;
@@ -648,6 +755,26 @@ impl Swarm {
                             peer.reqq = reqq.clamp(1, self.config.max_request_queue);
                         }
                         peer.client = hs.v.clone();
+                        if let Some(hooks) = &self.hooks
+                            && !peer.hooks_told
+                        {
+                            peer.hooks_id = hs.m.get(hooks.extension()).copied().filter(|id| *id != 0);
+                            Self::tell_hooks(peer, peer.hooks_id.is_some());
+                        }
+                    }
+                    Message::Extended { id, payload }
+                        if self.hooks.as_ref().is_some_and(|h| {
+                            self.extensions.name_of_local(id) == Some(h.extension())
+                        }) =>
+                    {
+                        let mut out = Outgoing::new();
+                        if let Some(hooks) = &mut peer.hooks {
+                            hooks.message(&payload, &mut out)?;
+                        }
+                        peer.after_hooks(out);
+                        if !peer.debt_choked && peer.peer_interested && peer.am_choking {
+                            self.unchoke_if_room(state, key);
+                        }
                     }
                     // Extensions we did not announce are ignored: BEP 10 lets peers send only what we named.
                     Message::Extended { .. } => {}
@@ -659,6 +786,65 @@ impl Swarm {
             }
         }
         Ok(())
+    }
+
+    /// Tells the peer's hooks whether it speaks our extension (once per connection).
+    fn tell_hooks(peer: &mut PeerEntry, speaks: bool) {
+        peer.hooks_told = true;
+        let mut out = Outgoing::new();
+        if let Some(hooks) = &mut peer.hooks {
+            hooks.handshake(speaks, &mut out);
+        }
+        peer.after_hooks(out);
+    }
+
+    /// The peer's next queued block waits for allowance.
+    fn held_by_allowance(&self, peer: &PeerEntry) -> bool {
+        let allowance = peer.link.allowance.load(Ordering::Acquire);
+        let sent = peer.link.sent_data.load(Ordering::Relaxed);
+        peer.link
+            .outbox()
+            .uploads
+            .front()
+            .is_some_and(|r| sent + self.data_in(r.index, r.begin, r.length) > allowance)
+    }
+
+    /// File-data bytes in `length` bytes at `begin` of piece `index`.
+    pub(crate) fn data_in(&self, index: u32, begin: u32, length: u32) -> u64 {
+        let (start, end) = (u64::from(begin), u64::from(begin) + u64::from(length));
+        match self.data_ranges.get(&index) {
+            None => u64::from(length),
+            Some(ranges) => ranges
+                .iter()
+                .map(|(s, e)| end.min(*e).saturating_sub(start.max(*s)))
+                .sum(),
+        }
+    }
+
+    /// Tells each connected peer's hooks how much of a verified piece's data it sent.
+    fn credit_senders(&self, state: &mut State, index: u32) {
+        if self.hooks.is_none() {
+            return;
+        }
+        let mut credit: Vec<(PeerKey, u64)> = Vec::new();
+        for (key, begin, length) in state.picker.block_senders(index) {
+            let bytes = self.data_in(index, begin, length);
+            match credit.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, total)) => *total += bytes,
+                None => credit.push((key, bytes)),
+            }
+        }
+        for (key, bytes) in credit {
+            if let Some(peer) = state.peers.get_mut(&key)
+                && bytes > 0
+            {
+                let mut out = Outgoing::new();
+                if let Some(hooks) = &mut peer.hooks {
+                    hooks.downloaded(bytes, &mut out);
+                }
+                peer.after_hooks(out);
+            }
+        }
     }
 
     fn block_arrived(
@@ -755,7 +941,7 @@ impl Swarm {
         picker.peer_has_bitfield(&has);
         peer.has = has;
         if picker.is_complete() && peer.has.is_complete() {
-            peer.link.close("both sides are seeds");
+            peer.link.finish("both sides are seeds");
             return;
         }
         if picker.is_interesting(&peer.has) && !peer.am_interested {
@@ -877,6 +1063,7 @@ impl Swarm {
 
     fn piece_passed(self: &Arc<Self>, index: u32) {
         let mut state = self.state();
+        self.credit_senders(&mut state, index);
         state.picker.piece_verified(index);
         let size = u64::from(self.data_bytes[index as usize]);
         self.downloaded.fetch_add(size, Ordering::Relaxed);
@@ -886,7 +1073,7 @@ impl Swarm {
                 peer.link.send(Message::Have { index });
             }
             if complete && peer.has.is_complete() {
-                peer.link.close("both sides are seeds");
+                peer.link.finish("both sides are seeds");
             }
         }
         Self::update_interest(&mut state);
@@ -981,6 +1168,7 @@ impl Swarm {
         }
         if let Some(peer) = state.peers.get_mut(&key)
             && peer.am_choking
+            && !peer.debt_choked
             && self.picker_has_any(&state.picker)
         {
             peer.am_choking = false;
@@ -999,7 +1187,7 @@ impl Swarm {
         let candidates: Vec<Candidate> = state
             .peers
             .iter()
-            .filter(|(_, p)| p.peer_interested)
+            .filter(|(_, p)| p.peer_interested && !p.debt_choked)
             .map(|(k, p)| Candidate {
                 key: *k,
                 rate: if seeding {
@@ -1028,14 +1216,19 @@ impl Swarm {
                 peer.am_choking = false;
                 peer.link.send(Message::Unchoke);
             } else if !should_unchoke && !peer.am_choking {
-                peer.am_choking = true;
-                let dropped: Vec<BlockRef> = peer.link.outbox().uploads.drain(..).collect();
-                peer.link.send(Message::Choke);
-                if peer.fast {
-                    for r in dropped {
-                        peer.link.send(Message::RejectRequest(r));
-                    }
-                }
+                Self::choke(peer);
+            }
+        }
+    }
+
+    /// Chokes a peer; its queued requests are dropped (and rejected, under BEP 6).
+    fn choke(peer: &mut PeerEntry) {
+        peer.am_choking = true;
+        let dropped: Vec<BlockRef> = peer.link.outbox().uploads.drain(..).collect();
+        peer.link.send(Message::Choke);
+        if peer.fast {
+            for r in dropped {
+                peer.link.send(Message::RejectRequest(r));
             }
         }
     }
@@ -1061,6 +1254,18 @@ impl Swarm {
             if ticks.is_multiple_of(KEEPALIVE_EVERY_TICKS) {
                 peer.link.send(Message::KeepAlive);
             }
+            // Allowances can also move on their own (a balance looked up elsewhere).
+            peer.refresh_allowance();
+            if self.held_by_allowance(peer) {
+                peer.debt_ticks += 1;
+                if peer.debt_ticks >= DEBT_CHOKE_TICKS && !peer.am_choking {
+                    tracing::info!(addr = %peer.addr, "choking: unpaid data reached its allowance");
+                    Self::choke(peer);
+                    peer.debt_choked = true;
+                }
+            } else {
+                peer.debt_ticks = 0;
+            }
             if !peer.outstanding.is_empty() && now.duration_since(peer.last_block) > REQUEST_TIMEOUT
             {
                 tracing::debug!(addr = %peer.addr, "peer snubbed us; re-requesting its blocks elsewhere");
@@ -1078,6 +1283,14 @@ impl Swarm {
         }
         let keys: Vec<PeerKey> = state.peers.keys().copied().collect();
         for key in keys {
+            // A peer whose allowance moved (it paid up) need not wait for the next rechoke.
+            if state
+                .peers
+                .get(&key)
+                .is_some_and(|p| p.am_choking && p.peer_interested && p.hooks.is_some())
+            {
+                self.unchoke_if_room(&mut state, key);
+            }
             self.fill_requests(&mut state, key);
         }
     }

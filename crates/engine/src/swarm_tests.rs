@@ -13,7 +13,7 @@ use crate::EngineConfig;
 use crate::hashpool::HashPool;
 use crate::picker::{BLOCK, PeerKey};
 use crate::storage::Storage;
-use crate::swarm::{PeerLink, Swarm};
+use crate::swarm::{EngineParts, PeerLink, Swarm};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -41,10 +41,13 @@ fn leecher() -> Fixture {
         Arc::new(torrent),
         storage,
         have,
-        EngineConfig::default(),
-        *b"-SB0100-testtesttest",
-        HashPool::new(1),
-        6881,
+        EngineParts {
+            config: EngineConfig::default(),
+            peer_id: *b"-SB0100-testtesttest",
+            pool: HashPool::new(1),
+            listen_port: 6881,
+        },
+        None,
     );
     Fixture {
         _dir: dir,

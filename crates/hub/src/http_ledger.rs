@@ -150,6 +150,7 @@ pub(crate) async fn account(
         nonce: a.nonce,
         member: a.member,
         invited_by: a.invited_by,
+        free_bytes_left: state.free_left(&address, crate::unix_now()),
     }))
 }
 

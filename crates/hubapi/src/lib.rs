@@ -162,6 +162,9 @@ pub struct AccountInfo {
     /// A member with at least `min_stake` staked; others are suspended at the tracker.
     pub active: bool,
     pub invited_by: Option<token::Address>,
+    /// What is left today of the member's free allowance (bytes not charged, see `free_bytes_per_day`).
+    #[serde(default)]
+    pub free_bytes_left: u64,
 }
 
 /// The answer to `POST /api/v1/transactions`: the entry is durable in the log.

@@ -203,6 +203,20 @@ impl State {
         account.member.is_some() && account.stake >= genesis.min_stake
     }
 
+    /// Bytes of today's free allowance (UTC days) `address` has not used. The allowance is a
+    /// member's: fresh addresses cannot farm it.
+    pub fn free_left(&self, address: &Address, now: u64) -> u64 {
+        if !self.is_active(address) {
+            return 0;
+        }
+        let day = now / 86_400;
+        let used = match self.free.get(address) {
+            Some((d, used)) if *d == day => *used,
+            _ => 0,
+        };
+        self.params().free_bytes_per_day.saturating_sub(used)
+    }
+
     /// Every member with its standing, by name.
     pub fn members(&self) -> Vec<MemberChange> {
         self.members
@@ -637,21 +651,11 @@ impl State {
             capped = Some(format!("the torrent has only {} bytes", terms.size));
         }
         let params = self.params();
-        let (fee_bps, burn_bps, allowance) = (
-            params.fee_bps,
-            params.fee_burn_bps,
-            params.free_bytes_per_day,
-        );
+        let (fee_bps, burn_bps) = (params.fee_bps, params.fee_burn_bps);
         let day = now / 86_400;
         let (free_day, free_used) = self.free.get(&r.downloader).copied().unwrap_or((day, 0));
         let free_used = if free_day == day { free_used } else { 0 };
-        // The allowance is a member's: fresh addresses cannot farm it.
-        let allowance = if self.is_active(&r.downloader) {
-            allowance
-        } else {
-            0
-        };
-        let free = bytes.min(allowance.saturating_sub(free_used));
+        let free = bytes.min(self.free_left(&r.downloader, now));
         let mut paid_bytes = bytes - free;
         let mut downloader = self.account(&r.downloader);
         let price = terms.price_per_byte.0;

@@ -4,22 +4,30 @@
 //! - `node.toml` — optional configuration (see [`NodeConfig`]);
 //! - `torrents/<info-hash>.torrent` — what the node hosts; `seedbank node add` drops files here and the
 //!   running node picks them up (no socket API yet: the hub issue brings one);
-//! - `content/` — the data, laid out as libtorrent's save path (`content/<name>/...`).
+//! - `content/` — the data, laid out as libtorrent's save path (`content/<name>/...`);
+//! - `receipts.json` — receipts earned and not yet settled by the hub (see [`payments`]).
 //!
 //! The disk budget is a promise to the member: the node never takes on a torrent whose content would
-//! push the hosted total over it. Later issues add the wallet, receipts, audits and a hosting policy.
+//! push the hosted total over it. With a wallet, the node pays for what it downloads and is paid for
+//! what it uploads ([`payments`]). Later issues add audits and a hosting policy.
 
 mod config;
+pub mod payments;
 pub mod size;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use engine::{Engine, EngineConfig, EngineError, TorrentHandle};
 use metainfo::Torrent;
 
 pub use config::{DEFAULT_DISK_BUDGET, NodeConfig, NodeConfigFile};
+pub use payments::{Payments, PaymentsError, SettleReport, Terms};
+
+/// How often earned receipts are handed to the hub.
+pub const SETTLE_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -43,6 +51,8 @@ pub enum NodeError {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Payments(#[from] PaymentsError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
@@ -123,6 +133,8 @@ pub struct Node {
     config: NodeConfig,
     engine: Engine,
     torrents: HashMap<PathBuf, TorrentHandle>,
+    /// The wallet at work, and the hub it settles with.
+    payments: Option<(Arc<Payments>, hubapi::HubClient)>,
 }
 
 impl Node {
@@ -140,7 +152,18 @@ impl Node {
             config,
             engine,
             torrents: HashMap::new(),
+            payments: None,
         })
+    }
+
+    /// Pays for downloads and gets paid for uploads from now on: torrents added afterwards speak
+    /// `sb_receipt`, and [`Node::run`] settles with `hub`.
+    pub fn enable_payments(&mut self, payments: Arc<Payments>, hub: hubapi::HubClient) {
+        self.payments = Some((payments, hub));
+    }
+
+    pub fn payments(&self) -> Option<&Arc<Payments>> {
+        self.payments.as_ref().map(|(p, _)| p)
     }
 
     pub fn engine(&self) -> &Engine {
@@ -161,7 +184,12 @@ impl Node {
             }
             let name = torrent.info.name.clone();
             let root = self.config.data_dir.join("content");
-            match self.engine.add_torrent(torrent, root, |_| {}).await {
+            let hooks = self.payments().map(|p| p.hooks_for(&torrent));
+            match self
+                .engine
+                .add_torrent_with(torrent, root, |_| {}, hooks)
+                .await
+            {
                 Ok(handle) => {
                     let stats = handle.stats();
                     tracing::info!(
@@ -185,6 +213,15 @@ impl Node {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), NodeError> {
         tokio::pin!(shutdown);
+        let (stop_settling, settling_stopped) = tokio::sync::oneshot::channel::<()>();
+        let settler = self.payments.clone().map(|(payments, hub)| {
+            tokio::spawn(async move {
+                let stopped = async {
+                    let _ = settling_stopped.await;
+                };
+                payments.settle_loop(&hub, SETTLE_EVERY, stopped).await;
+            })
+        });
         loop {
             if let Err(e) = self.scan().await {
                 tracing::error!("scan: {e}");
@@ -195,6 +232,11 @@ impl Node {
             }
         }
         self.engine.shutdown().await;
+        // The last round runs after the engine stopped, so it carries the final receipts.
+        let _ = stop_settling.send(());
+        if let Some(settler) = settler {
+            let _ = settler.await;
+        }
         Ok(())
     }
 }

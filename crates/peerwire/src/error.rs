@@ -174,27 +174,31 @@ pub enum WireError {
         found: usize,
     },
 
-    /// The BEP 10 handshake payload is not valid bencode.
-    #[error("extension handshake: {0}")]
+    /// A bencoded BEP 10 payload (the extension handshake or an `sb_receipt` message) is not
+    /// valid bencode.
+    #[error("malformed bencode in an extended message: {0}")]
     Bencode(#[from] BencodeError),
 
     /// The BEP 10 handshake payload is valid bencode but not a dictionary.
     #[error("extension handshake is not a bencoded dictionary")]
     ExtensionHandshakeNotDict,
 
-    /// A field of the BEP 10 handshake that seedbank reads has the wrong bencode type.
-    #[error("extension handshake field {key:?} must be {expected}")]
+    /// A field seedbank reads from a BEP 10 payload (the extension handshake or an `sb_receipt`
+    /// message) has the wrong bencode type.
+    #[error("extended message field {key:?} must be {expected}")]
     ExtensionFieldType {
-        /// The dictionary key.
+        /// The dictionary key (`sb_receipt.<key>` for fields of `sb_receipt` messages).
         key: String,
         /// The bencode type required.
         expected: &'static str,
     },
 
-    /// An integer field of the BEP 10 handshake (or an `m` entry) outside its range.
-    #[error("extension handshake field {key:?} = {value} outside {min}..={max}")]
+    /// An integer field of a BEP 10 payload (the extension handshake, an `m` entry, or an
+    /// `sb_receipt` message) outside its range.
+    #[error("extended message field {key:?} = {value} outside {min}..={max}")]
     ExtensionFieldRange {
-        /// The dictionary key (`m.<name>` for entries of `m`).
+        /// The dictionary key (`m.<name>` for entries of `m`, `sb_receipt.<key>` for fields of
+        /// `sb_receipt` messages).
         key: String,
         /// The value received.
         value: i64,
@@ -211,6 +215,49 @@ pub enum WireError {
         len: usize,
     },
 
+    /// An `sb_receipt` payload is valid bencode but not a dictionary: the message cannot be
+    /// read at all, not even its type, so it cannot be ignored as a later version's message.
+    #[error("sb_receipt message is not a bencoded dictionary")]
+    SbReceiptNotDict,
+
+    /// An `sb_receipt` dictionary whose keys are not in ascending byte order. bencode requires
+    /// sorted keys, and only seedbank nodes speak `sb_receipt`, so unlike the extension handshake
+    /// nothing is lost by insisting: each message then has exactly one encoding.
+    #[error("sb_receipt key {key:?} follows {previous:?}, out of bencode order")]
+    SbReceiptKeyOrder {
+        /// The key that came too late (lossily decoded as UTF-8).
+        key: String,
+        /// The key before it.
+        previous: String,
+    },
+
+    /// An `sb_receipt` message without `msg_type`: it cannot be dispatched, nor ignored as a later
+    /// version's message, because every version carries the type.
+    #[error("sb_receipt message has no msg_type")]
+    SbReceiptNoMsgType,
+
+    /// An `sb_receipt` message of a type seedbank reads lacks one of that type's fields; a
+    /// receipt or hello with a guessed field would be worse than none.
+    #[error("sb_receipt message of type {msg_type} lacks the {field:?} field")]
+    SbReceiptMissing {
+        /// The message's `msg_type`.
+        msg_type: u64,
+        /// The missing dictionary key.
+        field: &'static str,
+    },
+
+    /// An `sb_receipt` byte-string field of the wrong length: addresses, session ids and
+    /// signatures have fixed sizes, and a short one cannot be padded into the signed struct.
+    #[error("sb_receipt field {field:?} is {found} bytes, expected {expected}")]
+    SbReceiptFieldLength {
+        /// The dictionary key.
+        field: &'static str,
+        /// The size the field requires.
+        expected: usize,
+        /// The size received.
+        found: usize,
+    },
+
     /// A local extension registration used an empty name, which BEP 10 cannot express.
     #[error("extension names must not be empty")]
     EmptyExtensionName,
@@ -223,7 +270,7 @@ pub enum WireError {
     },
 }
 
-/// Why a BEP 10 handshake payload is not acceptable bencode.
+/// Why a bencoded BEP 10 payload (the handshake or an `sb_receipt` message) is not acceptable.
 ///
 /// The reader is strict about syntax (canonical integers, no trailing bytes, no duplicate keys)
 /// and bounded (nesting depth, string lengths checked against the input) because the payload comes

@@ -141,13 +141,13 @@ fn expect_kind(
     }
 }
 
-fn field_bytes<'a>(reader: &mut Reader<'a>, key: &str) -> Result<&'a [u8], WireError> {
+pub(crate) fn field_bytes<'a>(reader: &mut Reader<'a>, key: &str) -> Result<&'a [u8], WireError> {
     expect_kind(reader, key, Kind::Bytes, "a byte string")?;
     Ok(reader.bytes()?)
 }
 
 /// An integer field that must lie in `0..=max` and fit `T`.
-fn field_int<T: TryFrom<i64>>(
+pub(crate) fn field_int<T: TryFrom<i64>>(
     reader: &mut Reader<'_>,
     key: &str,
     max: i64,

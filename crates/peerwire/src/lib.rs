@@ -21,6 +21,7 @@ mod frame;
 mod handshake;
 mod limits;
 mod message;
+pub mod sb_receipt;
 
 pub use bitfield::Bitfield;
 pub use error::{BencodeError, WireError};

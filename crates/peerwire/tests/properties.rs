@@ -1,9 +1,10 @@
 //! Property tests: round trips for arbitrary valid messages, arbitrary chunkings of a stream, and
 //! decoders that never panic (and stay canonical) on arbitrary or mutated bytes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
+use peerwire::sb_receipt::ReceiptMessage;
 use peerwire::{
     Bitfield, BlockRef, ExtensionHandshake, FrameDecoder, HashRequest, Limits, MAX_BLOCK_LEN,
     Message,
@@ -150,6 +151,141 @@ fn decode_chunked(
     }
     assert_eq!(decoder.buffered(), 0, "bytes left over");
     Ok(out)
+}
+
+/// Any `sb_receipt` message `decode` can return: `bytes` and `msg_type` fit bencode's `i64`, and
+/// `Unknown` never has type 0 or 1.
+fn receipt_message() -> impl Strategy<Value = ReceiptMessage> {
+    let count = prop_oneof![0u64..=1 << 40, 0..=i64::MAX as u64];
+    prop_oneof![
+        (any::<[u8; 20]>(), any::<[u8; 20]>(), any::<[u8; 32]>()).prop_map(
+            |(account, collective, session)| ReceiptMessage::Hello {
+                account,
+                collective,
+                session,
+            }
+        ),
+        (count, any::<[u8; 65]>())
+            .prop_map(|(bytes, signature)| ReceiptMessage::Receipt { bytes, signature }),
+        prop_oneof![2u64..=16, 2..=i64::MAX as u64]
+            .prop_map(|msg_type| ReceiptMessage::Unknown { msg_type }),
+    ]
+}
+
+/// What `decode` accepted, checked against the bytes it came from.
+///
+/// Keys are sorted and integers canonical, so without extra keys a message has exactly one
+/// encoding, and every extra key adds at least four bytes (`0:` and a value of two or more). So
+/// the input is never shorter than the re-encoding, and is exactly as long only if identical.
+/// Extra keys themselves are dropped, which is why nothing stronger holds for them.
+fn check_accepted(input: &[u8], message: &ReceiptMessage) -> Result<(), TestCaseError> {
+    let encoded = message.encode();
+    prop_assert_eq!(ReceiptMessage::decode(&encoded), Ok(message.clone()));
+    prop_assert!(encoded.len() <= input.len());
+    if encoded.len() == input.len() {
+        prop_assert_eq!(&encoded[..], input);
+    }
+    Ok(())
+}
+
+/// One value of an `sb_receipt` dictionary, with what the decoder should make of it.
+#[derive(Clone, Debug)]
+enum Value {
+    /// A byte string of the given length.
+    Text(usize),
+    Int(i64),
+    List,
+}
+
+impl Value {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Value::Text(len) => [format!("{len}:").into_bytes(), vec![0x42; *len]].concat(),
+            Value::Int(n) => format!("i{n}e").into_bytes(),
+            Value::List => b"li1e0:e".to_vec(),
+        }
+    }
+
+    /// Whether this is an acceptable value for a field of exactly `len` bytes (`None`: an integer
+    /// field, which must be non-negative).
+    fn fits(&self, len: Option<usize>) -> bool {
+        match (self, len) {
+            (Value::Text(found), Some(expected)) => *found == expected,
+            (Value::Int(n), None) => *n >= 0,
+            _ => false,
+        }
+    }
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => prop_oneof![Just(20usize), Just(32), Just(65), 0usize..=70].prop_map(Value::Text),
+        3 => prop_oneof![0i64..=3, -3i64..=-1, any::<i64>()].prop_map(Value::Int),
+        1 => Just(Value::List),
+    ]
+}
+
+/// The fields of each readable type, with their length (`None`: integer).
+const HELLO_FIELDS: [(&str, Option<usize>); 3] = [
+    ("account", Some(20)),
+    ("collective", Some(20)),
+    ("session", Some(32)),
+];
+const RECEIPT_FIELDS: [(&str, Option<usize>); 2] = [("bytes", None), ("signature", Some(65))];
+
+/// A dictionary of the known keys and a few others, in bencode order: the fields of the chosen
+/// type mostly right but also wrong or missing, the other type's fields mostly absent.
+fn receipt_dict() -> impl Strategy<Value = BTreeMap<String, Value>> {
+    fn field(used: bool, good: Value) -> BoxedStrategy<Option<Value>> {
+        let (absent, right) = if used { (1, 6) } else { (6, 1) };
+        prop_oneof![
+            absent => Just(None),
+            right => Just(Some(good)),
+            2 => value().prop_map(Some),
+        ]
+        .boxed()
+    }
+    let msg_type = prop_oneof![
+        1 => Just(None),
+        4 => Just(Some(Value::Int(0))),
+        4 => Just(Some(Value::Int(1))),
+        1 => (2i64..=i64::MAX).prop_map(|n| Some(Value::Int(n))),
+        1 => value().prop_map(Some),
+    ];
+    let others = prop_oneof![
+        2 => Just(BTreeMap::new()),
+        1 => proptest::collection::btree_map("[a-z_]{0,10}", value(), 1..3),
+    ];
+    (msg_type, others).prop_flat_map(|(msg_type, others)| {
+        let hello = matches!(msg_type, Some(Value::Int(0)));
+        let receipt = matches!(msg_type, Some(Value::Int(1)));
+        (
+            field(hello, Value::Text(20)),
+            field(receipt, Value::Int(1 << 20)),
+            field(hello, Value::Text(20)),
+            field(hello, Value::Text(32)),
+            field(receipt, Value::Text(65)),
+        )
+            .prop_map(move |(account, bytes, collective, session, signature)| {
+                let mut dict = others.clone();
+                let known = [
+                    ("account", account),
+                    ("bytes", bytes),
+                    ("collective", collective),
+                    ("msg_type", msg_type.clone()),
+                    ("session", session),
+                    ("signature", signature),
+                ];
+                for (key, value) in known {
+                    match value {
+                        Some(value) => dict.insert(key.to_owned(), value),
+                        // An "other" key that happens to be a known one is absent too.
+                        None => dict.remove(key),
+                    };
+                }
+                dict
+            })
+    })
 }
 
 proptest! {
@@ -324,5 +460,83 @@ proptest! {
             Ok(Message::Bitfield(field.to_bytes()))
         );
         prop_assert_eq!(Bitfield::from_bytes(field.as_bytes(), len), Ok(field));
+    }
+    #[test]
+    fn sb_receipt_round_trips(message in receipt_message()) {
+        let encoded = message.encode();
+        prop_assert_eq!(ReceiptMessage::decode(&encoded), Ok(message));
+    }
+
+    #[test]
+    fn sb_receipt_decode_never_panics_and_stays_canonical(
+        bytes in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        if let Ok(message) = ReceiptMessage::decode(&bytes) {
+            check_accepted(&bytes, &message)?;
+        }
+    }
+
+    /// Valid encodings with one byte changed, so decoding gets past the dictionary syntax often.
+    #[test]
+    fn mutated_sb_receipts_never_panic(
+        message in receipt_message(),
+        position in any::<prop::sample::Index>(),
+        value in any::<u8>(),
+    ) {
+        let mut bytes = message.encode();
+        let at = position.index(bytes.len());
+        bytes[at] = value;
+        if let Ok(decoded) = ReceiptMessage::decode(&bytes) {
+            check_accepted(&bytes, &decoded)?;
+        }
+    }
+
+    /// Dictionaries built from known and unknown keys with right and wrong values: the decoder
+    /// accepts exactly those in bencode order whose type's fields are all present and well-typed,
+    /// and, given no other keys, re-encodes them to the same bytes.
+    #[test]
+    fn sb_receipt_dictionaries_are_judged_by_their_type(
+        dict in receipt_dict(),
+        swap in proptest::option::weighted(0.25, any::<(prop::sample::Index, prop::sample::Index)>()),
+    ) {
+        let mut entries: Vec<(&String, &Value)> = dict.iter().collect();
+        if let (Some((a, b)), false) = (swap, entries.is_empty()) {
+            let (a, b) = (a.index(entries.len()), b.index(entries.len()));
+            entries.swap(a, b);
+        }
+        let mut bytes = b"d".to_vec();
+        for (key, value) in &entries {
+            bytes.extend_from_slice(format!("{}:{key}", key.len()).as_bytes());
+            bytes.extend_from_slice(&value.encode());
+        }
+        bytes.push(b'e');
+        let decoded = ReceiptMessage::decode(&bytes);
+
+        if !entries.is_sorted_by_key(|(key, _)| key.as_bytes()) {
+            prop_assert!(decoded.is_err(), "unsorted keys, yet {:?}", decoded);
+            return Ok(());
+        }
+        let fields: &[(&str, Option<usize>)] = match dict.get("msg_type") {
+            Some(Value::Int(0)) => &HELLO_FIELDS,
+            Some(Value::Int(1)) => &RECEIPT_FIELDS,
+            Some(Value::Int(n)) if *n >= 2 => &[],
+            _ => {
+                prop_assert!(decoded.is_err(), "no usable msg_type, yet {:?}", decoded);
+                return Ok(());
+            }
+        };
+        let acceptable = fields
+            .iter()
+            .all(|(name, len)| dict.get(*name).is_some_and(|value| value.fits(*len)));
+        prop_assert_eq!(decoded.is_ok(), acceptable, "{:?}", decoded);
+        if let Ok(message) = decoded {
+            check_accepted(&bytes, &message)?;
+            let only_fields = dict
+                .keys()
+                .all(|key| key == "msg_type" || fields.iter().any(|(name, _)| name == key));
+            if only_fields {
+                prop_assert_eq!(message.encode(), bytes);
+            }
+        }
     }
 }
