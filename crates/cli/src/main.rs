@@ -4,6 +4,7 @@
 mod demo;
 mod hub_cmd;
 mod index_cmd;
+mod pay;
 mod progress;
 mod secret;
 mod swarm_cmd;
@@ -83,6 +84,10 @@ pub struct SeedArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub swarm: SwarmArgs,
+    #[command(flatten)]
+    pub access: index_cmd::HubAccess,
+    #[command(flatten)]
+    pub pay: pay::PayArgs,
 }
 
 #[derive(Args)]
@@ -99,6 +104,8 @@ pub struct FetchArgs {
     pub swarm: SwarmArgs,
     #[command(flatten)]
     pub access: index_cmd::HubAccess,
+    #[command(flatten)]
+    pub pay: pay::PayArgs,
 }
 
 #[derive(Args)]
@@ -115,6 +122,8 @@ pub struct NodeArgs {
     /// Address to accept peers on (overrides node.toml).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub pay: pay::PayArgs,
 }
 
 #[derive(Subcommand)]

@@ -10,6 +10,7 @@ use metainfo::Torrent;
 use node::size::{format_size, parse_size};
 use node::{Node, NodeConfig};
 
+use crate::pay::{Paying, Settling};
 use crate::progress::Progress;
 use crate::torrent_cmd::load;
 use crate::{FetchArgs, NodeAction, NodeArgs, SeedArgs, SwarmArgs};
@@ -47,16 +48,23 @@ async fn start_engine(swarm: &SwarmArgs, default_listen: SocketAddr) -> Result<E
     Ok(engine)
 }
 
-async fn add_with_check(engine: &Engine, torrent: Torrent, root: &Path) -> Result<TorrentHandle> {
+async fn add_with_check(
+    engine: &Engine,
+    torrent: Torrent,
+    root: &Path,
+    paying: Option<&Paying>,
+) -> Result<TorrentHandle> {
     let name = torrent.info.name.clone();
     let total = u64::from(torrent.piece_count());
     let progress = std::sync::Mutex::new(Progress::new("checking", total));
+    let hooks = paying.map(|p| p.payments.hooks_for(&torrent));
+    let report = move |p: CheckProgress| {
+        if let Ok(mut bar) = progress.lock() {
+            bar.update(u64::from(p.checked), "");
+        }
+    };
     let handle = engine
-        .add_torrent(torrent, root.to_path_buf(), move |p: CheckProgress| {
-            if let Ok(mut bar) = progress.lock() {
-                bar.update(u64::from(p.checked), "");
-            }
-        })
+        .add_torrent_with(torrent, root.to_path_buf(), report, hooks)
         .await
         .with_context(|| format!("adding {name}"))?;
     let stats = handle.stats();
@@ -78,8 +86,33 @@ fn status_line(handle: &TorrentHandle) -> String {
     )
 }
 
+/// The wallet at work for `seed` or `fetch`, when `--wallet` was given.
+async fn paying_for(
+    pay: &crate::pay::PayArgs,
+    access: &crate::index_cmd::HubAccess,
+    torrent: &Torrent,
+) -> Result<Option<Paying>> {
+    let Some(wallet) = &pay.wallet else {
+        return Ok(None);
+    };
+    let hub = access
+        .client(None)
+        .context("--wallet settles with the collective's hub")?;
+    let state = Paying::state_dir(wallet, torrent);
+    Ok(Some(Paying::open(wallet, hub, &state, true).await?))
+}
+
+/// Stops the engine, then settles what the last moments earned.
+async fn stop(engine: &Engine, paying: Option<(&Paying, Settling)>) {
+    engine.shutdown().await;
+    if let Some((paying, settling)) = paying {
+        settling.finish(&paying.payments).await;
+    }
+}
+
 pub async fn seed(args: SeedArgs) -> Result<()> {
     let torrent = load(&args.torrent)?;
+    let paying = paying_for(&args.pay, &args.access, &torrent).await?;
     let listen = args
         .swarm
         .listen
@@ -88,7 +121,7 @@ pub async fn seed(args: SeedArgs) -> Result<()> {
         listen: Some(listen),
         ..args.swarm
     };
-    seed_with(torrent, &args.data, &swarm).await
+    seed_with(torrent, &args.data, &swarm, paying).await
 }
 
 /// Seeds `torrent` from `root` (checked first) until interrupted.
@@ -103,12 +136,17 @@ pub async fn seed_torrent(
         peers: peers.to_vec(),
         upload_slots: 8,
     };
-    seed_with(torrent, root, &swarm).await
+    seed_with(torrent, root, &swarm, None).await
 }
 
-async fn seed_with(torrent: Torrent, root: &Path, swarm: &SwarmArgs) -> Result<()> {
+async fn seed_with(
+    torrent: Torrent,
+    root: &Path,
+    swarm: &SwarmArgs,
+    paying: Option<Paying>,
+) -> Result<()> {
     let engine = start_engine(swarm, SocketAddr::from(([0, 0, 0, 0], 6881))).await?;
-    let handle = add_with_check(&engine, torrent, root).await?;
+    let handle = add_with_check(&engine, torrent, root, paying.as_ref()).await?;
     let stats = handle.stats();
     if !stats.complete {
         engine.shutdown().await;
@@ -120,6 +158,7 @@ async fn seed_with(torrent: Torrent, root: &Path, swarm: &SwarmArgs) -> Result<(
         );
     }
     handle.add_peers(swarm.peers.iter().copied());
+    let settling = paying.as_ref().map(Paying::start_settling);
     eprintln!("seeding {}", handle.torrent().info.name);
     // A status line refreshed in place on a terminal; a plain line a minute in logs.
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -140,7 +179,7 @@ async fn seed_with(torrent: Torrent, root: &Path, swarm: &SwarmArgs) -> Result<(
         }
     }
     eprintln!("\nstopping");
-    engine.shutdown().await;
+    stop(&engine, paying.as_ref().zip(settling)).await;
     Ok(())
 }
 
@@ -150,8 +189,11 @@ pub async fn fetch(args: FetchArgs) -> Result<()> {
     } else {
         load(Path::new(&args.torrent))?
     };
+    let paying = paying_for(&args.pay, &args.access, &torrent).await?;
     let engine = start_engine(&args.swarm, SocketAddr::from(([0, 0, 0, 0], 0))).await?;
-    let handle = add_with_check(&engine, torrent, &args.output).await?;
+    let handle = add_with_check(&engine, torrent, &args.output, paying.as_ref()).await?;
+    let settling = paying.as_ref().map(Paying::start_settling);
+    let paying = paying.as_ref().zip(settling);
     handle.add_peers(args.swarm.peers.iter().copied());
     let started = Instant::now();
     let total = handle.stats().bytes_total;
@@ -171,12 +213,12 @@ pub async fn fetch(args: FetchArgs) -> Result<()> {
     match outcome {
         None => {
             bar.finish("interrupted");
-            engine.shutdown().await;
+            stop(&engine, paying).await;
             bail!("interrupted; run the same command again to resume (the data is re-checked)");
         }
         Some(Err(e)) => {
             bar.finish("failed");
-            engine.shutdown().await;
+            stop(&engine, paying).await;
             bail!("download failed: {e}");
         }
         Some(Ok(())) => {}
@@ -195,7 +237,7 @@ pub async fn fetch(args: FetchArgs) -> Result<()> {
         eprintln!("seeding until interrupted");
         interrupted().await;
     }
-    engine.shutdown().await;
+    stop(&engine, paying).await;
     Ok(())
 }
 
@@ -208,6 +250,9 @@ pub async fn node(args: NodeArgs) -> Result<()> {
     }
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let Some(wallet) = &args.pay.wallet {
+        config.wallet = Some(wallet.clone());
     }
     match args.action {
         Some(NodeAction::Add {
@@ -253,7 +298,20 @@ pub async fn node(args: NodeArgs) -> Result<()> {
                 config.data_dir.display(),
                 format_size(config.disk_budget)
             );
-            let node = Node::start(config).await?;
+            let paying = match &config.wallet {
+                Some(wallet) => {
+                    let hub = config.hub.as_deref().context(
+                        "a node with a wallet settles with the collective's hub: set `hub` in node.toml",
+                    )?;
+                    let hub = hubapi::HubClient::new(hub)?;
+                    Some(Paying::open(wallet, hub, &config.data_dir, config.serve_legacy).await?)
+                }
+                None => None,
+            };
+            let mut node = Node::start(config).await?;
+            if let Some(p) = paying {
+                node.enable_payments(p.payments, p.hub);
+            }
             eprintln!("listening on {}", node.engine().listen_addr());
             node.run(interrupted()).await?;
             Ok(())

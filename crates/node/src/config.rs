@@ -21,6 +21,10 @@ pub struct NodeConfig {
     pub hub: Option<String>,
     /// This member's passkey at the hub.
     pub passkey: Option<String>,
+    /// The wallet (v3 keystore) that pays for downloads and earns for uploads; needs `hub`.
+    pub wallet: Option<PathBuf>,
+    /// Serve peers that do not speak `sb_receipt` (every other BitTorrent client) for ratio only.
+    pub serve_legacy: bool,
 }
 
 /// The file form: every field optional, sizes as text (`disk_budget = "5GB"`).
@@ -33,6 +37,8 @@ pub struct NodeConfigFile {
     pub max_peers: Option<usize>,
     pub hub: Option<String>,
     pub passkey: Option<String>,
+    pub wallet: Option<PathBuf>,
+    pub serve_legacy: Option<bool>,
 }
 
 pub const DEFAULT_DISK_BUDGET: u64 = 5_000_000_000;
@@ -47,6 +53,8 @@ impl NodeConfig {
             max_peers: 50,
             hub: None,
             passkey: None,
+            wallet: None,
+            serve_legacy: true,
         }
     }
 
@@ -80,6 +88,11 @@ impl NodeConfig {
         }
         config.hub = file.hub;
         config.passkey = file.passkey;
+        // A relative wallet path is relative to the data directory, like everything else in node.toml.
+        config.wallet = file.wallet.map(|w| data_dir.join(w));
+        if let Some(serve) = file.serve_legacy {
+            config.serve_legacy = serve;
+        }
         Ok(config)
     }
 }

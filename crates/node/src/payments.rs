@@ -606,3 +606,222 @@ impl PeerHooks for PeerPayments {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const THRESHOLD: u64 = 1 << 20;
+    const TORRENT: [u8; 32] = [0xab; 32];
+
+    fn terms() -> Terms {
+        Terms {
+            domain: Domain {
+                name: "test collective".into(),
+                version: "1".into(),
+                chain_id: 31337,
+                verifying_contract: Address([9; 20]),
+            },
+            price_per_byte: Amount(1_000),
+            debt_threshold: THRESHOLD,
+        }
+    }
+
+    struct Side {
+        _dir: tempfile::TempDir,
+        payments: Arc<Payments>,
+        peer: Box<dyn PeerHooks>,
+    }
+
+    fn side(key: &SecretKey, serve_legacy: bool) -> Side {
+        let dir = tempfile::tempdir().unwrap();
+        let payments =
+            Arc::new(Payments::open(dir.path(), key.clone(), terms(), serve_legacy).unwrap());
+        let hooks = TorrentPayments {
+            payments: Arc::clone(&payments),
+            torrent: TORRENT,
+            threshold: THRESHOLD,
+        };
+        let peer = hooks.connect("127.0.0.1:6881".parse().unwrap());
+        Side {
+            _dir: dir,
+            payments,
+            peer,
+        }
+    }
+
+    /// Both sides' hellos exchanged: (uploader, downloader, the session the uploader named).
+    fn connected(up: &SecretKey, down: &SecretKey) -> (Side, Side, [u8; 32]) {
+        let (mut a, mut b) = (side(up, true), side(down, true));
+        let (mut to_b, mut to_a) = (Outgoing::new(), Outgoing::new());
+        a.peer.handshake(true, &mut to_b);
+        b.peer.handshake(true, &mut to_a);
+        assert_eq!((to_b.len(), to_a.len()), (1, 1), "one hello each");
+        a.peer.message(&to_a[0], &mut Outgoing::new()).unwrap();
+        b.peer.message(&to_b[0], &mut Outgoing::new()).unwrap();
+        let session = session_of(&to_b[0]);
+        (a, b, session)
+    }
+
+    fn session_of(hello: &[u8]) -> [u8; 32] {
+        match ReceiptMessage::decode(hello).unwrap() {
+            ReceiptMessage::Hello { session, .. } => session,
+            other => panic!("not a hello: {other:?}"),
+        }
+    }
+
+    fn receipt_payload(
+        signer: &SecretKey,
+        uploader: &SecretKey,
+        session: [u8; 32],
+        bytes: u64,
+    ) -> Vec<u8> {
+        let signed = Signed::<Receipt>::sign(
+            &terms().domain,
+            signer,
+            Receipt {
+                collective: terms().domain.verifying_contract,
+                torrent: TORRENT,
+                uploader: uploader.address(),
+                downloader: signer.address(),
+                session,
+                bytes,
+            },
+        );
+        ReceiptMessage::Receipt {
+            bytes,
+            signature: signed.signature.0,
+        }
+        .encode()
+    }
+
+    #[test]
+    fn a_downloader_signs_cumulative_receipts_the_uploader_accepts() {
+        let (up, down) = (SecretKey::generate(), SecretKey::generate());
+        let (mut a, mut b, _) = connected(&up, &down);
+        for (piece, total) in [(65_536, 65_536), (1_000, 66_536)] {
+            let mut out = Outgoing::new();
+            b.peer.downloaded(piece, &mut out);
+            assert_eq!(out.len(), 1);
+            a.peer.message(&out[0], &mut Outgoing::new()).unwrap();
+            assert_eq!(a.payments.unsettled(), (1, total));
+        }
+        // Nothing settled or fundable yet: the threshold is all the credit there is.
+        assert_eq!(a.peer.upload_allowance(), Some(THRESHOLD));
+        // With credit read from the hub, receipted bytes count on top of the threshold.
+        a.payments.book().credit.insert(down.address(), u64::MAX);
+        assert_eq!(a.peer.upload_allowance(), Some(THRESHOLD + 66_536));
+        a.payments.book().credit.insert(down.address(), 10_000);
+        assert_eq!(a.peer.upload_allowance(), Some(THRESHOLD + 10_000));
+    }
+
+    #[test]
+    fn forged_replayed_and_misdirected_receipts_drop_the_peer_and_change_nothing() {
+        let (up, down, other) = (
+            SecretKey::generate(),
+            SecretKey::generate(),
+            SecretKey::generate(),
+        );
+        let (mut a, _b, session) = connected(&up, &down);
+        let mut hello = Outgoing::new();
+        side(&up, true).peer.handshake(true, &mut hello);
+        let mut out = Outgoing::new();
+
+        // Signed by someone else than the peer that said hello.
+        let forged = receipt_payload(&other, &up, session, 500);
+        let err = a.peer.message(&forged, &mut out).unwrap_err();
+        assert!(err.contains("not signed"), "{err}");
+        // Signed by the peer, but for another connection's session: not valid here.
+        let elsewhere = receipt_payload(&down, &up, session_of(&hello[0]), 500);
+        assert!(a.peer.message(&elsewhere, &mut out).is_err());
+        assert_eq!(a.payments.unsettled(), (0, 0));
+
+        a.peer
+            .message(&receipt_payload(&down, &up, session, 500), &mut out)
+            .unwrap();
+        // The same receipt again is harmless; an older one is a broken or cheating peer.
+        a.peer
+            .message(&receipt_payload(&down, &up, session, 500), &mut out)
+            .unwrap();
+        let err = a
+            .peer
+            .message(&receipt_payload(&down, &up, session, 400), &mut out)
+            .unwrap_err();
+        assert!(err.contains("cumulative"), "{err}");
+        assert!(a.peer.message(b"d8:msg_typei1ee", &mut out).is_err());
+        assert!(a.peer.message(b"garbage", &mut out).is_err());
+        assert_eq!(a.payments.unsettled(), (1, 500));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn receipts_before_a_hello_and_hellos_from_ourselves_are_refused() {
+        let (up, down) = (SecretKey::generate(), SecretKey::generate());
+        let mut a = side(&up, true);
+        let mut out = Outgoing::new();
+        a.peer.handshake(true, &mut out);
+        let err = a
+            .peer
+            .message(&receipt_payload(&down, &up, [1; 32], 10), &mut out)
+            .unwrap_err();
+        assert!(err.contains("before the hello"), "{err}");
+        let mine = ReceiptMessage::Hello {
+            account: up.address().0,
+            collective: terms().domain.verifying_contract.0,
+            session: [2; 32],
+        };
+        assert!(a.peer.message(&mine.encode(), &mut out).is_err());
+    }
+
+    #[test]
+    fn legacy_peers_are_served_or_refused_as_configured() {
+        let key = SecretKey::generate();
+        for (serve, allowance) in [(true, None), (false, Some(0))] {
+            let mut s = side(&key, serve);
+            assert_eq!(
+                s.peer.upload_allowance(),
+                Some(THRESHOLD),
+                "before its handshake"
+            );
+            let mut out = Outgoing::new();
+            s.peer.handshake(false, &mut out);
+            assert!(out.is_empty(), "no hello to a peer that cannot read it");
+            assert_eq!(s.peer.upload_allowance(), allowance);
+            // A legacy peer's data earns it no receipt.
+            s.peer.downloaded(1 << 20, &mut out);
+            assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_peer_of_another_collective_is_treated_as_legacy() {
+        let (up, down) = (SecretKey::generate(), SecretKey::generate());
+        let mut a = side(&up, false);
+        let mut out = Outgoing::new();
+        a.peer.handshake(true, &mut out);
+        let foreign = ReceiptMessage::Hello {
+            account: down.address().0,
+            collective: [7; 20],
+            session: [3; 32],
+        };
+        a.peer.message(&foreign.encode(), &mut out).unwrap();
+        assert_eq!(a.peer.upload_allowance(), Some(0));
+    }
+
+    #[test]
+    fn unsettled_receipts_survive_a_restart() {
+        let (up, down) = (SecretKey::generate(), SecretKey::generate());
+        let (mut a, mut b, _) = connected(&up, &down);
+        let mut out = Outgoing::new();
+        b.peer.downloaded(4096, &mut out);
+        a.peer.message(&out[0], &mut Outgoing::new()).unwrap();
+        a.payments.save().unwrap();
+        let again = Payments::open(a._dir.path(), up.clone(), terms(), true).unwrap();
+        assert_eq!(again.unsettled(), (1, 4096));
+        std::fs::write(a._dir.path().join("receipts.json"), "{not json").unwrap();
+        let err = Payments::open(a._dir.path(), up, terms(), true)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("not a receipts file"), "{err}");
+    }
+}
