@@ -242,8 +242,10 @@ impl Ledger {
         self.send(Pending::User(tx))
     }
 
-    /// Settles receipts: those with a bad signature are answered here and never logged; the rest
-    /// go into one settlement entry. Outcomes come back in the order given.
+    /// Settles receipts: those with a bad signature, and those the current state already refuses
+    /// (stale, unknown torrent, nothing to pay with, ...), are answered here and never logged, so
+    /// old receipts cannot be replayed to grow the log; the rest go into one settlement entry.
+    /// Outcomes come back in the order given.
     pub fn settle(&self, receipts: Vec<Signed<Receipt>>) -> Result<Vec<ReceiptOutcome>, TxError> {
         let mut outcomes: Vec<Option<ReceiptOutcome>> = Vec::with_capacity(receipts.len());
         let mut valid = Vec::new();
@@ -260,6 +262,22 @@ impl Ledger {
                     "not signed by the downloader it names (forged, or for another collective)",
                 )));
             }
+        }
+        {
+            // The writer decides for good (the state may move before it runs); this only keeps
+            // what cannot settle out of the log.
+            let state = self.state();
+            let now = unix_now().max(state.time());
+            let mut kept = Vec::with_capacity(valid.len());
+            let mut verdicts = outcomes.iter_mut().filter(|o| o.is_none());
+            for r in valid {
+                let slot = verdicts.next();
+                match (state.assess_receipt(&r, now), slot) {
+                    (Some(refused), Some(slot)) => *slot = Some(refused),
+                    _ => kept.push(r),
+                }
+            }
+            valid = kept;
         }
         let mut settled = if valid.is_empty() {
             Vec::new()

@@ -38,6 +38,21 @@ pub struct TorrentTerms {
 
 /// (torrent, uploader, downloader, session): one receipt stream.
 pub type LaneKey = ([u8; 32], Address, Address, [u8; 32]);
+
+/// A receipt's settlement worked out against the current state, before it is applied.
+struct Settlement {
+    lane: LaneKey,
+    lane_bytes: u64,
+    session: SessionKey,
+    session_bytes: u64,
+    downloader: Account,
+    uploader: Account,
+    free: u64,
+    /// To the stakers' pool and burned: the fee, split.
+    pool: Amount,
+    burned: Amount,
+    outcome: ReceiptOutcome,
+}
 /// (torrent, downloader, session): everything one download session received, from all uploaders.
 pub type SessionKey = ([u8; 32], Address, [u8; 32]);
 
@@ -593,38 +608,44 @@ impl State {
         }
     }
 
-    /// One receipt: see `docs/economics.md` ("Paying for downloads") for the rules in prose.
-    fn settle(
-        &mut self,
+    /// What a settlement of `signed` would do now, or why it would be refused: the rules of
+    /// `docs/economics.md` ("Paying for downloads"), without changing anything. The hub uses it to
+    /// answer receipts that cannot settle without logging them.
+    pub fn assess_receipt(&self, signed: &Signed<Receipt>, now: u64) -> Option<ReceiptOutcome> {
+        self.assess(signed, now, false).err()
+    }
+
+    fn assess(
+        &self,
         signed: &Signed<Receipt>,
         now: u64,
         check_signatures: bool,
-        effects: &mut Effects,
-    ) -> ReceiptOutcome {
+    ) -> Result<Settlement, ReceiptOutcome> {
         let r = &signed.message;
+        let reject = |code: &str, reason: String| Err(ReceiptOutcome::rejected(code, reason));
         let (domain, separator) = self.domain.as_ref().expect("genesis came first");
         if r.collective != domain.verifying_contract {
-            return ReceiptOutcome::rejected(
+            return reject(
                 "wrong_collective",
-                "receipt is for another collective",
+                "receipt is for another collective".into(),
             );
         }
         if check_signatures && !matches!(signed.check(domain, separator), Ok(true)) {
-            return ReceiptOutcome::rejected("bad_signature", "not signed by the downloader");
+            return reject("bad_signature", "not signed by the downloader".into());
         }
         let Some(terms) = self.torrents.get(&r.torrent).copied() else {
-            return ReceiptOutcome::rejected("unknown_torrent", "torrent is not registered");
+            return reject("unknown_torrent", "torrent is not registered".into());
         };
         if r.uploader == r.downloader {
-            return ReceiptOutcome::rejected(
+            return reject(
                 "self_dealing",
-                "uploader and downloader are one account",
+                "uploader and downloader are one account".into(),
             );
         }
         let lane: LaneKey = (r.torrent, r.uploader, r.downloader, r.session);
         let settled = self.lane(&lane);
         if r.bytes <= settled {
-            return ReceiptOutcome::rejected(
+            return reject(
                 "stale",
                 format!(
                     "{} bytes is not above the {settled} already settled on this lane: replayed or out of order",
@@ -639,7 +660,7 @@ impl State {
         let mut bytes = r.bytes - settled;
         if bytes > room {
             if room == 0 {
-                return ReceiptOutcome::rejected(
+                return reject(
                     "impossible",
                     format!(
                         "the session already received the whole torrent ({} bytes)",
@@ -652,9 +673,6 @@ impl State {
         }
         let params = self.params();
         let (fee_bps, burn_bps) = (params.fee_bps, params.fee_burn_bps);
-        let day = now / 86_400;
-        let (free_day, free_used) = self.free.get(&r.downloader).copied().unwrap_or((day, 0));
-        let free_used = if free_day == day { free_used } else { 0 };
         let free = bytes.min(self.free_left(&r.downloader, now));
         let mut paid_bytes = bytes - free;
         let mut downloader = self.account(&r.downloader);
@@ -674,9 +692,9 @@ impl State {
         let charge = Amount(charge.unwrap_or(0));
         let bytes = free + paid_bytes;
         if bytes == 0 {
-            return ReceiptOutcome::rejected(
+            return reject(
                 "insufficient_balance",
-                "the downloader has no balance left to pay with",
+                "the downloader has no balance left to pay with".into(),
             );
         }
         // fee ≤ charge and burned ≤ fee, so the subtractions below cannot fail.
@@ -685,31 +703,63 @@ impl State {
         let paid = Amount(charge.0 - fee.0);
         let mut uploader = self.account(&r.uploader);
         let Some(credited) = uploader.balance.checked_add(paid) else {
-            return ReceiptOutcome::rejected("overflow", "the uploader's balance would overflow");
+            return reject("overflow", "the uploader's balance would overflow".into());
         };
         downloader.balance = Amount(downloader.balance.0 - charge.0);
         uploader.balance = credited;
-        self.stakers_pool = Amount(self.stakers_pool.0 + (fee.0 - burned.0));
-        self.burned = Amount(self.burned.0 + burned.0);
-        self.put(r.downloader, downloader, effects);
-        self.put(r.uploader, uploader, effects);
-        self.lanes.insert(lane, settled + bytes);
-        self.dirty.lanes.insert(lane);
-        self.sessions.insert(session, received + bytes);
-        self.dirty.sessions.insert(session);
-        if free > 0 {
-            self.free.insert(r.downloader, (day, free_used + free));
+        Ok(Settlement {
+            lane,
+            lane_bytes: settled + bytes,
+            session,
+            session_bytes: received + bytes,
+            downloader,
+            uploader,
+            free,
+            pool: Amount(fee.0 - burned.0),
+            burned,
+            outcome: ReceiptOutcome::Settled {
+                bytes,
+                free,
+                charged: charge,
+                paid,
+                fee,
+                burned,
+                capped,
+            },
+        })
+    }
+
+    /// One receipt, applied: see [`State::assess_receipt`].
+    fn settle(
+        &mut self,
+        signed: &Signed<Receipt>,
+        now: u64,
+        check_signatures: bool,
+        effects: &mut Effects,
+    ) -> ReceiptOutcome {
+        let s = match self.assess(signed, now, check_signatures) {
+            Ok(s) => s,
+            Err(refused) => return refused,
+        };
+        let r = &signed.message;
+        self.stakers_pool = Amount(self.stakers_pool.0 + s.pool.0);
+        self.burned = Amount(self.burned.0 + s.burned.0);
+        self.put(r.downloader, s.downloader, effects);
+        self.put(r.uploader, s.uploader, effects);
+        self.lanes.insert(s.lane, s.lane_bytes);
+        self.dirty.lanes.insert(s.lane);
+        self.sessions.insert(s.session, s.session_bytes);
+        self.dirty.sessions.insert(s.session);
+        if s.free > 0 {
+            let day = now / 86_400;
+            let used = match self.free.get(&r.downloader) {
+                Some((d, used)) if *d == day => *used,
+                _ => 0,
+            };
+            self.free.insert(r.downloader, (day, used + s.free));
             self.dirty.free.insert(r.downloader);
         }
-        ReceiptOutcome::Settled {
-            bytes,
-            free,
-            charged: charge,
-            paid,
-            fee,
-            burned,
-            capped,
-        }
+        s.outcome
     }
 
     /// A hash of the whole state in a canonical order: equal states, equal roots.

@@ -411,6 +411,14 @@ fn forged_replayed_out_of_order_and_impossible_receipts_are_rejected() {
         c.ledger.summary().supply,
     );
     assert_eq!(after, before, "rejected receipts move nothing");
+    // Nor do they reach the log: replaying old receipts cannot grow it.
+    let entries = c.ledger.summary().entries;
+    let replayed = c.ledger.settle(vec![first.clone(), first.clone()]).unwrap();
+    assert_eq!(
+        replayed.iter().map(code).collect::<Vec<_>>(),
+        ["stale", "stale"]
+    );
+    assert_eq!(c.ledger.summary().entries, entries);
     // More than the torrent holds, in one session across two uploaders: capped, then impossible.
     let carol = SecretKey::generate().address();
     let big = c
