@@ -92,7 +92,8 @@ pub struct SeedArgs {
 
 #[derive(Args)]
 pub struct FetchArgs {
-    /// The .torrent file, or with --hub the torrent's name in the hub's index.
+    /// The .torrent file, or with --hub the torrent's name in the hub's index (an existing file
+    /// wins, so `--hub` can also serve `--wallet` for a local .torrent).
     pub torrent: String,
     /// Directory to download into (DIR/<name>).
     #[arg(short, long, value_name = "DIR")]

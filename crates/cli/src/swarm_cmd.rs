@@ -184,7 +184,8 @@ async fn seed_with(
 }
 
 pub async fn fetch(args: FetchArgs) -> Result<()> {
-    let torrent = if args.access.hub.is_some() {
+    // A local .torrent file is taken as is; with --hub, anything else is a name in the index.
+    let torrent = if args.access.hub.is_some() && !Path::new(&args.torrent).is_file() {
         crate::index_cmd::resolve(&args.access, &args.torrent).await?
     } else {
         load(Path::new(&args.torrent))?

@@ -197,3 +197,44 @@ pub fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, Vec<String>, String) 
         .collect();
     (ok, stdout, output)
 }
+
+/// [`seed`] on the host with `extra` arguments (e.g. `--wallet FILE --hub URL`) and `envs` (e.g.
+/// the wallet's password, or a RUST_LOG that wins over the default).
+#[track_caller]
+pub fn seed_with_args(
+    torrent: &Path,
+    data: &Path,
+    listen: SocketAddr,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Seeder {
+    let mut cmd = command(&Place::Host);
+    cmd.args(["seed", path_str(torrent), "--data", path_str(data)])
+        .args(["--listen", &listen.to_string()])
+        .args(extra)
+        .envs(envs.iter().copied());
+    let mut proc = Proc::spawn("seedbank seed", cmd);
+    let addr = proc.wait_for("`listening on IP:PORT`", STEP_TIMEOUT, parse_listening);
+    proc.wait_for("`seeding <name>` (data checked)", STEP_TIMEOUT, |line| {
+        line.starts_with("seeding ").then_some(())
+    });
+    Seeder { proc, addr }
+}
+
+/// [`fetch`] with `extra` arguments (e.g. `--wallet FILE --hub URL`) and `envs`.
+pub fn fetch_with_args(
+    torrent: &Path,
+    out: &Path,
+    peers: &[SocketAddr],
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Proc {
+    let mut cmd = command(&Place::Host);
+    cmd.args(["fetch", path_str(torrent), "-o", path_str(out)])
+        .args(["--listen", "127.0.0.1:0"]);
+    for peer in peers {
+        cmd.args(["--peer", &peer.to_string()]);
+    }
+    cmd.args(extra).envs(envs.iter().copied());
+    Proc::spawn("seedbank fetch", cmd)
+}
