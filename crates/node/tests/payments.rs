@@ -286,3 +286,63 @@ async fn a_downloader_without_balance_is_cut_off_at_the_debt_threshold_until_it_
     seeder.stop().await;
     let _ = c.stop.send(());
 }
+
+/// A peer without `sb_receipt` (here seedbank's engine without a wallet; libtorrent, aria2 and
+/// Transmission look the same on the wire) downloads for ratio only from a paying node, or not at
+/// all when the node refuses legacy peers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_peers_are_served_for_ratio_only_or_refused() {
+    let m = members();
+    let size = 3 * THRESHOLD as usize;
+    let c = collective(&m, size).await;
+    let seeder = start_node(&c, "alice", &m.alice, true).await;
+    let engine = engine::Engine::start(engine::EngineConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..engine::EngineConfig::default()
+    })
+    .await
+    .unwrap();
+    let torrent = Torrent::from_bytes(&c.torrent).unwrap();
+    let legacy = engine
+        .add_torrent(torrent.clone(), c.dir.path().join("legacy"), |_| {})
+        .await
+        .unwrap();
+    legacy.add_peers([seeder.addr]);
+    tokio::time::timeout(WAIT, legacy.wait_complete())
+        .await
+        .expect("a legacy peer is served")
+        .unwrap();
+    assert_eq!(seeder.payments.unsettled(), (0, 0), "no receipts from it");
+    legacy.remove(&engine).await;
+    seeder.stop().await;
+
+    // The same node with `serve_legacy = false`: the legacy peer gets nothing.
+    let dir = c.dir.path().join("strict");
+    let mut config = NodeConfig::defaults(&dir);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let content = dir.join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    std::fs::write(content.join(&torrent.info.name), &c.data).unwrap();
+    node::register(&config, &torrent).unwrap();
+    let mut strict = Node::start(config).await.unwrap();
+    let payments = Payments::open(&dir, m.alice.clone(), c.terms.clone(), false).unwrap();
+    strict.enable_payments(Arc::new(payments), c.client.clone());
+    strict.scan().await.unwrap();
+    let refused = engine
+        .add_torrent(torrent, c.dir.path().join("refused"), |_| {})
+        .await
+        .unwrap();
+    refused.add_peers([strict.engine().listen_addr()]);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let stats = refused.stats();
+    assert_eq!(stats.pieces_have, 0, "a refused legacy peer got data");
+    let served = strict.torrents().next().unwrap().stats();
+    assert_eq!(
+        served.peers, 1,
+        "the legacy peer is connected, just never served"
+    );
+    assert_eq!(served.uploaded, 0);
+    engine.shutdown().await;
+    strict.engine().shutdown().await;
+    let _ = c.stop.send(());
+}
