@@ -9,13 +9,13 @@
 # the downloader signs an `sb_receipt` receipt per verified piece, the seeder serves at most the
 # collective's debt threshold beyond what is receipted, and settles with the hub once more when it
 # stops. Set up once, outside the timing: a hub with a ledger on loopback (template terms: 1 token/GiB,
-# 5 % fee, debt_threshold_bytes 4 MiB, so the flow control is exercised), the seeder's wallet a member,
-# the downloader's funded for every run, and per format a private copy of the libtorrent-made .torrent
-# (same file and pieces; the hub indexes only private torrents) published to it. Wallets use the light
-# key derivation, so unlocking the wallet (in the downloader's timing) costs milliseconds, not the ~1 s a
-# standard keystore takes. Each run checks the seeder settled exactly the file's bytes; at the end the
-# ledger must show the downloader charged for every run. The ratio seedbank-paid / seedbank is the cost
-# of receipts.
+# 5 % fee, debt_threshold_bytes 4 MiB, so the flow control is exercised: at most four 1 MiB pieces
+# ahead of the receipts), the seeder's wallet a member, the downloader's funded for every run, and per
+# format a private copy of the libtorrent-made .torrent (same file and pieces; the hub indexes only
+# private torrents) published to it. Wallets use the light key derivation, so unlocking the wallet (in
+# the downloader's timing) costs ~30 ms, not the ~0.5 s a standard keystore takes. Each run checks
+# the seeder settled exactly the file's bytes; at the end the ledger must show the downloader charged
+# for every run. The ratio seedbank-paid / seedbank is the cost of receipts.
 #
 # Timing: from the start of the downloader process until it has verified every piece (libtorrent: the
 # driver's `is_seeding` poll, then it exits; seedbank: `seedbank fetch` exiting 0). The seeder is started
@@ -36,6 +36,7 @@
 #   BENCH_DIR=/var/tmp where the temporary data lives (must be a disk, not tmpfs)
 #   PYTHON=/usr/bin/python3 a Python that can `import libtorrent` (Debian: python3-libtorrent)
 #   TIMEOUT=600        seconds before a single transfer is abandoned
+#   DEBT_THRESHOLD_KIB=16384 seedbank-paid's debt_threshold_bytes / 1024 (the template's 16 MiB)
 #   (seedbank-paid also needs curl, to publish the torrents to its hub)
 set -euo pipefail
 
@@ -49,6 +50,7 @@ LT_TICK_MS=${LT_TICK_MS:-100}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TIMEOUT=${TIMEOUT:-600}
+DEBT_THRESHOLD_KIB=${DEBT_THRESHOLD_KIB:-16384}
 WAIT_SECS=$TIMEOUT
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +62,7 @@ size_bytes=$((SIZE_MIB * 1024 * 1024))
 piece_bytes=$((PIECE_KIB * 1024))
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
+[[ $DEBT_THRESHOLD_KIB =~ ^[1-9][0-9]*$ ]] || die "DEBT_THRESHOLD_KIB must be a positive integer"
 for client in $CLIENTS; do
     case $client in
     libtorrent | seedbank | seedbank-paid) ;;
@@ -141,8 +144,9 @@ setup_collective() {
     # At 1 token/GiB: every run's data, and a token to spare.
     formats=$(wc -w <<<"$FORMATS")
     buyer_tokens=$(((RUNS * formats * SIZE_MIB + 1023) / 1024 + 1))
-    # The template's terms (`seedbank hub init` without a genesis file), buy-in to let the seller
-    # join on its genesis stake, and the two wallets' allocations.
+    # The template's terms (`seedbank hub init` without a genesis file; the debt threshold is the
+    # template's 4 MiB unless DEBT_THRESHOLD_KIB says otherwise), buy-in to let the seller join on its
+    # genesis stake, and the two wallets' allocations.
     cat >"$paid_dir/genesis.toml" <<EOF
 name = "Transfer bench"
 symbol = "BENCH"
@@ -152,7 +156,7 @@ max_lock_days = 365
 price_per_gib = "1"
 fee_bps = 500
 fee_burn_bps = 5000
-debt_threshold_bytes = 4194304
+debt_threshold_bytes = $((DEBT_THRESHOLD_KIB * 1024))
 
 [[allocations]]
 account = "$seller"
@@ -184,8 +188,9 @@ if $paid; then
         cat "$paid_dir/init.log" "$paid_dir/hub.log" >&2 2>/dev/null || true
         die "could not set up the collective for seedbank-paid"
     fi
-    echo "== collective for seedbank-paid: hub $hub_url, 1 BENCH/GiB, fee 5 %, debt threshold 4 MiB," \
-        "downloader funded with $buyer_tokens BENCH (set up in $((($(date +%s%N) - t0) / 1000000)) ms)"
+    echo "== collective for seedbank-paid: hub $hub_url, 1 BENCH/GiB, fee 5 %," \
+        "debt threshold $DEBT_THRESHOLD_KIB KiB, downloader funded with $buyer_tokens BENCH" \
+        "(set up in $((($(date +%s%N) - t0) / 1000000)) ms)"
 fi
 
 # Waits until the process uses (almost) no CPU over half a second: its data check is over.
@@ -266,7 +271,12 @@ wait_last_receipt() {
 # Bytes the seeder's settlement rounds settled, from its log (after it stopped: the last round runs
 # on stop).
 settled_bytes() {
-    grep -oE 'settled receipts=[0-9]+ bytes=[0-9]+' "$1" | awk -F'bytes=' '{ s += $2 } END { print s + 0 }'
+    local total=0 bytes
+    # In shell arithmetic: awk would print sums past 2^31 in floating point.
+    while read -r bytes; do
+        total=$((total + bytes))
+    done < <(grep -oE 'settled receipts=[0-9]+ bytes=[0-9]+' "$1" | grep -oE '[0-9]+$')
+    echo "$total"
 }
 
 declare -A results
@@ -303,7 +313,9 @@ for format in $FORMATS; do
                 paid_bytes=$((paid_bytes + settled))
                 paid_note="; settled $settled bytes, $chokes debt choke(s)"
                 if ((settled != size_bytes)); then
-                    echo "-- seedbank-paid $format run $run: the seeder settled $settled bytes, not $size_bytes" >&2
+                    echo "-- seedbank-paid $format run $run: the seeder settled $settled bytes," \
+                        "not $size_bytes:" >&2
+                    tail -n 20 "$seed_log" >&2
                 fi
             else
                 stop_seeder
@@ -372,13 +384,18 @@ url, seller, buyer, tokens, settled, expected = sys.argv[1:]
 get = lambda path: json.load(urllib.request.urlopen(url + path, timeout=10))
 info = get("/api/v1/ledger")
 one = 10 ** info["decimals"]
-fmt = lambda units: f"{units // one}.{units % one:0{info['decimals']}d}".rstrip("0").rstrip(".") + " " + info["symbol"]
+
+def fmt(units):
+    whole = f"{units // one}.{units % one:0{info['decimals']}d}".rstrip("0").rstrip(".")
+    return f"{whole} {info['symbol']}"
+
 per_byte = int(info["price_per_gib"]) >> 30
 spent = int(tokens) * one - int(get(f"/api/v1/accounts/{buyer}")["balance"])
 earned = int(get(f"/api/v1/accounts/{seller}")["balance"])
 charged_bytes, rest = divmod(spent, per_byte)
 fee = spent - earned
-print(f"   settled by the seeder (its logs): {int(settled)} bytes; expected {int(expected)} (runs x file size)")
+print(f"   settled by the seeder (its logs): {int(settled)} bytes;"
+      f" expected {int(expected)} (runs x file size)")
 print(f"   downloader charged {fmt(spent)} = {charged_bytes} bytes x {per_byte} base units/byte"
       + (f" + {rest} (not a whole number of bytes!)" if rest else ""))
 print(f"   seeder earned {fmt(earned)}; fee {fmt(fee)} ({fee * 100 / spent if spent else 0:.2f} %),"

@@ -21,6 +21,15 @@ pub struct PayArgs {
     pub wallet: Option<PathBuf>,
 }
 
+/// Where unsettled receipts are kept.
+pub enum StateDir<'a> {
+    /// A node's data directory.
+    Node(&'a Path),
+    /// For `seed` and `fetch`: beside the wallet, in `receipts/<account>/<torrent id>/`, so two
+    /// commands on different torrents, or with different wallets, never share a file.
+    BesideWallet(&'a Torrent),
+}
+
 /// A wallet at work for one command, and the hub it settles with.
 pub struct Paying {
     pub payments: Arc<Payments>,
@@ -29,14 +38,27 @@ pub struct Paying {
 
 impl Paying {
     /// Unlocks the wallet and reads the collective's terms from the hub. Unsettled receipts are kept
-    /// in `state_dir/receipts.json`.
+    /// in `receipts.json` in the state directory.
     pub async fn open(
         wallet: &Path,
         hub: HubClient,
-        state_dir: &Path,
+        state: StateDir<'_>,
         serve_legacy: bool,
     ) -> Result<Paying> {
         let key = secret::load_key(wallet, "SEEDBANK_PASSWORD")?;
+        let state_dir = match state {
+            StateDir::Node(dir) => dir.to_path_buf(),
+            StateDir::BesideWallet(torrent) => {
+                let id = token::torrent_id(torrent.hashes.v1, torrent.hashes.v2);
+                wallet
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join("receipts")
+                    .join(key.address().to_checksum())
+                    .join(hex::encode(id))
+            }
+        };
+        let state_dir = state_dir.as_path();
         let info = hub
             .ledger()
             .await
@@ -56,17 +78,6 @@ impl Paying {
             payments: Arc::new(payments),
             hub,
         })
-    }
-
-    /// For `seed` and `fetch`: receipts kept beside the wallet, one directory per torrent, so two
-    /// commands on different torrents never share a file.
-    pub fn state_dir(wallet: &Path, torrent: &Torrent) -> PathBuf {
-        let id = token::torrent_id(torrent.hashes.v1, torrent.hashes.v2);
-        wallet
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("receipts")
-            .join(hex::encode(id))
     }
 
     /// Settles in the background until [`Settling::finish`].

@@ -10,7 +10,7 @@ use metainfo::Torrent;
 use node::size::{format_size, parse_size};
 use node::{Node, NodeConfig};
 
-use crate::pay::{Paying, Settling};
+use crate::pay::{Paying, Settling, StateDir};
 use crate::progress::Progress;
 use crate::torrent_cmd::load;
 use crate::{FetchArgs, NodeAction, NodeArgs, SeedArgs, SwarmArgs};
@@ -98,8 +98,8 @@ async fn paying_for(
     let hub = access
         .client(None)
         .context("--wallet settles with the collective's hub")?;
-    let state = Paying::state_dir(wallet, torrent);
-    Ok(Some(Paying::open(wallet, hub, &state, true).await?))
+    let state = StateDir::BesideWallet(torrent);
+    Ok(Some(Paying::open(wallet, hub, state, true).await?))
 }
 
 /// Stops the engine, then settles what the last moments earned.
@@ -305,7 +305,15 @@ pub async fn node(args: NodeArgs) -> Result<()> {
                         "a node with a wallet settles with the collective's hub: set `hub` in node.toml",
                     )?;
                     let hub = hubapi::HubClient::new(hub)?;
-                    Some(Paying::open(wallet, hub, &config.data_dir, config.serve_legacy).await?)
+                    Some(
+                        Paying::open(
+                            wallet,
+                            hub,
+                            StateDir::Node(&config.data_dir),
+                            config.serve_legacy,
+                        )
+                        .await?,
+                    )
                 }
                 None => None,
             };

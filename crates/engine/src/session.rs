@@ -174,7 +174,8 @@ impl Engine {
         })
     }
 
-    /// Closes every connection, tells trackers we stopped (bounded wait), and stops the hashing pool.
+    /// Closes every connection once what is queued for it is written (a last `have` or receipt),
+    /// tells trackers we stopped (bounded waits for both), and stops the hashing pool.
     pub async fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
         let swarms: Vec<Arc<Swarm>> = self
@@ -188,11 +189,18 @@ impl Engine {
         }
         let port = self.inner.announce_port();
         let mut stops = JoinSet::new();
-        for s in swarms {
+        for s in &swarms {
+            let s = Arc::clone(s);
             stops.spawn(async move { announce_stopped(&s, port).await });
         }
+        let announced = async { while stops.join_next().await.is_some() {} };
+        let disconnected = async {
+            while swarms.iter().any(|s| s.peer_count() > 0) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            while stops.join_next().await.is_some() {}
+            tokio::join!(announced, disconnected)
         })
         .await;
         let pool = Arc::clone(&self.inner.pool);

@@ -1300,7 +1300,7 @@ impl Swarm {
         self.closed.store(true, Ordering::SeqCst);
         let state = self.state();
         for peer in state.peers.values() {
-            peer.link.close("shutting down");
+            peer.link.finish("shutting down");
         }
     }
 

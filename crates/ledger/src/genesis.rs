@@ -187,8 +187,8 @@ max_lock_days = 365
 price_per_gib = "1"
 fee_bps = 500
 fee_burn_bps = 5000
-# Unpaid bytes an uploader risks per downloader before it stops serving them.
-debt_threshold_bytes = 4194304
+# Unpaid file data an uploader risks per connection before it stops serving (at least 2 pieces).
+debt_threshold_bytes = 16777216
 # Free download bytes per member per day (0: none).
 free_bytes_per_day = 0
 
