@@ -32,9 +32,11 @@ fn demo_runs_a_collective_end_to_end() {
         .and_then(|rest| rest.trim_end_matches(" bytes").parse().ok())
         .expect("balance line");
     // Every byte one member downloaded, another uploaded; uploads exceed downloads only by the
-    // endgame's redundant copies, a small share of the two 6 MiB copies moved.
+    // endgame's redundant copies and blocks in flight when a peer completed elsewhere. In this
+    // 0.2 s swarm of 32 KiB pieces that share is large and noisy: up to 15 % of the two 6 MiB
+    // copies in 80 runs on a 2-core machine; a quarter is the bound.
     assert!(
-        (0..=(12 << 20) / 10).contains(&balance),
+        (0..=(12 << 20) / 4).contains(&balance),
         "balance {balance}:\n{stdout}"
     );
 }
