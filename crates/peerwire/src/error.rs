@@ -174,8 +174,8 @@ pub enum WireError {
         found: usize,
     },
 
-    /// A bencoded BEP 10 payload (the extension handshake or an `sb_receipt` message) is not
-    /// valid bencode.
+    /// A bencoded BEP 10 payload (the extension handshake, or an `sb_receipt` or `sb_audit`
+    /// message) is not valid bencode.
     #[error("malformed bencode in an extended message: {0}")]
     Bencode(#[from] BencodeError),
 
@@ -183,22 +183,23 @@ pub enum WireError {
     #[error("extension handshake is not a bencoded dictionary")]
     ExtensionHandshakeNotDict,
 
-    /// A field seedbank reads from a BEP 10 payload (the extension handshake or an `sb_receipt`
-    /// message) has the wrong bencode type.
+    /// A field seedbank reads from a BEP 10 payload (the extension handshake, or an `sb_receipt`
+    /// or `sb_audit` message) has the wrong bencode type.
     #[error("extended message field {key:?} must be {expected}")]
     ExtensionFieldType {
-        /// The dictionary key (`sb_receipt.<key>` for fields of `sb_receipt` messages).
+        /// The dictionary key (`sb_receipt.<key>` and `sb_audit.<key>` for fields of those
+        /// extensions' messages).
         key: String,
         /// The bencode type required.
         expected: &'static str,
     },
 
     /// An integer field of a BEP 10 payload (the extension handshake, an `m` entry, or an
-    /// `sb_receipt` message) outside its range.
+    /// `sb_receipt` or `sb_audit` message) outside its range.
     #[error("extended message field {key:?} = {value} outside {min}..={max}")]
     ExtensionFieldRange {
-        /// The dictionary key (`m.<name>` for entries of `m`, `sb_receipt.<key>` for fields of
-        /// `sb_receipt` messages).
+        /// The dictionary key (`m.<name>` for entries of `m`, `sb_receipt.<key>` and
+        /// `sb_audit.<key>` for fields of those extensions' messages).
         key: String,
         /// The value received.
         value: i64,
@@ -258,6 +259,65 @@ pub enum WireError {
         found: usize,
     },
 
+    /// An `sb_audit` payload is valid bencode but not a dictionary: the message cannot be read at
+    /// all, not even its type, so it cannot be ignored as a later version's message.
+    #[error("sb_audit message is not a bencoded dictionary")]
+    SbAuditNotDict,
+
+    /// An `sb_audit` dictionary whose keys are not in ascending byte order; as for
+    /// [`SbReceiptKeyOrder`](WireError::SbReceiptKeyOrder), insisting costs nothing and gives
+    /// each message exactly one encoding.
+    #[error("sb_audit key {key:?} follows {previous:?}, out of bencode order")]
+    SbAuditKeyOrder {
+        /// The key that came too late (lossily decoded as UTF-8).
+        key: String,
+        /// The key before it.
+        previous: String,
+    },
+
+    /// An `sb_audit` message without `msg_type`: it cannot be dispatched, nor ignored as a later
+    /// version's message, because every version carries the type.
+    #[error("sb_audit message has no msg_type")]
+    SbAuditNoMsgType,
+
+    /// An `sb_audit` message of a type seedbank reads lacks one of that type's fields: a
+    /// challenge or answer with a guessed id, piece or offset would be judged against the wrong
+    /// block.
+    #[error("sb_audit message of type {msg_type} lacks the {field:?} field")]
+    SbAuditMissing {
+        /// The message's `msg_type`.
+        msg_type: u64,
+        /// The missing dictionary key.
+        field: &'static str,
+    },
+
+    /// An `sb_audit` challenge whose offset is not at a 16 KiB block boundary: audits name whole
+    /// blocks, the leaves of the BEP 52 tree.
+    #[error("sb_audit challenge offset {offset} is not a multiple of 16384")]
+    SbAuditOffsetMisaligned {
+        /// The offset within the piece.
+        offset: u32,
+    },
+
+    /// An `sb_audit` byte string longer than any honest answer carries: `data` above one 16 KiB
+    /// block, or `proof` above 64 hashes (no file has a tree that deep).
+    #[error("sb_audit field {field:?} is {found} bytes, more than the {max} allowed")]
+    SbAuditTooLong {
+        /// The dictionary key.
+        field: &'static str,
+        /// The largest size accepted, in bytes.
+        max: usize,
+        /// The size received.
+        found: usize,
+    },
+
+    /// An `sb_audit` proof that is not a whole number of 32-byte SHA-256 hashes.
+    #[error("sb_audit proof is {len} bytes, not a multiple of 32")]
+    SbAuditProofNotWhole {
+        /// The size of the proof in bytes.
+        len: usize,
+    },
+
     /// A local extension registration used an empty name, which BEP 10 cannot express.
     #[error("extension names must not be empty")]
     EmptyExtensionName,
@@ -270,7 +330,8 @@ pub enum WireError {
     },
 }
 
-/// Why a bencoded BEP 10 payload (the handshake or an `sb_receipt` message) is not acceptable.
+/// Why a bencoded BEP 10 payload (the handshake, or an `sb_receipt` or `sb_audit` message) is not
+/// acceptable.
 ///
 /// The reader is strict about syntax (canonical integers, no trailing bytes, no duplicate keys)
 /// and bounded (nesting depth, string lengths checked against the input) because the payload comes

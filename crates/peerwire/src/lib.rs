@@ -21,6 +21,8 @@ mod frame;
 mod handshake;
 mod limits;
 mod message;
+pub mod sb_audit;
+mod sb_dict;
 pub mod sb_receipt;
 
 pub use bitfield::Bitfield;

@@ -17,8 +17,8 @@
 //! `docs/protocol.md`, section 5.3 (seedbank extensions).
 
 use crate::WireError;
-use crate::bencode::{self, KeySet, Kind, Reader};
-use crate::extension::{field_bytes, field_int};
+use crate::bencode::{self, Reader};
+use crate::sb_dict::{Dialect, put_msg_type, read_fields, saturate};
 
 /// The extension name announced in the BEP 10 handshake's `m` dictionary.
 pub const NAME: &str = "sb_receipt";
@@ -110,12 +110,9 @@ impl ReceiptMessage {
     /// use are skipped once checked to be well-formed, so a later version can add fields; for any
     /// other type, every key but `msg_type` is such a key.
     pub fn decode(payload: &[u8]) -> Result<Self, WireError> {
-        // The type decides which keys are fields, but `msg_type` sorts after `account`, `bytes`
-        // and `collective`; so one pass validates the whole dictionary and finds the type, and a
-        // second reads the fields of that type. Payloads are small (capped by
-        // `Limits::max_extended_payload`), so reading twice is cheap, and it lets both passes use
-        // the extension handshake's field helpers instead of a second set for buffered values.
-        let msg_type = scan(payload)?;
+        // `msg_type` sorts after `account`, `bytes` and `collective`, hence two passes (see
+        // `Dialect::scan`).
+        let msg_type = DIALECT.scan(payload)?;
         match msg_type {
             HELLO => {
                 let mut account = None;
@@ -131,9 +128,9 @@ impl ReceiptMessage {
                     Ok(())
                 })?;
                 Ok(ReceiptMessage::Hello {
-                    account: required(account, HELLO, "account")?,
-                    collective: required(collective, HELLO, "collective")?,
-                    session: required(session, HELLO, "session")?,
+                    account: DIALECT.required(account, HELLO, "account")?,
+                    collective: DIALECT.required(collective, HELLO, "collective")?,
+                    session: DIALECT.required(session, HELLO, "session")?,
                 })
             }
             RECEIPT => {
@@ -141,15 +138,15 @@ impl ReceiptMessage {
                 let mut signature = None;
                 read_fields(payload, |key, reader| {
                     match key {
-                        b"bytes" => bytes = Some(field_int(reader, "sb_receipt.bytes", i64::MAX)?),
+                        b"bytes" => bytes = Some(DIALECT.int(reader, "bytes", i64::MAX)?),
                         b"signature" => signature = Some(fixed(reader, "signature")?),
                         _ => reader.skip(1)?,
                     }
                     Ok(())
                 })?;
                 Ok(ReceiptMessage::Receipt {
-                    bytes: required(bytes, RECEIPT, "bytes")?,
-                    signature: required(signature, RECEIPT, "signature")?,
+                    bytes: DIALECT.required(bytes, RECEIPT, "bytes")?,
+                    signature: DIALECT.required(signature, RECEIPT, "signature")?,
                 })
             }
             msg_type => Ok(ReceiptMessage::Unknown { msg_type }),
@@ -157,80 +154,26 @@ impl ReceiptMessage {
     }
 }
 
-fn saturate(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn put_msg_type(out: &mut Vec<u8>, msg_type: u64) {
-    bencode::put_bytes(out, b"msg_type");
-    bencode::put_int(out, saturate(msg_type));
-}
-
-/// Validates the whole payload (one dictionary, sorted unique keys, well-formed values, nothing
-/// after it) and returns its `msg_type`.
-fn scan(payload: &[u8]) -> Result<u64, WireError> {
-    let mut reader = Reader::new(payload);
-    if reader.kind()? != Kind::Dict {
-        return Err(WireError::SbReceiptNotDict);
-    }
-    reader.begin_dict()?;
-    let mut seen = KeySet::default();
-    let mut previous: Option<&[u8]> = None;
-    let mut msg_type = None;
-    while !reader.at_end()? {
-        let key = reader.key(&mut seen)?;
-        // Equal keys were already refused as duplicates by `KeySet`.
-        if let Some(previous) = previous
-            && key < previous
-        {
-            return Err(WireError::SbReceiptKeyOrder {
-                key: String::from_utf8_lossy(key).into_owned(),
-                previous: String::from_utf8_lossy(previous).into_owned(),
-            });
-        }
-        previous = Some(key);
-        if key == b"msg_type" {
-            msg_type = Some(field_int(&mut reader, "sb_receipt.msg_type", i64::MAX)?);
-        } else {
-            reader.skip(1)?;
-        }
-    }
-    reader.finish()?;
-    msg_type.ok_or(WireError::SbReceiptNoMsgType)
-}
-
-/// Walks the top-level dictionary of a payload [`scan`] accepted, handing each key's value to
-/// `field`, which must consume it.
-fn read_fields<'a>(
-    payload: &'a [u8],
-    mut field: impl FnMut(&'a [u8], &mut Reader<'a>) -> Result<(), WireError>,
-) -> Result<(), WireError> {
-    let mut reader = Reader::new(payload);
-    reader.begin_dict()?;
-    let mut seen = KeySet::default();
-    while !reader.at_end()? {
-        let key = reader.key(&mut seen)?;
-        field(key, &mut reader)?;
-    }
-    Ok(())
-}
+/// `sb_receipt`'s name and error variants for the shared dictionary helpers.
+const DIALECT: Dialect = Dialect {
+    name: NAME,
+    not_dict: || WireError::SbReceiptNotDict,
+    key_order: |key, previous| WireError::SbReceiptKeyOrder { key, previous },
+    no_msg_type: || WireError::SbReceiptNoMsgType,
+    missing: |msg_type, field| WireError::SbReceiptMissing { msg_type, field },
+};
 
 /// A byte-string field of exactly `N` bytes.
 fn fixed<const N: usize>(
     reader: &mut Reader<'_>,
     field: &'static str,
 ) -> Result<[u8; N], WireError> {
-    let key = format!("{NAME}.{field}");
-    let value = field_bytes(reader, &key)?;
+    let value = DIALECT.bytes(reader, field)?;
     <[u8; N]>::try_from(value).map_err(|_| WireError::SbReceiptFieldLength {
         field,
         expected: N,
         found: value.len(),
     })
-}
-
-fn required<T>(value: Option<T>, msg_type: u64, field: &'static str) -> Result<T, WireError> {
-    value.ok_or(WireError::SbReceiptMissing { msg_type, field })
 }
 
 #[cfg(test)]
