@@ -86,6 +86,19 @@ fn balance_line(wallet: &str, hub: &str) -> String {
 }
 
 /// The sum of `bytes=N` over the seeder's `settled` log lines.
+/// How many receipts the seeder's settlement rounds settled (each floors the fee once).
+fn settlement_rounds(seeder: &Proc) -> u64 {
+    seeder
+        .lines()
+        .iter()
+        .filter(|l| l.contains("node::payments") && l.contains(" settled "))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once(" receipts=")?;
+            rest.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
 fn settled_bytes(seeder: &Proc) -> u64 {
     seeder
         .lines()
@@ -263,14 +276,16 @@ liquid = "{DOWNLOADER_TOKENS}"
         "the seeder settled other than the torrent's file bytes:\n{seeder_output}"
     );
 
-    // 5. The ledger, to the base unit.
+    // 5. The ledger, to the base unit. The downloader pays exactly price × bytes however many
+    // settlements it took; the fee is floored once per settled receipt, so with k of them the
+    // uploader may keep up to k base units more than `charge − fee` computed on the whole.
     let price_per_byte = PRICE_PER_GIB_UNITS >> 30;
     let charge = price_per_byte * u128::from(size);
     let fee = charge * FEE_BPS / 10_000;
-    let burned = fee * FEE_BURN_BPS / 10_000;
     let downloader_left = u128::from(DOWNLOADER_TOKENS) * 10u128.pow(18) - charge;
+    let settlements = settlement_rounds(&seeder.proc);
     eprintln!(
-        "-> {size} bytes at {price_per_byte} base units/byte: charge {}, fee {}, uploader gets {}",
+        "-> {size} bytes at {price_per_byte} base units/byte: charge {}, fee {}, uploader gets {} ({settlements} settlement(s))",
         Amount(charge),
         Amount(fee),
         Amount(charge - fee)
@@ -281,21 +296,33 @@ liquid = "{DOWNLOADER_TOKENS}"
         "downloader: {DOWNLOADER_TOKENS} {SYMBOL} minus the charge {}",
         Amount(charge)
     );
-    assert_eq!(
-        balance_line(&uploader_wallet, &base),
-        format!("balance  {} {SYMBOL}", Amount(charge - fee)),
-        "uploader: the charge {} minus the fee {}",
-        Amount(charge),
-        Amount(fee)
-    );
+    let uploader_got = runtime
+        .block_on(api.account(&uploader.parse().expect("an address")))
+        .unwrap_or_else(|e| panic!("GET /api/v1/accounts: {e}"))
+        .balance
+        .0;
     let after = runtime
         .block_on(api.ledger())
         .unwrap_or_else(|e| panic!("GET /api/v1/ledger: {e}"));
+    let (burned, pool) = (after.burned.0, after.stakers_pool.0);
     assert_eq!(
-        (after.burned, after.stakers_pool),
-        (Amount(burned), Amount(fee - burned)),
-        "the fee {} split between burned and the stakers' pool: {after:?}",
+        uploader_got + burned + pool,
+        charge,
+        "the charge goes to the uploader, the burn and the stakers' pool, nothing else: {after:?}"
+    );
+    let fee_taken = burned + pool;
+    assert!(
+        fee_taken <= fee && fee - fee_taken <= settlements as u128,
+        "fee {} taken against {} on the whole, over {settlements} settlement(s)",
+        Amount(fee_taken),
         Amount(fee)
+    );
+    let half = fee_taken * FEE_BURN_BPS / 10_000;
+    assert!(
+        burned <= half && half - burned <= settlements as u128,
+        "burned {} of the fee {}",
+        Amount(burned),
+        Amount(fee_taken)
     );
     // Nothing is left for a next run.
     let receipts = Path::new(&uploader_wallet)

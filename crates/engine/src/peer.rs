@@ -218,9 +218,19 @@ async fn write_loop(swarm: Arc<Swarm>, link: Arc<PeerLink>, mut writer: OwnedWri
             for m in &messages {
                 m.encode(&mut buf);
             }
-            let _ = tokio::time::timeout(FINISH_TIMEOUT, writer.write_all(&buf)).await;
+            let _ = tokio::time::timeout(FINISH_TIMEOUT, async {
+                writer.write_all(&buf).await?;
+                // FIN after the data; then wait for the peer to close its side, since closing a
+                // socket with unread input resets it and can discard what we just wrote.
+                writer.shutdown().await?;
+                while !link.closed.load(Ordering::SeqCst) {
+                    link.wake_writer.notified().await;
+                }
+                Ok::<(), std::io::Error>(())
+            })
+            .await;
             link.close(&reason);
-            break;
+            return;
         }
         if messages.is_empty() && uploads.is_empty() {
             link.wake_writer.notified().await;

@@ -46,6 +46,10 @@ const QUEUE_SECONDS: u64 = 2;
 /// A peer whose next requested block stays beyond its upload allowance this many ticks is choked:
 /// the payment that would lift the limit is not coming (see `hooks`).
 const DEBT_CHOKE_TICKS: u32 = 5;
+/// A peer choked for debt this many ticks is disconnected: it frees its slot, and if some of what
+/// it was sent can never be receipted (blocks of pieces it never completed), its next connection
+/// starts a fresh lane.
+const DEBT_DROP_TICKS: u32 = 60;
 
 /// What a connection task and the swarm share: outgoing messages and the upload queue.
 pub(crate) struct PeerLink {
@@ -572,8 +576,14 @@ impl Swarm {
                 debt_choked: false,
             },
         );
-        if !extended && let Some(peer) = state.peers.get_mut(&key) {
-            Self::tell_hooks(peer, false);
+        if let Some(peer) = state.peers.get_mut(&key) {
+            if extended {
+                // Until its extension handshake says otherwise, the hooks' limit holds from the
+                // first request on (a link starts unlimited).
+                peer.refresh_allowance();
+            } else {
+                Self::tell_hooks(peer, false);
+            }
         }
         if let Some(k) = state.known.get_mut(&addr) {
             k.connected = true;
@@ -1242,6 +1252,7 @@ impl Swarm {
         let ticks = state.ticks;
         let now = Instant::now();
         let mut uploaded_now = 0;
+        let mut unpaid = Vec::new();
         let State { picker, peers, .. } = &mut *state;
         for (key, peer) in peers.iter_mut() {
             let up_total = peer.link.uploaded.load(Ordering::Relaxed);
@@ -1263,6 +1274,11 @@ impl Swarm {
                     Self::choke(peer);
                     peer.debt_choked = true;
                 }
+            } else if peer.debt_choked {
+                peer.debt_ticks += 1;
+                if peer.debt_ticks >= DEBT_DROP_TICKS {
+                    unpaid.push(*key);
+                }
             } else {
                 peer.debt_ticks = 0;
             }
@@ -1274,6 +1290,9 @@ impl Swarm {
                 }
                 peer.last_block = now;
             }
+        }
+        for key in unpaid {
+            Self::remove_peer(&mut state, key, "did not pay for what it was sent");
         }
         state.upload_rate.add(uploaded_now);
         state.upload_rate.tick();

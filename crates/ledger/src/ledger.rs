@@ -242,10 +242,10 @@ impl Ledger {
         self.send(Pending::User(tx))
     }
 
-    /// Settles receipts: those with a bad signature, and those the current state already refuses
-    /// (stale, unknown torrent, nothing to pay with, ...), are answered here and never logged, so
-    /// old receipts cannot be replayed to grow the log; the rest go into one settlement entry.
-    /// Outcomes come back in the order given.
+    /// Settles receipts: those with a bad signature are answered here and never logged; the rest
+    /// go to the writer as one settlement, which is logged only if at least one receipt settles
+    /// (so replayed or unfundable receipts cannot grow the log). Outcomes come back in the order
+    /// given.
     pub fn settle(&self, receipts: Vec<Signed<Receipt>>) -> Result<Vec<ReceiptOutcome>, TxError> {
         let mut outcomes: Vec<Option<ReceiptOutcome>> = Vec::with_capacity(receipts.len());
         let mut valid = Vec::new();
@@ -262,22 +262,6 @@ impl Ledger {
                     "not signed by the downloader it names (forged, or for another collective)",
                 )));
             }
-        }
-        {
-            // The writer decides for good (the state may move before it runs); this only keeps
-            // what cannot settle out of the log.
-            let state = self.state();
-            let now = unix_now().max(state.time());
-            let mut kept = Vec::with_capacity(valid.len());
-            let mut verdicts = outcomes.iter_mut().filter(|o| o.is_none());
-            for r in valid {
-                let slot = verdicts.next();
-                match (state.assess_receipt(&r, now), slot) {
-                    (Some(refused), Some(slot)) => *slot = Some(refused),
-                    _ => kept.push(r),
-                }
-            }
-            valid = kept;
         }
         let mut settled = if valid.is_empty() {
             Vec::new()
@@ -405,6 +389,26 @@ fn write_loop(
         let mut stored = Vec::with_capacity(group.len());
         let mut answers: Vec<(Reply, Committed)> = Vec::with_capacity(group.len());
         for Request { tx, reply } in group {
+            // A settlement whose every receipt the state refuses would change nothing: answer it
+            // without a log entry. Exact: if each is refused on its own, none settles first to
+            // change the state for the next.
+            if let Pending::System(SystemTx::Settle { receipts }) = &tx {
+                let refused: Option<Vec<ReceiptOutcome>> = receipts
+                    .iter()
+                    .map(|r| state.assess_receipt(r, time))
+                    .collect();
+                if let Some(outcomes) = refused {
+                    // Not an entry: seq and hash name the state it was judged against.
+                    let _ = reply.send(Ok(Committed {
+                        seq: state.next_seq().saturating_sub(1),
+                        hash: state.log_hash(),
+                        time,
+                        receipts: outcomes,
+                        members: Vec::new(),
+                    }));
+                    continue;
+                }
+            }
             let seq = state.next_seq();
             let tx = match tx {
                 Pending::User(tx) => Tx::User { tx },

@@ -24,6 +24,9 @@ use peerwire::sb_receipt::{self, ReceiptMessage};
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Domain, Receipt, ReceiptOutcome, SecretKey, Signature, Signed};
 
+/// How often receipts that changed are written to disk.
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What the collective charges and tolerates, as its ledger says (`GET /api/v1/ledger`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Terms {
@@ -84,6 +87,9 @@ struct LaneRecord {
     /// Bytes of the last receipt handed to the hub (settled or refused); not resubmitted unchanged.
     #[serde(default)]
     submitted: u64,
+    /// The downloader could not pay all of it: submit again once its balance shows credit.
+    #[serde(default)]
+    unfunded: bool,
 }
 
 #[derive(Default)]
@@ -188,13 +194,30 @@ impl Payments {
         shutdown: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
+        let mut last: Option<tokio::time::Instant> = None;
+        let mut woken = false;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(SAVE_EVERY) => {}
+                _ = self.wake.notified() => woken = true,
                 _ = &mut shutdown => break,
             }
-            self.settle_logged(hub).await;
+            // Receipts reach the disk within a second of arriving, whether or not the hub answers;
+            // rounds run every `every`, or sooner (at most once a second) when a new downloader's
+            // credit is wanted.
+            if let Err(e) = self.save() {
+                tracing::warn!("cannot keep receipts on disk: {e}");
+            }
+            let since = last.map(|t| t.elapsed());
+            let due = since.is_none_or(|s| s >= every || (woken && s >= SAVE_EVERY));
+            if due && (woken || since.is_some()) {
+                self.settle_logged(hub).await;
+                last = Some(tokio::time::Instant::now());
+                woken = false;
+            } else if since.is_none() {
+                // Nothing wanted yet: count the period from now.
+                last = Some(tokio::time::Instant::now());
+            }
         }
         self.settle_logged(hub).await;
     }
@@ -221,7 +244,7 @@ impl Payments {
             .values()
             .filter(|r| r.receipt.message.bytes > r.settled);
         open.fold((0, 0), |(n, b), r| {
-            (n + 1, b + (r.receipt.message.bytes - r.settled))
+            (n + 1, b.saturating_add(r.receipt.message.bytes - r.settled))
         })
     }
 
@@ -231,10 +254,13 @@ impl Payments {
     pub async fn settle(&self, hub: &HubClient) -> Result<SettleReport, PaymentsError> {
         let (batch, mut downloaders) = {
             let mut book = self.book();
+            let funded = |r: &LaneRecord| {
+                r.unfunded && book.credit.get(&r.receipt.message.downloader) > Some(&0)
+            };
             let batch: Vec<Signed<Receipt>> = book
                 .lanes
                 .values()
-                .filter(|r| r.receipt.message.bytes > r.submitted.max(r.settled))
+                .filter(|r| r.receipt.message.bytes > r.submitted.max(r.settled) || funded(r))
                 .map(|r| r.receipt.clone())
                 .collect();
             // Credit matters where receipts are not fully paid: a downloader held at its
@@ -312,11 +338,13 @@ impl Payments {
         let mut book = self.book();
         for (receipt, outcome) in outcomes {
             let r = &receipt.message;
-            let Some(record) = book.lanes.get_mut(&Lane::of(r)) else {
+            let lane = Lane::of(r);
+            let Some(record) = book.lanes.get_mut(&lane) else {
                 continue;
             };
             record.submitted = record.submitted.max(r.bytes);
             report.submitted += 1;
+            let mut terminal = false;
             match outcome {
                 ReceiptOutcome::Settled {
                     bytes,
@@ -324,29 +352,54 @@ impl Payments {
                     capped,
                     ..
                 } => {
-                    record.settled = record.settled.saturating_add(*bytes).min(r.bytes);
                     report.settled_bytes += bytes;
                     report.paid = report.paid.checked_add(*paid).unwrap_or(report.paid);
-                    if let Some(why) = capped {
-                        tracing::info!(downloader = %r.downloader, "receipt settled in part: {why}");
-                        // The rest may be paid once the downloader is funded: submit it again then.
-                        record.submitted = record.settled;
+                    match capped {
+                        // The hub settled the lane up to this receipt (also what an earlier
+                        // round whose answer was lost had settled).
+                        None => {
+                            record.settled = r.bytes;
+                            record.unfunded = false;
+                        }
+                        Some(why) => {
+                            tracing::info!(downloader = %r.downloader, "receipt settled in part: {why}");
+                            record.settled = record.settled.saturating_add(*bytes).min(r.bytes);
+                            record.unfunded = true;
+                        }
                     }
                 }
                 ReceiptOutcome::Rejected { code, .. } if code == "stale" => {
                     // Settled before (a round whose answer we lost, or a restart).
                     record.settled = record.settled.max(r.bytes);
                 }
+                ReceiptOutcome::Rejected { code, .. } if code == "insufficient_balance" => {
+                    record.unfunded = true;
+                }
                 ReceiptOutcome::Rejected { code, reason } => {
+                    // Nothing about this lane will change: forget it.
                     report.rejected += 1;
+                    terminal = true;
                     tracing::warn!(downloader = %r.downloader, code, "receipt refused: {reason}");
                 }
+            }
+            if terminal {
+                book.lanes.remove(&lane);
             }
             book.dirty = true;
         }
         for (downloader, bytes) in credit {
             book.credit.insert(*downloader, *bytes);
         }
+        // Credit is kept for downloaders we hold receipts of or just looked up (a peer that said
+        // hello and has not been sent anything yet); the rest are forgotten.
+        let Book {
+            lanes,
+            credit: known,
+            ..
+        } = &mut *book;
+        known.retain(|d, _| {
+            credit.contains_key(d) || lanes.values().any(|r| r.receipt.message.downloader == *d)
+        });
     }
 
     /// Writes the receipts not yet fully settled, durably (write, fsync, rename).
@@ -377,7 +430,12 @@ impl Payments {
             let mut file = std::fs::File::create(&tmp)?;
             file.write_all(&json)?;
             file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
+            std::fs::rename(&tmp, &self.path)?;
+            // The rename is durable only once the directory is.
+            if let Some(dir) = self.path.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
         })();
         if let Err(e) = written {
             self.book().dirty = true;
@@ -394,25 +452,39 @@ impl Payments {
             Some(record) if record.receipt.message.bytes >= receipt.message.bytes => {}
             Some(record) => record.receipt = receipt,
             None => {
+                let downloader = receipt.message.downloader;
                 book.lanes.insert(
                     lane,
                     LaneRecord {
                         receipt,
                         settled: 0,
                         submitted: 0,
+                        unfunded: false,
                     },
                 );
+                if !book.credit.contains_key(&downloader) {
+                    book.wanted.insert(downloader);
+                    self.wake.notify_one();
+                }
             }
         }
         book.dirty = true;
     }
 
     /// File data a lane's downloader has paid for or can pay for, capped at what it receipted.
+    /// Its credit is one balance shared by all its lanes with us: what its other lanes owe is
+    /// taken off first.
     fn covered(&self, lane: &Lane, receipted: u64) -> u64 {
         let book = self.book();
         let settled = book.lanes.get(lane).map_or(0, |r| r.settled);
+        let owed_elsewhere: u64 = book
+            .lanes
+            .iter()
+            .filter(|(other, _)| other.downloader == lane.downloader && *other != lane)
+            .map(|(_, r)| r.receipt.message.bytes.saturating_sub(r.settled))
+            .fold(0, u64::saturating_add);
         let credit = book.credit.get(&lane.downloader).copied().unwrap_or(0);
-        receipted.min(settled.saturating_add(credit))
+        receipted.min(settled.saturating_add(credit.saturating_sub(owed_elsewhere)))
     }
 }
 
@@ -771,6 +843,35 @@ mod tests {
             session: [2; 32],
         };
         assert!(a.peer.message(&mine.encode(), &mut out).is_err());
+    }
+
+    #[test]
+    fn a_downloaders_credit_is_shared_by_its_lanes() {
+        let (up, down) = (SecretKey::generate(), SecretKey::generate());
+        let (mut a, mut b, _) = connected(&up, &down);
+        // A second connection of the same downloader, kept in the same uploader's book.
+        let mut c = TorrentPayments {
+            payments: Arc::clone(&a.payments),
+            torrent: TORRENT,
+            threshold: THRESHOLD,
+        }
+        .connect("127.0.0.1:6882".parse().unwrap());
+        let mut d = side(&down, true);
+        let (mut to_d, mut to_c) = (Outgoing::new(), Outgoing::new());
+        c.handshake(true, &mut to_d);
+        d.peer.handshake(true, &mut to_c);
+        c.message(&to_c[0], &mut Outgoing::new()).unwrap();
+        d.peer.message(&to_d[0], &mut Outgoing::new()).unwrap();
+        let mut out = Outgoing::new();
+        b.peer.downloaded(8_000, &mut out);
+        a.peer.message(&out[0], &mut Outgoing::new()).unwrap();
+        let mut out = Outgoing::new();
+        d.peer.downloaded(5_000, &mut out);
+        c.message(&out[0], &mut Outgoing::new()).unwrap();
+        a.payments.book().credit.insert(down.address(), 10_000);
+        // Each lane may count only what the balance covers beyond the other lane's debt.
+        assert_eq!(a.peer.upload_allowance(), Some(THRESHOLD + 5_000));
+        assert_eq!(c.upload_allowance(), Some(THRESHOLD + 2_000));
     }
 
     #[test]
