@@ -3,11 +3,13 @@
 //! genesis, then `wallet join`) who publishes a hybrid private torrent; `seedbank seed --wallet A
 //! --hub URL` serves it to `seedbank fetch FILE.torrent --wallet B --hub URL --peer ADDR`, both
 //! speaking `sb_receipt`. The data is about five debt thresholds long, so the seeder can only finish
-//! the transfer by accepting the downloader's receipts as it goes. The seeder is then stopped
-//! politely (its last settlement round runs on stop) and the ledger must show exactly: downloader
-//! −charge, uploader +(charge − fee), the fee split between burned and the stakers' pool, where
-//! charge = ⌊price_per_gib × 10¹⁸ / 2³⁰⌋ × file bytes and fee = ⌊charge × fee_bps / 10⁴⌋, all
-//! computed here from the genesis numbers.
+//! the transfer by accepting the downloader's receipts as it goes. The seeder is then killed
+//! (`kill -9`) with receipts it has not settled, restarted (it submits what it kept on disk) and
+//! stopped politely (its last settlement round runs on stop), and the ledger must show: downloader
+//! −charge exactly, the charge split between the uploader, the burn and the stakers' pool, where
+//! charge = ⌊price_per_gib × 10¹⁸ / 2³⁰⌋ × file bytes and the fee ⌊charge × fee_bps / 10⁴⌋ (less
+//! at most one base unit per settled receipt, each floored on its own), all computed here from the
+//! genesis numbers.
 
 mod support;
 
@@ -260,9 +262,25 @@ liquid = "{DOWNLOADER_TOKENS}"
         |l| l.contains("peer disconnected").then_some(()),
     );
 
-    // 4. Stop the seeder politely: its final settlement round hands the last receipts to the hub.
+    // 4. Kill the seeder (-9) with receipts not yet settled: they reached its disk within a second
+    // of arriving. Restarted, it submits them, and stopped politely, it settles whatever is left.
+    std::thread::sleep(Duration::from_millis(1500));
+    seeder.proc.signal("KILL");
+    seeder.proc.wait_exit(WAIT);
+    let killed = seeder;
+    assert!(
+        settled_bytes(&killed.proc) < size,
+        "the killed seeder had settled everything: nothing left to lose"
+    );
+    let mut seeder = seedbank::seed_with_args(
+        &torrent,
+        &src,
+        "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        &seed_args,
+        &[PASSWORD, ("RUST_LOG", "info,engine::swarm=debug")],
+    );
     seedbank::stop_cleanly(&mut seeder);
-    let seeder_output = seeder.proc.output();
+    let seeder_output = format!("{}{}", killed.proc.output(), seeder.proc.output());
     assert!(
         !seeder_output.contains("not settled yet"),
         "the seeder kept receipts unsettled:\n{seeder_output}"
@@ -271,7 +289,7 @@ liquid = "{DOWNLOADER_TOKENS}"
     // its engine down, which writes what is queued for each peer before closing (it once did not,
     // and lost the last receipt about once in 300 fetches).
     assert_eq!(
-        settled_bytes(&seeder.proc),
+        settled_bytes(&killed.proc) + settled_bytes(&seeder.proc),
         size,
         "the seeder settled other than the torrent's file bytes:\n{seeder_output}"
     );
@@ -283,7 +301,7 @@ liquid = "{DOWNLOADER_TOKENS}"
     let charge = price_per_byte * u128::from(size);
     let fee = charge * FEE_BPS / 10_000;
     let downloader_left = u128::from(DOWNLOADER_TOKENS) * 10u128.pow(18) - charge;
-    let settlements = settlement_rounds(&seeder.proc);
+    let settlements = settlement_rounds(&killed.proc) + settlement_rounds(&seeder.proc);
     eprintln!(
         "-> {size} bytes at {price_per_byte} base units/byte: charge {}, fee {}, uploader gets {} ({settlements} settlement(s))",
         Amount(charge),

@@ -195,7 +195,8 @@ impl Payments {
     ) {
         tokio::pin!(shutdown);
         let mut last: Option<tokio::time::Instant> = None;
-        let mut woken = false;
+        // Receipts kept from a previous run are submitted at once.
+        let mut woken = self.unsettled().0 > 0;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(SAVE_EVERY) => {}
