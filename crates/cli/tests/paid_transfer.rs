@@ -87,27 +87,16 @@ fn balance_line(wallet: &str, hub: &str) -> String {
         .clone()
 }
 
-/// The sum of `bytes=N` over the seeder's `settled` log lines.
-/// How many receipts the seeder's settlement rounds settled (each floors the fee once).
-fn settlement_rounds(seeder: &Proc) -> u64 {
+/// The sum of `FIELD=N` over the seeder's `settled` log lines (`bytes`: bytes settled;
+/// `receipts`: receipts settled, each of which floors the fee once).
+fn settled_sum(seeder: &Proc, field: &str) -> u64 {
+    let key = format!(" {field}=");
     seeder
         .lines()
         .iter()
         .filter(|l| l.contains("node::payments") && l.contains(" settled "))
         .filter_map(|l| {
-            let (_, rest) = l.split_once(" receipts=")?;
-            rest.split_whitespace().next()?.parse::<u64>().ok()
-        })
-        .sum()
-}
-
-fn settled_bytes(seeder: &Proc) -> u64 {
-    seeder
-        .lines()
-        .iter()
-        .filter(|l| l.contains("node::payments") && l.contains(" settled "))
-        .filter_map(|l| {
-            let (_, rest) = l.split_once(" bytes=")?;
+            let (_, rest) = l.split_once(key.as_str())?;
             rest.split_whitespace().next()?.parse::<u64>().ok()
         })
         .sum()
@@ -269,7 +258,7 @@ liquid = "{DOWNLOADER_TOKENS}"
     seeder.proc.wait_exit(WAIT);
     let killed = seeder;
     assert!(
-        settled_bytes(&killed.proc) < size,
+        settled_sum(&killed.proc, "bytes") < size,
         "the killed seeder had settled everything: nothing left to lose"
     );
     let mut seeder = seedbank::seed_with_args(
@@ -289,7 +278,7 @@ liquid = "{DOWNLOADER_TOKENS}"
     // its engine down, which writes what is queued for each peer before closing (it once did not,
     // and lost the last receipt about once in 300 fetches).
     assert_eq!(
-        settled_bytes(&killed.proc) + settled_bytes(&seeder.proc),
+        settled_sum(&killed.proc, "bytes") + settled_sum(&seeder.proc, "bytes"),
         size,
         "the seeder settled other than the torrent's file bytes:\n{seeder_output}"
     );
@@ -301,7 +290,7 @@ liquid = "{DOWNLOADER_TOKENS}"
     let charge = price_per_byte * u128::from(size);
     let fee = charge * FEE_BPS / 10_000;
     let downloader_left = u128::from(DOWNLOADER_TOKENS) * 10u128.pow(18) - charge;
-    let settlements = settlement_rounds(&killed.proc) + settlement_rounds(&seeder.proc);
+    let settlements = settled_sum(&killed.proc, "receipts") + settled_sum(&seeder.proc, "receipts");
     eprintln!(
         "-> {size} bytes at {price_per_byte} base units/byte: charge {}, fee {}, uploader gets {} ({settlements} settlement(s))",
         Amount(charge),

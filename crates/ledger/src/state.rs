@@ -30,6 +30,20 @@ pub struct Account {
     pub invited_by: Option<Address>,
 }
 
+impl Account {
+    /// Takes `amount` from the liquid balance, or says how much was missing.
+    fn debit(&mut self, amount: Amount) -> Result<(), TxError> {
+        self.balance = self
+            .balance
+            .checked_sub(amount)
+            .ok_or(TxError::InsufficientBalance {
+                need: amount,
+                have: self.balance,
+            })?;
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct TorrentTerms {
     pub size: u64,
@@ -372,13 +386,7 @@ impl State {
                 if t.to == t.from {
                     return Err(TxError::SelfTransfer);
                 }
-                me.balance =
-                    me.balance
-                        .checked_sub(t.amount)
-                        .ok_or(TxError::InsufficientBalance {
-                            need: t.amount,
-                            have: me.balance,
-                        })?;
+                me.debit(t.amount)?;
                 let mut to = self.account(&t.to);
                 to.balance = to.balance.checked_add(t.amount).ok_or(TxError::Overflow)?;
                 other = Some((t.to, to));
@@ -403,13 +411,7 @@ impl State {
                         ),
                     });
                 }
-                me.balance =
-                    me.balance
-                        .checked_sub(s.amount)
-                        .ok_or(TxError::InsufficientBalance {
-                            need: s.amount,
-                            have: me.balance,
-                        })?;
+                me.debit(s.amount)?;
                 me.stake = me.stake.checked_add(s.amount).ok_or(TxError::Overflow)?;
                 me.lock_until = s.lock_until;
             }
@@ -565,14 +567,7 @@ impl State {
                 if *account == operator {
                     return Err(TxError::SelfTransfer);
                 }
-                treasury.balance =
-                    treasury
-                        .balance
-                        .checked_sub(*stake)
-                        .ok_or(TxError::InsufficientBalance {
-                            need: *stake,
-                            have: treasury.balance,
-                        })?;
+                treasury.debit(*stake)?;
                 member.stake = total_stake;
                 member.lock_until = member.lock_until.max(*lock_until);
                 member.member = Some(name.clone());
