@@ -74,7 +74,7 @@ impl Challenge {
 pub enum ChallengeError {
     #[error(transparent)]
     Report(#[from] ReportError),
-    #[error("the report is for epoch {report}, the challenges for epoch {given}")]
+    #[error("the report starts at epoch {report}, after the audited epoch {given}")]
     EpochMismatch { report: u64, given: u64 },
     #[error("the report is node {report}'s, the challenges are for {given}")]
     NodeMismatch { report: Address, given: Address },
@@ -108,8 +108,9 @@ pub fn draw(
 
 /// The `n` challenges of `node` for `epoch` (module documentation).
 ///
-/// `epoch`, `node` and `report_hash` must be the report's own (they are what was committed to and
-/// signed; a mismatch is refused rather than silently preferring one), and the report must pass
+/// `epoch` is the audited epoch: the report's own or a later one (a report stays in force until the
+/// node replaces it). `node` and `report_hash` must be the report's own (they are what was signed;
+/// a mismatch is refused rather than silently preferring one), and the report must pass
 /// [`HostingReport::check_layout`]. A report without claims gets no challenges.
 pub fn derive(
     secret: &[u8; 32],
@@ -120,7 +121,7 @@ pub fn derive(
     layout: &impl Layout,
     n: u32,
 ) -> Result<Vec<Challenge>, ChallengeError> {
-    if report.epoch != epoch {
+    if report.epoch > epoch {
         return Err(ChallengeError::EpochMismatch {
             report: report.epoch,
             given: epoch,
@@ -377,9 +378,12 @@ mod tests {
         let h = report.hash();
         let node = report.node;
         assert!(matches!(
-            derive(&s, 4, &node, &h, &report, &layout, 4),
+            derive(&s, 2, &node, &h, &report, &layout, 4),
             Err(ChallengeError::EpochMismatch { .. })
         ));
+        // A report stays in force: a later epoch derives from it, and differently.
+        let later = derive(&s, 4, &node, &h, &report, &layout, 4).unwrap();
+        assert_ne!(later, derive(&s, 3, &node, &h, &report, &layout, 4).unwrap());
         assert!(matches!(
             derive(&s, 3, &Address([1; 20]), &h, &report, &layout, 4),
             Err(ChallengeError::NodeMismatch { .. })

@@ -9,7 +9,8 @@
 
 use metainfo::Torrent;
 use serde::{Deserialize, Serialize};
-use token::Address;
+use token::audit_answer::{AuditAnswer, answer_hash_block, answer_hash_piece};
+use token::{Address, Domain, Signature};
 
 use crate::TorrentId;
 use crate::challenge::Challenge;
@@ -32,14 +33,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Judges an answer the node gave: [`Outcome::Pass`] if it checks against `target`, else
-    /// [`Outcome::Wrong`] with the evidence.
+    /// Judges an answer the node gave and signed: [`Outcome::Pass`] if it checks against
+    /// `target`, else [`Outcome::Wrong`] with the evidence. The caller has checked that `sig` is
+    /// the node's ([`Evidence::signed_by_node`]); an answer it cannot attribute is no answer.
     pub fn judge(
         node: Address,
         epoch: u64,
         challenge: Challenge,
         target: Target,
         answer: Answer,
+        sig: Signature,
     ) -> Outcome {
         if target.check(&answer).is_ok() {
             return Outcome::Pass;
@@ -51,6 +54,7 @@ impl Outcome {
                 challenge,
                 target,
                 answer,
+                sig,
             }),
         }
     }
@@ -96,11 +100,9 @@ impl Containment {
 
 /// Everything a third party needs to re-check a wrong answer: who was asked what, in which epoch
 /// (so the challenge can be re-derived from the revealed secret and the node's report), what the
-/// torrent says the answer must match, and the bytes and proof that came back.
-///
-/// What it cannot show on its own: that the node really sent these bytes. Answers are not signed
-/// by the node, so evidence is the auditor's word for the answer; the torrent's hashes make the
-/// *wrongness* checkable, not the authorship (see `docs/threat-model.md`, malicious hub).
+/// torrent says the answer must match, the bytes and proof that came back, and the node's
+/// signature over them (`token::audit_answer`), which shows the node sent exactly these bytes: the
+/// hub cannot make evidence up, and cannot turn a right answer into a wrong one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
@@ -109,6 +111,7 @@ pub struct Evidence {
     pub challenge: Challenge,
     pub target: Target,
     pub answer: Answer,
+    pub sig: Signature,
 }
 
 impl Evidence {
@@ -117,15 +120,44 @@ impl Evidence {
         self.target.check(&self.answer).err()
     }
 
-    /// Does the evidence hold, i.e. does the answer fail its recorded target?
-    pub fn check(&self) -> bool {
-        self.failure().is_some()
+    /// The message the node signed for this answer.
+    pub fn signed_message(&self) -> AuditAnswer {
+        answer_message(self.epoch, &self.challenge, &self.answer)
+    }
+
+    /// Did the node sign this answer, in the collective `domain`?
+    pub fn signed_by_node(&self, domain: &Domain) -> bool {
+        self.sig
+            .recover(&domain.digest(&self.signed_message()))
+            .is_ok_and(|signer| signer == self.node)
+    }
+
+    /// Does the evidence hold: the node signed the answer, and the answer fails its recorded
+    /// target?
+    pub fn check(&self, domain: &Domain) -> bool {
+        self.signed_by_node(domain) && self.failure().is_some()
     }
 
     /// [`check`](Self::check), and the recorded target is what `torrent` (the challenged one)
     /// really says for the challenge, so the evidence did not pick its own yardstick.
-    pub fn check_with_torrent(&self, torrent: &Torrent) -> bool {
+    pub fn check_with_torrent(&self, torrent: &Torrent, domain: &Domain) -> bool {
         Target::for_challenge(torrent, &self.challenge).is_ok_and(|t| t == self.target)
-            && self.check()
+            && self.check(domain)
+    }
+}
+
+/// The `AuditAnswer` a node signs for `answer` to `challenge` in `epoch`.
+pub fn answer_message(epoch: u64, challenge: &Challenge, answer: &Answer) -> AuditAnswer {
+    let answer = match answer {
+        Answer::Block { data, proof } => answer_hash_block(data, proof),
+        Answer::Piece { data } => answer_hash_piece(data),
+    };
+    AuditAnswer {
+        epoch,
+        torrent: challenge.torrent,
+        piece: challenge.piece,
+        // Challenges only ever name blocks of a piece, which starts below 2^32 on the wire.
+        offset: u32::try_from(challenge.offset()).unwrap_or(u32::MAX),
+        answer,
     }
 }

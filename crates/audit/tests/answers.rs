@@ -16,9 +16,31 @@ use audit::{
 use common::{Rng, challenges, claimed_blocks, secret};
 use metainfo::merkle::{block_hashes, file_root, prove_block};
 use metainfo::{CreateOptions, Torrent, Version, create_torrent};
-use token::Address;
+use token::{Address, Domain, SecretKey};
 
 const BLOCK: usize = 16 * 1024;
+
+/// The audited node's wallet key, and the collective whose domain its answers are signed in.
+fn node_key() -> SecretKey {
+    SecretKey::from_bytes(&[0x77; 32]).unwrap()
+}
+
+fn domain() -> Domain {
+    Domain {
+        name: "audit tests".into(),
+        version: "1".into(),
+        chain_id: 31337,
+        verifying_contract: Address([0xcc; 20]),
+    }
+}
+
+/// Judges `answer` as the auditor does, signed by the node as the node does.
+fn judged(epoch: u64, challenge: Challenge, target: Target, answer: Answer) -> Outcome {
+    let key = node_key();
+    let message = audit::answer_message(epoch, &challenge, &answer);
+    let sig = key.sign_digest(&domain().digest(&message));
+    Outcome::judge(key.address(), epoch, challenge, target, answer, sig)
+}
 
 fn flip(bytes: &mut [u8], bit: usize) {
     bytes[bit / 8] ^= 1 << (bit % 8);
@@ -160,9 +182,8 @@ fn evidence_of_a_wrong_block_rechecks() {
         data: data[6 * BLOCK..7 * BLOCK].to_vec(),
         proof: prove_block(&hashes, 6).uncles,
     };
-    let node = Address([1; 20]);
     assert_eq!(
-        Outcome::judge(node, 4, challenge, target.clone(), good.clone()),
+        judged(4, challenge, target.clone(), good.clone()),
         Outcome::Pass
     );
     let mut bad_data = data[6 * BLOCK..7 * BLOCK].to_vec();
@@ -171,11 +192,10 @@ fn evidence_of_a_wrong_block_rechecks() {
         data: bad_data,
         proof: prove_block(&hashes, 6).uncles,
     };
-    let Outcome::Wrong { evidence } = Outcome::judge(node, 4, challenge, target.clone(), bad)
-    else {
+    let Outcome::Wrong { evidence } = judged(4, challenge, target.clone(), bad) else {
         panic!("a flipped bit passed");
     };
-    assert!(evidence.check());
+    assert!(evidence.check(&domain()));
     assert_eq!(evidence.failure(), Some(AnswerError::RootMismatch));
     let json = serde_json::to_string(&Outcome::Wrong {
         evidence: evidence.clone(),
@@ -186,13 +206,31 @@ fn evidence_of_a_wrong_block_rechecks() {
         panic!("{json}");
     };
     assert_eq!(back, evidence);
-    assert!(back.check());
-    // A correct answer dressed up as evidence is refused by the check.
+    assert!(back.check(&domain()));
+    // A correct answer dressed up as evidence is refused by the check: the signature does not
+    // cover it, and it does not fail.
     let fake = Evidence {
-        answer: good,
+        answer: good.clone(),
         ..(*evidence).clone()
     };
-    assert!(!fake.check());
+    assert!(!fake.check(&domain()));
+    // Bytes the node did not sign are no evidence, even if wrong: the hub cannot make them up.
+    let mut made_up = good;
+    if let Answer::Block { data, .. } = &mut made_up {
+        flip(data, 3);
+    }
+    let made_up = Evidence {
+        answer: made_up,
+        ..(*evidence).clone()
+    };
+    assert!(made_up.failure().is_some());
+    assert!(!made_up.check(&domain()));
+    // Nor is the node's real signature in another collective's domain.
+    let elsewhere = Domain {
+        chain_id: 1,
+        ..domain()
+    };
+    assert!(!evidence.check(&elsewhere));
 }
 
 // ---- Real torrents: an honest node, a node serving corrupted bytes, a node that lost data. ----
@@ -272,7 +310,7 @@ impl Copy {
 
 fn report_for(epoch: u64, torrents: &[&Torrent]) -> HostingReport {
     HostingReport {
-        node: Address([0x77; 20]),
+        node: node_key().address(),
         epoch,
         claims: torrents
             .iter()
@@ -323,7 +361,7 @@ fn an_honest_node_passes_a_thousand_audits() {
             let target = Target::for_challenge(&copy.torrent, &c).unwrap();
             let answer = copy.answer(&target, &c);
             assert_eq!(
-                Outcome::judge(report.node, epoch, c, target, answer),
+                judged(epoch, c, target, answer),
                 Outcome::Pass,
                 "epoch {epoch} {c:?}"
             );
@@ -357,17 +395,15 @@ fn corrupted_bytes_leave_checkable_evidence() {
                     flip(data, bit);
                 }
             }
-            let Outcome::Wrong { evidence } =
-                Outcome::judge(report.node, 1, c, target.clone(), answer)
-            else {
+            let Outcome::Wrong { evidence } = judged(1, c, target.clone(), answer) else {
                 panic!("{version:?}: a corrupted answer passed");
             };
-            assert!(evidence.check());
-            assert!(evidence.check_with_torrent(&copy.torrent));
+            assert!(evidence.check(&domain()));
+            assert!(evidence.check_with_torrent(&copy.torrent, &domain()));
             // Through JSON, as it is stored.
             let stored: Evidence =
                 serde_json::from_str(&serde_json::to_string(&evidence).unwrap()).unwrap();
-            assert!(stored.check_with_torrent(&copy.torrent));
+            assert!(stored.check_with_torrent(&copy.torrent, &domain()));
             // Evidence that names a target of its own is not accepted against the torrent.
             let mut forged = (*evidence).clone();
             forged.target = match forged.target {
@@ -385,8 +421,8 @@ fn corrupted_bytes_leave_checkable_evidence() {
                     piece_length,
                 },
             };
-            assert!(forged.check());
-            assert!(!forged.check_with_torrent(&copy.torrent));
+            assert!(forged.check(&domain()));
+            assert!(!forged.check_with_torrent(&copy.torrent, &domain()));
             wrong += 1;
         }
         assert_eq!(wrong, 44);

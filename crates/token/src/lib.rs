@@ -8,6 +8,7 @@
 
 mod address;
 mod amount;
+pub mod audit_answer;
 pub mod eip712;
 mod key;
 pub mod keystore;
@@ -15,6 +16,7 @@ pub mod messages;
 
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError, DECIMALS};
+pub use audit_answer::AuditAnswer;
 pub use eip712::{Domain, TypedMessage, keccak256};
 pub use key::{SecretKey, Signature, SignatureError};
 pub use messages::{
