@@ -318,6 +318,13 @@ pub enum WireError {
         len: usize,
     },
 
+    /// An `sb_audit` signature that is not 65 bytes (`r ‖ s ‖ v`).
+    #[error("sb_audit sig is {found} bytes, not 65")]
+    SbAuditSigLength {
+        /// The size received.
+        found: usize,
+    },
+
     /// A local extension registration used an empty name, which BEP 10 cannot express.
     #[error("extension names must not be empty")]
     EmptyExtensionName,

@@ -18,7 +18,7 @@
 use bytes::Bytes;
 
 use crate::bencode::{self, Reader};
-use crate::sb_dict::{Dialect, put_msg_type, read_fields};
+use crate::sb_dict::{Dialect, put_msg_type, read_fields, saturate};
 use crate::{BLOCK_SIZE, MAX_BLOCK_LEN, WireError};
 
 /// The extension name announced in the BEP 10 handshake's `m` dictionary.
@@ -41,6 +41,9 @@ pub enum AuditMessage {
     Challenge {
         /// Chosen by the auditor; every answer repeats it.
         id: u32,
+        /// The epoch being audited; the node signs it into its answer, so an answer cannot be
+        /// replayed into another epoch.
+        epoch: u64,
         /// The piece index, as in `request`.
         piece: u32,
         /// Byte offset of the block within the piece; a multiple of 16 KiB.
@@ -57,6 +60,9 @@ pub enum AuditMessage {
         /// The sibling hashes from the block's leaf up to the pieces root, lowest level first (the
         /// uncles of BEP 52's hash messages); empty for a file of one block.
         proof: Vec<[u8; 32]>,
+        /// The node's signature over the EIP-712 `AuditAnswer` for this answer
+        /// (`token::audit_answer`): what makes a wrong answer evidence against the node.
+        sig: [u8; 65],
     },
     /// `msg_type` 2, node to auditor, for v1-only torrents: one part of the challenged piece. The
     /// node sends the whole piece as consecutive parts, and the auditor checks the piece's SHA-1.
@@ -67,11 +73,16 @@ pub enum AuditMessage {
         offset: u32,
         /// At most 16 KiB of the piece, so that a part fits one message whatever the piece size.
         data: Bytes,
+        /// On the piece's last part only: the node's signature over the `AuditAnswer` for the
+        /// whole piece.
+        sig: Option<[u8; 65]>,
     },
     /// `msg_type` 3, node to auditor: the node does not have the challenged block.
     Missing {
         /// The challenge's id.
         id: u32,
+        /// The node's signature over the `AuditAnswer` saying so.
+        sig: [u8; 65],
     },
     /// Any other `msg_type`: a later version's message, which receivers ignore (BEP 10 practice,
     /// as with `ut_metadata`). Its other keys are checked to be well-formed and then dropped.
@@ -102,30 +113,52 @@ impl AuditMessage {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = b"d".to_vec();
         match self {
-            AuditMessage::Challenge { id, piece, offset } => {
+            AuditMessage::Challenge {
+                id,
+                epoch,
+                piece,
+                offset,
+            } => {
+                bencode::put_bytes(&mut out, b"epoch");
+                bencode::put_int(&mut out, saturate(*epoch));
                 put_id(&mut out, *id);
                 put_msg_type(&mut out, CHALLENGE);
                 put_u32(&mut out, b"offset", *offset);
                 put_u32(&mut out, b"piece", *piece);
             }
-            AuditMessage::Block { id, data, proof } => {
-                out.reserve(data.len() + 32 * proof.len() + 64);
+            AuditMessage::Block {
+                id,
+                data,
+                proof,
+                sig,
+            } => {
+                out.reserve(data.len() + 32 * proof.len() + 160);
                 put_data(&mut out, data);
                 put_id(&mut out, *id);
                 put_msg_type(&mut out, BLOCK);
                 bencode::put_bytes(&mut out, b"proof");
                 bencode::put_bytes(&mut out, proof.as_flattened());
+                put_sig(&mut out, sig);
             }
-            AuditMessage::PiecePart { id, offset, data } => {
-                out.reserve(data.len() + 64);
+            AuditMessage::PiecePart {
+                id,
+                offset,
+                data,
+                sig,
+            } => {
+                out.reserve(data.len() + 160);
                 put_data(&mut out, data);
                 put_id(&mut out, *id);
                 put_msg_type(&mut out, PIECE_PART);
                 put_u32(&mut out, b"offset", *offset);
+                if let Some(sig) = sig {
+                    put_sig(&mut out, sig);
+                }
             }
-            AuditMessage::Missing { id } => {
+            AuditMessage::Missing { id, sig } => {
                 put_id(&mut out, *id);
                 put_msg_type(&mut out, MISSING);
+                put_sig(&mut out, sig);
             }
             AuditMessage::Unknown { msg_type } => put_msg_type(&mut out, *msg_type),
         }
@@ -146,6 +179,8 @@ impl AuditMessage {
         // `msg_type` sorts after `data` and `id`, hence two passes (see `Dialect::scan`).
         let msg_type = DIALECT.scan(payload)?;
         let mut id = None;
+        let mut epoch = None;
+        let mut sig = None;
         let mut piece = None;
         let mut offset = None;
         let mut data = None;
@@ -156,7 +191,11 @@ impl AuditMessage {
                 (CHALLENGE | BLOCK | PIECE_PART | MISSING, b"id") => {
                     id = Some(u32_field(reader, "id")?)
                 }
+                (CHALLENGE, b"epoch") => {
+                    epoch = Some(DIALECT.int::<u64>(reader, "epoch", i64::MAX)?)
+                }
                 (CHALLENGE, b"piece") => piece = Some(u32_field(reader, "piece")?),
+                (BLOCK | PIECE_PART | MISSING, b"sig") => sig = Some(signature(reader)?),
                 (CHALLENGE, b"offset") => offset = Some(block_offset(reader)?),
                 (PIECE_PART, b"offset") => offset = Some(u32_field(reader, "offset")?),
                 (BLOCK | PIECE_PART, b"data") => data = Some(block_data(reader)?),
@@ -168,6 +207,7 @@ impl AuditMessage {
         // Missing fields are reported in key order.
         match msg_type {
             CHALLENGE => Ok(AuditMessage::Challenge {
+                epoch: DIALECT.required(epoch, CHALLENGE, "epoch")?,
                 id: DIALECT.required(id, CHALLENGE, "id")?,
                 offset: DIALECT.required(offset, CHALLENGE, "offset")?,
                 piece: DIALECT.required(piece, CHALLENGE, "piece")?,
@@ -176,14 +216,17 @@ impl AuditMessage {
                 data: DIALECT.required(data, BLOCK, "data")?,
                 id: DIALECT.required(id, BLOCK, "id")?,
                 proof: DIALECT.required(proof, BLOCK, "proof")?,
+                sig: DIALECT.required(sig, BLOCK, "sig")?,
             }),
             PIECE_PART => Ok(AuditMessage::PiecePart {
                 data: DIALECT.required(data, PIECE_PART, "data")?,
                 id: DIALECT.required(id, PIECE_PART, "id")?,
                 offset: DIALECT.required(offset, PIECE_PART, "offset")?,
+                sig,
             }),
             MISSING => Ok(AuditMessage::Missing {
                 id: DIALECT.required(id, MISSING, "id")?,
+                sig: DIALECT.required(sig, MISSING, "sig")?,
             }),
             msg_type => Ok(AuditMessage::Unknown { msg_type }),
         }
@@ -201,6 +244,11 @@ const DIALECT: Dialect = Dialect {
 
 fn put_id(out: &mut Vec<u8>, id: u32) {
     put_u32(out, b"id", id);
+}
+
+fn put_sig(out: &mut Vec<u8>, sig: &[u8; 65]) {
+    bencode::put_bytes(out, b"sig");
+    bencode::put_bytes(out, sig);
 }
 
 fn put_u32(out: &mut Vec<u8>, key: &[u8], value: u32) {
@@ -226,6 +274,12 @@ fn block_offset(reader: &mut Reader<'_>) -> Result<u32, WireError> {
     } else {
         Err(WireError::SbAuditOffsetMisaligned { offset })
     }
+}
+
+/// `sig`: a 65-byte secp256k1 signature; the node checks nothing more (the auditor recovers it).
+fn signature(reader: &mut Reader<'_>) -> Result<[u8; 65], WireError> {
+    let sig = DIALECT.bytes(reader, "sig")?;
+    <[u8; 65]>::try_from(sig).map_err(|_| WireError::SbAuditSigLength { found: sig.len() })
 }
 
 /// `data`: at most one 16 KiB block.
@@ -266,41 +320,83 @@ mod tests {
 
     const HASH_A: [u8; 32] = [0x41; 32];
     const HASH_B: [u8; 32] = [0x42; 32];
+    /// A signature as the codec sees it: 65 bytes carried as they are (recovering the signer is
+    /// the auditor's business). `S` on the wire.
+    const SIG: [u8; 65] = [0x53; 65];
 
     fn challenge() -> AuditMessage {
         AuditMessage::Challenge {
             id: 7,
+            epoch: 9,
             piece: 3,
             offset: 32_768,
         }
     }
 
-    /// A block answer carrying `data` and `proof`, written out by hand.
-    fn block_bytes(data: &[u8], proof: &[u8]) -> Vec<u8> {
+    fn block(data: &[u8], proof: &[[u8; 32]]) -> AuditMessage {
+        AuditMessage::Block {
+            id: 7,
+            data: Bytes::copy_from_slice(data),
+            proof: proof.to_vec(),
+            sig: SIG,
+        }
+    }
+
+    fn missing() -> AuditMessage {
+        AuditMessage::Missing { id: 7, sig: SIG }
+    }
+
+    /// The `sig` key and its value, the last entry of an answer.
+    fn sig_entry(sig: &[u8]) -> Vec<u8> {
+        [format!("3:sig{}:", sig.len()).as_bytes(), sig].concat()
+    }
+
+    /// `head`, a dictionary written up to its `sig`, completed with [`SIG`] and the end.
+    fn with_sig(head: &[u8]) -> Vec<u8> {
+        [head, &sig_entry(&SIG), b"e"].concat()
+    }
+
+    /// A block answer carrying `data`, `proof` and `sig`, written out by hand.
+    fn block_bytes_signed(data: &[u8], proof: &[u8], sig: &[u8]) -> Vec<u8> {
         [
             format!("d4:data{}:", data.len()).as_bytes(),
             data,
             format!("2:idi7e8:msg_typei1e5:proof{}:", proof.len()).as_bytes(),
             proof,
+            &sig_entry(sig),
             b"e",
         ]
         .concat()
     }
 
-    fn piece_part_bytes(data: &[u8], offset: &[u8]) -> Vec<u8> {
+    /// A block answer carrying `data` and `proof`, signed with [`SIG`].
+    fn block_bytes(data: &[u8], proof: &[u8]) -> Vec<u8> {
+        block_bytes_signed(data, proof, &SIG)
+    }
+
+    /// A piece part, with a `sig` when it is the piece's last.
+    fn piece_part_bytes(data: &[u8], offset: &[u8], sig: Option<&[u8]>) -> Vec<u8> {
         [
             format!("d4:data{}:", data.len()).as_bytes(),
             data,
             b"2:idi7e8:msg_typei2e6:offseti",
             offset,
-            b"ee",
+            b"e",
+            &sig.map(sig_entry).unwrap_or_default(),
+            b"e",
         ]
         .concat()
     }
 
-    fn challenge_bytes(id: &[u8], offset: &[u8], piece: &[u8]) -> Vec<u8> {
+    fn missing_bytes(sig: &[u8]) -> Vec<u8> {
+        [&b"d2:idi7e8:msg_typei3e"[..], &sig_entry(sig), b"e"].concat()
+    }
+
+    fn challenge_bytes(epoch: &[u8], id: &[u8], offset: &[u8], piece: &[u8]) -> Vec<u8> {
         [
-            &b"d2:idi"[..],
+            &b"d5:epochi"[..],
+            epoch,
+            b"e2:idi",
             id,
             b"e8:msg_typei0e6:offseti",
             offset,
@@ -311,58 +407,59 @@ mod tests {
         .concat()
     }
 
-    fn block(data: &[u8], proof: &[[u8; 32]]) -> AuditMessage {
-        AuditMessage::Block {
-            id: 7,
-            data: Bytes::copy_from_slice(data),
-            proof: proof.to_vec(),
-        }
-    }
-
     #[test]
     fn challenge_encodes_to_the_documented_bytes() {
-        let expected: &[u8] = b"d2:idi7e8:msg_typei0e6:offseti32768e5:piecei3ee";
+        let expected: &[u8] = b"d5:epochi9e2:idi7e8:msg_typei0e6:offseti32768e5:piecei3ee";
         assert_eq!(challenge().encode(), expected);
         assert_eq!(AuditMessage::decode(expected), Ok(challenge()));
 
         let extreme = AuditMessage::Challenge {
             id: u32::MAX,
+            epoch: i64::MAX as u64,
             piece: u32::MAX,
             offset: u32::MAX - (BLOCK_SIZE - 1),
         };
-        let bytes = challenge_bytes(b"4294967295", b"4294950912", b"4294967295");
+        let bytes = challenge_bytes(
+            b"9223372036854775807",
+            b"4294967295",
+            b"4294950912",
+            b"4294967295",
+        );
         assert_eq!(extreme.encode(), bytes);
         assert_eq!(AuditMessage::decode(&bytes), Ok(extreme));
 
         let zero = AuditMessage::Challenge {
             id: 0,
+            epoch: 0,
             piece: 0,
             offset: 0,
         };
-        assert_eq!(zero.encode(), challenge_bytes(b"0", b"0", b"0"));
+        assert_eq!(zero.encode(), challenge_bytes(b"0", b"0", b"0", b"0"));
         assert_eq!(AuditMessage::decode(&zero.encode()), Ok(zero));
     }
 
     #[test]
     fn block_encodes_to_the_documented_bytes() {
         // A file of one block: the leaf is the root, so there is nothing to prove.
-        let small: &[u8] = b"d4:data5:hello2:idi7e8:msg_typei1e5:proof0:e";
+        let small = with_sig(b"d4:data5:hello2:idi7e8:msg_typei1e5:proof0:");
         assert_eq!(block(b"hello", &[]).encode(), small);
-        assert_eq!(AuditMessage::decode(small), Ok(block(b"hello", &[])));
+        assert_eq!(AuditMessage::decode(&small), Ok(block(b"hello", &[])));
 
-        let two: &[u8] = b"d4:data3:abc2:idi7e8:msg_typei1e5:proof64:\
-            AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBe";
+        let two = with_sig(
+            b"d4:data3:abc2:idi7e8:msg_typei1e5:proof64:\
+            AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+        );
         assert_eq!(block(b"abc", &[HASH_A, HASH_B]).encode(), two);
         assert_eq!(
-            AuditMessage::decode(two),
+            AuditMessage::decode(&two),
             Ok(block(b"abc", &[HASH_A, HASH_B]))
         );
 
-        // The largest answer: a whole block and the longest proof.
+        // The largest answer: a whole block, the longest proof and the signature.
         let data = vec![0xD7; MAX_BLOCK_LEN as usize];
         let proof = vec![HASH_A; MAX_PROOF_HASHES];
         let bytes = block_bytes(&data, proof.as_flattened());
-        assert_eq!(bytes.len(), 13 + 16_384 + 32 + 2_048 + 1);
+        assert_eq!(bytes.len(), 13 + 16_384 + 32 + 2_048 + 8 + 65 + 1);
         assert_eq!(block(&data, &proof).encode(), bytes);
         assert_eq!(AuditMessage::decode(&bytes), Ok(block(&data, &proof)));
         // With the longest id too: the size docs/protocol.md gives as the largest message.
@@ -370,8 +467,9 @@ mod tests {
             id: u32::MAX,
             data: Bytes::from(data),
             proof,
+            sig: SIG,
         };
-        assert_eq!(largest.encode().len(), 18_487);
+        assert_eq!(largest.encode().len(), 18_560);
 
         // Empty data is never a correct block, but judging that is the auditor's business.
         assert_eq!(block(b"", &[]).encode(), block_bytes(b"", b""));
@@ -387,10 +485,22 @@ mod tests {
             id: 7,
             offset: 16_384,
             data: Bytes::from_static(b"abc"),
+            sig: None,
         };
         let expected: &[u8] = b"d4:data3:abc2:idi7e8:msg_typei2e6:offseti16384ee";
         assert_eq!(part.encode(), expected);
         assert_eq!(AuditMessage::decode(expected), Ok(part));
+
+        // The piece's last part carries the signature over the whole piece.
+        let last = AuditMessage::PiecePart {
+            id: 7,
+            offset: 16_384,
+            data: Bytes::from_static(b"abc"),
+            sig: Some(SIG),
+        };
+        let expected = with_sig(b"d4:data3:abc2:idi7e8:msg_typei2e6:offseti16384e");
+        assert_eq!(last.encode(), expected);
+        assert_eq!(AuditMessage::decode(&expected), Ok(last));
 
         // Parts need not start at a block boundary, and may be as long as a block.
         let data = vec![0x33; MAX_BLOCK_LEN as usize];
@@ -398,17 +508,19 @@ mod tests {
             id: 7,
             offset: u32::MAX,
             data: Bytes::from(data.clone()),
+            sig: Some(SIG),
         };
-        let bytes = piece_part_bytes(&data, b"4294967295");
+        let bytes = piece_part_bytes(&data, b"4294967295", Some(&SIG));
         assert_eq!(odd.encode(), bytes);
         assert_eq!(AuditMessage::decode(&bytes), Ok(odd));
     }
 
     #[test]
     fn missing_encodes_to_the_documented_bytes() {
-        let missing = AuditMessage::Missing { id: 7 };
-        assert_eq!(missing.encode(), b"d2:idi7e8:msg_typei3ee");
-        assert_eq!(AuditMessage::decode(b"d2:idi7e8:msg_typei3ee"), Ok(missing));
+        let expected: &[u8] = b"d2:idi7e8:msg_typei3e3:sig65:\
+            SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSe";
+        assert_eq!(missing().encode(), expected);
+        assert_eq!(AuditMessage::decode(expected), Ok(missing()));
     }
 
     #[test]
@@ -429,7 +541,8 @@ mod tests {
             (b"d8:msg_typei9223372036854775807ee", i64::MAX as u64),
             // Fields of the known types, with types and values those types would refuse.
             (
-                b"d4:datai1e2:id2:xx8:msg_typei5e6:offseti1e5:piecei-1e5:proof1:xe",
+                b"d4:datai1e5:epochi-1e2:id2:xx8:msg_typei5e6:offseti1e5:piecei-1e5:proof1:x\
+                3:sig1:xe",
                 5,
             ),
         ] {
@@ -449,74 +562,103 @@ mod tests {
     #[test]
     fn keys_a_type_does_not_use_are_skipped() {
         // Unknown keys before, between and after the fields, nested values among them.
-        let payload =
-            b"d1:ad1:bl1:cee2:idi7e3:idxi-1e8:msg_typei0e6:offseti32768e5:piecei3e2:zzli1eee";
+        let payload = b"d1:ad1:bl1:cee5:epochi9e2:idi7e3:idxi-1e8:msg_typei0e6:offseti32768e\
+            5:piecei3e2:zzli1eee";
         assert_eq!(AuditMessage::decode(payload), Ok(challenge()));
         // Other types' fields, even with values those types would refuse.
-        let payload = b"d4:data2:xx2:idi7e8:msg_typei0e6:offseti32768e5:piecei3e5:proof1:xe";
+        let payload = b"d4:data2:xx5:epochi9e2:idi7e8:msg_typei0e6:offseti32768e5:piecei3e\
+            5:proof1:x3:sig1:xe";
         assert_eq!(AuditMessage::decode(payload), Ok(challenge()));
         assert_eq!(
-            AuditMessage::decode(b"d2:idi7e8:msg_typei3e6:offseti1e5:piecei-5ee"),
-            Ok(AuditMessage::Missing { id: 7 })
+            AuditMessage::decode(&with_sig(
+                b"d5:epochi-1e2:idi7e8:msg_typei3e6:offseti1e5:piecei-5e"
+            )),
+            Ok(missing())
         );
-        let mut block = block_bytes(b"abc", &HASH_A);
-        let at = block.len() - (b"5:proof32:".len() + 32 + 1);
-        block.splice(at..at, b"6:offseti1e5:piece0:".iter().copied());
+        let block = [
+            &b"d4:data3:abc5:epochi-1e2:idi7e8:msg_typei1e6:offseti1e5:piece0:5:proof32:"[..],
+            &HASH_A,
+            &sig_entry(&SIG),
+            b"e",
+        ]
+        .concat();
         assert_eq!(
             AuditMessage::decode(&block),
             Ok(self::block(b"abc", &[HASH_A]))
         );
+        let part = |sig| AuditMessage::PiecePart {
+            id: 7,
+            offset: 0,
+            data: Bytes::from_static(b"x"),
+            sig,
+        };
         assert_eq!(
-            AuditMessage::decode(b"d4:data1:x2:idi7e8:msg_typei2e6:offseti0e5:piecei1e5:proof1:xe"),
-            Ok(AuditMessage::PiecePart {
-                id: 7,
-                offset: 0,
-                data: Bytes::from_static(b"x")
-            })
+            AuditMessage::decode(
+                b"d4:data1:x5:epochi-1e2:idi7e8:msg_typei2e6:offseti0e5:piecei1e5:proof1:xe"
+            ),
+            Ok(part(None))
+        );
+        assert_eq!(
+            AuditMessage::decode(&with_sig(
+                b"d4:data1:x2:idi7e8:msg_typei2e6:offseti0e5:piecei1e5:proof1:x"
+            )),
+            Ok(part(Some(SIG)))
         );
     }
 
     #[test]
     fn every_missing_field_is_named() {
-        // Each type's keys and their encodings, in order.
-        type Parts = &'static [(&'static str, &'static [u8])];
-        let cases: [(u64, Parts); 4] = [
+        // Each type's keys and their encodings, in order. A piece part's `sig` is optional.
+        let entry = |name: &'static str, bytes: &[u8]| (name, bytes.to_vec());
+        let sig = sig_entry(&SIG);
+        let cases = [
             (
                 CHALLENGE,
-                &[
-                    ("id", b"2:idi7e"),
-                    ("msg_type", b"8:msg_typei0e"),
-                    ("offset", b"6:offseti0e"),
-                    ("piece", b"5:piecei3e"),
+                vec![
+                    entry("epoch", b"5:epochi9e"),
+                    entry("id", b"2:idi7e"),
+                    entry("msg_type", b"8:msg_typei0e"),
+                    entry("offset", b"6:offseti0e"),
+                    entry("piece", b"5:piecei3e"),
                 ],
             ),
             (
                 BLOCK,
-                &[
-                    ("data", b"4:data1:x"),
-                    ("id", b"2:idi7e"),
-                    ("msg_type", b"8:msg_typei1e"),
-                    ("proof", b"5:proof0:"),
+                vec![
+                    entry("data", b"4:data1:x"),
+                    entry("id", b"2:idi7e"),
+                    entry("msg_type", b"8:msg_typei1e"),
+                    entry("proof", b"5:proof0:"),
+                    entry("sig", &sig),
                 ],
             ),
             (
                 PIECE_PART,
-                &[
-                    ("data", b"4:data1:x"),
-                    ("id", b"2:idi7e"),
-                    ("msg_type", b"8:msg_typei2e"),
-                    ("offset", b"6:offseti0e"),
+                vec![
+                    entry("data", b"4:data1:x"),
+                    entry("id", b"2:idi7e"),
+                    entry("msg_type", b"8:msg_typei2e"),
+                    entry("offset", b"6:offseti0e"),
                 ],
             ),
             (
                 MISSING,
-                &[("id", b"2:idi7e"), ("msg_type", b"8:msg_typei3e")],
+                vec![
+                    entry("id", b"2:idi7e"),
+                    entry("msg_type", b"8:msg_typei3e"),
+                    entry("sig", &sig),
+                ],
             ),
         ];
-        for (msg_type, parts) in cases {
+        for (msg_type, parts) in &cases {
+            let msg_type = *msg_type;
             let whole = [
                 &b"d"[..],
-                &parts.iter().map(|(_, p)| *p).collect::<Vec<_>>().concat(),
+                &parts
+                    .iter()
+                    .map(|(_, p)| &p[..])
+                    .collect::<Vec<_>>()
+                    .concat(),
                 b"e",
             ]
             .concat();
@@ -524,10 +666,10 @@ mod tests {
                 AuditMessage::decode(&whole).map(|m| m.msg_type()),
                 Ok(msg_type)
             );
-            for (field, _) in parts.iter().filter(|(name, _)| *name != "msg_type") {
+            for &(field, _) in parts.iter().filter(|(name, _)| *name != "msg_type") {
                 let mut payload = b"d".to_vec();
                 for (name, part) in parts {
-                    if name != field {
+                    if *name != field {
                         payload.extend_from_slice(part);
                     }
                 }
@@ -548,12 +690,172 @@ mod tests {
             Err(WireError::SbAuditNoMsgType)
         );
         // With several fields missing, the first in key order is named.
+        for (payload, msg_type, field) in [
+            (&b"d8:msg_typei0ee"[..], CHALLENGE, "epoch"),
+            (b"d8:msg_typei1ee", BLOCK, "data"),
+            (b"d8:msg_typei3ee", MISSING, "id"),
+        ] {
+            assert_eq!(
+                AuditMessage::decode(payload),
+                Err(WireError::SbAuditMissing { msg_type, field })
+            );
+        }
+    }
+
+    #[test]
+    fn blocks_and_missings_need_a_sig_and_piece_parts_may_lack_one() {
+        // Unsigned answers (this extension's encodings before signatures) are refused, naming
+        // the field.
         assert_eq!(
-            AuditMessage::decode(b"d8:msg_typei1ee"),
+            AuditMessage::decode(b"d4:data5:hello2:idi7e8:msg_typei1e5:proof0:e"),
             Err(WireError::SbAuditMissing {
                 msg_type: BLOCK,
-                field: "data"
+                field: "sig"
             })
+        );
+        assert_eq!(
+            AuditMessage::decode(b"d2:idi7e8:msg_typei3ee"),
+            Err(WireError::SbAuditMissing {
+                msg_type: MISSING,
+                field: "sig"
+            })
+        );
+        // A signature under another key is an unknown key, and does not count.
+        assert_eq!(
+            AuditMessage::decode(
+                &[&b"d2:idi7e8:msg_typei3e9:signature65:"[..], &SIG, b"e"].concat()
+            ),
+            Err(WireError::SbAuditMissing {
+                msg_type: MISSING,
+                field: "sig"
+            })
+        );
+        // Every part of a piece but the last goes without.
+        assert_eq!(
+            AuditMessage::decode(&piece_part_bytes(b"x", b"0", None)),
+            Ok(AuditMessage::PiecePart {
+                id: 7,
+                offset: 0,
+                data: Bytes::from_static(b"x"),
+                sig: None
+            })
+        );
+    }
+
+    #[test]
+    fn piece_parts_round_trip_with_and_without_a_sig() {
+        let distinct: [u8; 65] = std::array::from_fn(|i| i as u8);
+        for sig in [
+            None,
+            Some(SIG),
+            Some(distinct),
+            Some([0; 65]),
+            Some([0xFF; 65]),
+        ] {
+            for (offset, data) in [
+                (0u32, &b""[..]),
+                (0, b"x"),
+                (16_384, &[0x33; MAX_BLOCK_LEN as usize][..]),
+                (u32::MAX, b"abc"),
+            ] {
+                let part = AuditMessage::PiecePart {
+                    id: 7,
+                    offset,
+                    data: Bytes::copy_from_slice(data),
+                    sig,
+                };
+                let bytes = piece_part_bytes(
+                    data,
+                    offset.to_string().as_bytes(),
+                    sig.as_ref().map(|s| &s[..]),
+                );
+                assert_eq!(part.encode(), bytes);
+                assert_eq!(AuditMessage::decode(&bytes), Ok(part));
+            }
+        }
+    }
+
+    #[test]
+    fn sigs_must_be_65_bytes() {
+        for len in [0usize, 1, 64, 66, 130] {
+            let sig = vec![0x53; len];
+            let refused = Err(WireError::SbAuditSigLength { found: len });
+            assert_eq!(
+                AuditMessage::decode(&block_bytes_signed(b"x", b"", &sig)),
+                refused,
+                "block, {len} bytes"
+            );
+            assert_eq!(
+                AuditMessage::decode(&piece_part_bytes(b"x", b"0", Some(&sig))),
+                refused,
+                "piece part, {len} bytes"
+            );
+            assert_eq!(
+                AuditMessage::decode(&missing_bytes(&sig)),
+                refused,
+                "missing, {len} bytes"
+            );
+        }
+        // 65 bytes pass through as they are, in order.
+        let sig: [u8; 65] = std::array::from_fn(|i| i as u8);
+        let block = AuditMessage::Block {
+            id: 7,
+            data: Bytes::from_static(b"x"),
+            proof: vec![],
+            sig,
+        };
+        assert_eq!(block.encode(), block_bytes_signed(b"x", b"", &sig));
+        assert_eq!(AuditMessage::decode(&block.encode()), Ok(block));
+        let missing = AuditMessage::Missing { id: 7, sig };
+        assert_eq!(missing.encode(), missing_bytes(&sig));
+        assert_eq!(AuditMessage::decode(&missing.encode()), Ok(missing));
+    }
+
+    #[test]
+    fn epochs_span_zero_to_i64_max() {
+        for value in [-1i64, -9, -i64::MAX] {
+            assert_eq!(
+                AuditMessage::decode(&challenge_bytes(
+                    value.to_string().as_bytes(),
+                    b"7",
+                    b"0",
+                    b"3"
+                )),
+                Err(WireError::ExtensionFieldRange {
+                    key: "sb_audit.epoch".to_owned(),
+                    value,
+                    min: 0,
+                    max: i64::MAX
+                }),
+                "{value}"
+            );
+        }
+        // Beyond bencode's integers.
+        assert_eq!(
+            AuditMessage::decode(&challenge_bytes(b"9223372036854775808", b"7", b"0", b"3")),
+            Err(WireError::Bencode(BencodeError::BadNumber { offset: 9 }))
+        );
+        for epoch in [0u64, 1, u32::MAX.into(), 1 << 32, i64::MAX as u64] {
+            let message = AuditMessage::Challenge {
+                id: 7,
+                epoch,
+                piece: 3,
+                offset: 0,
+            };
+            let bytes = challenge_bytes(epoch.to_string().as_bytes(), b"7", b"0", b"3");
+            assert_eq!(message.encode(), bytes);
+            assert_eq!(AuditMessage::decode(&bytes), Ok(message));
+        }
+        // An epoch bencode cannot carry is sent as i64::MAX, as `msg_type` is.
+        let beyond = AuditMessage::Challenge {
+            id: 7,
+            epoch: u64::MAX,
+            piece: 3,
+            offset: 0,
+        };
+        assert_eq!(
+            beyond.encode(),
+            challenge_bytes(b"9223372036854775807", b"7", b"0", b"3")
         );
     }
 
@@ -562,35 +864,63 @@ mod tests {
         let integer = "an integer";
         let string = "a byte string";
         for (payload, key, expected) in [
-            (&b"d2:id1:78:msg_typei3ee"[..], "id", integer),
+            (with_sig(b"d2:id1:78:msg_typei3e"), "id", integer),
             (
-                b"d2:idi7e8:msg_typei0e6:offset1:05:piecei3ee",
+                b"d5:epoch1:92:idi7e8:msg_typei0e6:offseti0e5:piecei3ee".to_vec(),
+                "epoch",
+                integer,
+            ),
+            (
+                b"d5:epochi9e2:idi7e8:msg_typei0e6:offset1:05:piecei3ee".to_vec(),
                 "offset",
                 integer,
             ),
             (
-                b"d2:idi7e8:msg_typei0e6:offseti0e5:pieceli3eee",
+                b"d5:epochi9e2:idi7e8:msg_typei0e6:offseti0e5:pieceli3eee".to_vec(),
                 "piece",
                 integer,
             ),
-            (b"d4:datai1e2:idi7e8:msg_typei1e5:proof0:e", "data", string),
-            (b"d4:data0:2:idi7e8:msg_typei1e5:proofdee", "proof", string),
-            (b"d4:datale2:idi7e8:msg_typei2e6:offseti0ee", "data", string),
             (
-                b"d4:data0:2:idi7e8:msg_typei2e6:offset0:e",
+                with_sig(b"d4:datai1e2:idi7e8:msg_typei1e5:proof0:"),
+                "data",
+                string,
+            ),
+            (
+                with_sig(b"d4:data0:2:idi7e8:msg_typei1e5:proofde"),
+                "proof",
+                string,
+            ),
+            (
+                b"d4:data0:2:idi7e8:msg_typei1e5:proof0:3:sigi1ee".to_vec(),
+                "sig",
+                string,
+            ),
+            (
+                b"d4:datale2:idi7e8:msg_typei2e6:offseti0ee".to_vec(),
+                "data",
+                string,
+            ),
+            (
+                b"d4:data0:2:idi7e8:msg_typei2e6:offset0:e".to_vec(),
                 "offset",
                 integer,
             ),
-            (b"d8:msg_type1:3e", "msg_type", integer),
+            (
+                b"d4:data0:2:idi7e8:msg_typei2e6:offseti0e3:siglee".to_vec(),
+                "sig",
+                string,
+            ),
+            (b"d2:idi7e8:msg_typei3e3:sigdee".to_vec(), "sig", string),
+            (b"d8:msg_type1:3e".to_vec(), "msg_type", integer),
         ] {
             assert_eq!(
-                AuditMessage::decode(payload),
+                AuditMessage::decode(&payload),
                 Err(WireError::ExtensionFieldType {
                     key: format!("sb_audit.{key}"),
                     expected
                 }),
                 "{}",
-                String::from_utf8_lossy(payload)
+                String::from_utf8_lossy(&payload)
             );
         }
     }
@@ -607,30 +937,27 @@ mod tests {
             let text = value.to_string();
             let text = text.as_bytes();
             assert_eq!(
-                AuditMessage::decode(&challenge_bytes(text, b"0", b"0")),
+                AuditMessage::decode(&challenge_bytes(b"9", text, b"0", b"0")),
                 Err(range("id", value))
             );
             assert_eq!(
-                AuditMessage::decode(&challenge_bytes(b"0", b"0", text)),
+                AuditMessage::decode(&challenge_bytes(b"9", b"0", b"0", text)),
                 Err(range("piece", value))
             );
             assert_eq!(
-                AuditMessage::decode(&piece_part_bytes(b"x", text)),
+                AuditMessage::decode(&piece_part_bytes(b"x", text, None)),
                 Err(range("offset", value))
             );
-            let missing = format!("d2:idi{value}e8:msg_typei3ee");
-            assert_eq!(
-                AuditMessage::decode(missing.as_bytes()),
-                Err(range("id", value))
-            );
+            let missing = with_sig(format!("d2:idi{value}e8:msg_typei3e").as_bytes());
+            assert_eq!(AuditMessage::decode(&missing), Err(range("id", value)));
         }
         // A challenge offset beyond 32 bits is refused as such even when block-aligned.
         assert_eq!(
-            AuditMessage::decode(&challenge_bytes(b"0", b"4294967296", b"0")),
+            AuditMessage::decode(&challenge_bytes(b"9", b"0", b"4294967296", b"0")),
             Err(range("offset", 1 << 32))
         );
         assert_eq!(
-            AuditMessage::decode(&challenge_bytes(b"0", b"-16384", b"0")),
+            AuditMessage::decode(&challenge_bytes(b"9", b"0", b"-16384", b"0")),
             Err(range("offset", -16_384))
         );
         assert_eq!(
@@ -643,8 +970,8 @@ mod tests {
             })
         );
         assert_eq!(
-            AuditMessage::decode(&challenge_bytes(b"9223372036854775808", b"0", b"0")),
-            Err(WireError::Bencode(BencodeError::BadNumber { offset: 6 }))
+            AuditMessage::decode(&challenge_bytes(b"9", b"9223372036854775808", b"0", b"0")),
+            Err(WireError::Bencode(BencodeError::BadNumber { offset: 16 }))
         );
     }
 
@@ -652,7 +979,12 @@ mod tests {
     fn challenge_offsets_must_be_block_aligned() {
         for offset in [1u32, 16_383, 16_385, 32_767, u32::MAX] {
             assert_eq!(
-                AuditMessage::decode(&challenge_bytes(b"7", offset.to_string().as_bytes(), b"3")),
+                AuditMessage::decode(&challenge_bytes(
+                    b"9",
+                    b"7",
+                    offset.to_string().as_bytes(),
+                    b"3"
+                )),
                 Err(WireError::SbAuditOffsetMisaligned { offset }),
                 "{offset}"
             );
@@ -660,6 +992,7 @@ mod tests {
         for offset in [0u32, 16_384, 1 << 30, u32::MAX - (BLOCK_SIZE - 1)] {
             let message = AuditMessage::Challenge {
                 id: 7,
+                epoch: 9,
                 piece: 3,
                 offset,
             };
@@ -677,7 +1010,11 @@ mod tests {
         });
         assert_eq!(AuditMessage::decode(&block_bytes(&long, b"")), too_long);
         assert_eq!(
-            AuditMessage::decode(&piece_part_bytes(&long, b"0")),
+            AuditMessage::decode(&piece_part_bytes(&long, b"0", None)),
+            too_long
+        );
+        assert_eq!(
+            AuditMessage::decode(&piece_part_bytes(&long, b"0", Some(&SIG))),
             too_long
         );
         let huge = [&b"d4:data"[..], b"1048576:", &vec![0; 1 << 20], b"e"].concat();
@@ -725,29 +1062,54 @@ mod tests {
     #[test]
     fn non_canonical_bencode_is_refused() {
         assert_eq!(
-            AuditMessage::decode(&challenge_bytes(b"07", b"0", b"0")),
-            Err(WireError::Bencode(BencodeError::BadNumber { offset: 6 }))
+            AuditMessage::decode(&challenge_bytes(b"09", b"7", b"0", b"0")),
+            Err(WireError::Bencode(BencodeError::BadNumber { offset: 9 }))
         );
         assert_eq!(
-            AuditMessage::decode(&challenge_bytes(b"7", b"-0", b"0")),
-            Err(WireError::Bencode(BencodeError::BadNumber { offset: 30 }))
+            AuditMessage::decode(&challenge_bytes(b"9", b"07", b"0", b"0")),
+            Err(WireError::Bencode(BencodeError::BadNumber { offset: 16 }))
+        );
+        assert_eq!(
+            AuditMessage::decode(&challenge_bytes(b"9", b"7", b"-0", b"0")),
+            Err(WireError::Bencode(BencodeError::BadNumber { offset: 40 }))
         );
         assert_eq!(
             AuditMessage::decode(b"d2:idi7e2:idi7e8:msg_typei3ee"),
             Err(WireError::Bencode(BencodeError::DuplicateKey { offset: 8 }))
         );
         assert_eq!(
-            AuditMessage::decode(b"d2:idi7e8:msg_typei0e5:piecei3e6:offseti0ee"),
+            AuditMessage::decode(b"d5:epochi9e2:idi7e8:msg_typei0e5:piecei3e6:offseti0ee"),
             Err(WireError::SbAuditKeyOrder {
                 key: "offset".to_owned(),
                 previous: "piece".to_owned()
             })
         );
         assert_eq!(
-            AuditMessage::decode(b"d8:msg_typei3e2:idi7ee"),
+            AuditMessage::decode(b"d2:idi7e5:epochi9e8:msg_typei0e6:offseti0e5:piecei3ee"),
+            Err(WireError::SbAuditKeyOrder {
+                key: "epoch".to_owned(),
+                previous: "id".to_owned()
+            })
+        );
+        assert_eq!(
+            AuditMessage::decode(
+                &[
+                    &b"d4:data0:2:idi7e8:msg_typei1e"[..],
+                    &sig_entry(&SIG),
+                    b"5:proof0:e"
+                ]
+                .concat()
+            ),
+            Err(WireError::SbAuditKeyOrder {
+                key: "proof".to_owned(),
+                previous: "sig".to_owned()
+            })
+        );
+        assert_eq!(
+            AuditMessage::decode(&[&b"d8:msg_typei3e"[..], &sig_entry(&SIG), b"2:idi7ee"].concat()),
             Err(WireError::SbAuditKeyOrder {
                 key: "id".to_owned(),
-                previous: "msg_type".to_owned()
+                previous: "sig".to_owned()
             })
         );
         // Unknown keys must sit in order too, also in unknown types.
@@ -762,20 +1124,24 @@ mod tests {
 
     #[test]
     fn trailing_data_is_refused() {
-        let mut payload = challenge().encode();
-        let end = payload.len();
-        payload.extend_from_slice(b"de");
+        for message in [challenge(), missing()] {
+            let mut payload = message.encode();
+            let end = payload.len();
+            payload.extend_from_slice(b"de");
+            assert_eq!(
+                AuditMessage::decode(&payload),
+                Err(WireError::Bencode(BencodeError::TrailingBytes {
+                    offset: end,
+                    count: 2
+                }))
+            );
+        }
+        let mut payload = missing_bytes(&SIG);
+        payload.push(0);
         assert_eq!(
             AuditMessage::decode(&payload),
             Err(WireError::Bencode(BencodeError::TrailingBytes {
-                offset: end,
-                count: 2
-            }))
-        );
-        assert_eq!(
-            AuditMessage::decode(b"d2:idi7e8:msg_typei3ee\0"),
-            Err(WireError::Bencode(BencodeError::TrailingBytes {
-                offset: 22,
+                offset: 95,
                 count: 1
             }))
         );
@@ -797,7 +1163,18 @@ mod tests {
                 offset: 0
             }))
         );
-        for whole in [challenge().encode(), block(b"abc", &[HASH_A]).encode()] {
+        let last_part = AuditMessage::PiecePart {
+            id: 7,
+            offset: 0,
+            data: Bytes::from_static(b"abc"),
+            sig: Some(SIG),
+        };
+        for whole in [
+            challenge().encode(),
+            block(b"abc", &[HASH_A]).encode(),
+            last_part.encode(),
+            missing().encode(),
+        ] {
             for cut in 1..whole.len() {
                 assert!(
                     matches!(
@@ -819,8 +1196,15 @@ mod tests {
                 id: 1,
                 offset: 2,
                 data: Bytes::from_static(b"z"),
+                sig: None,
             },
-            AuditMessage::Missing { id: 1 },
+            AuditMessage::PiecePart {
+                id: 1,
+                offset: 2,
+                data: Bytes::from_static(b"z"),
+                sig: Some(SIG),
+            },
+            AuditMessage::Missing { id: 1, sig: SIG },
             AuditMessage::Unknown { msg_type: 9 },
         ] {
             let expected = format!("8:msg_typei{}e", message.msg_type());

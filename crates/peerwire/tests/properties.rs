@@ -173,8 +173,9 @@ fn receipt_message() -> impl Strategy<Value = ReceiptMessage> {
     ]
 }
 
-/// Any `sb_audit` message `decode` can return: challenge offsets on block boundaries, at most
-/// 16 KiB of data and 64 proof hashes, and `Unknown` never of types 0 to 3.
+/// Any `sb_audit` message `decode` can return: epochs that fit bencode's `i64`, challenge offsets
+/// on block boundaries, at most 16 KiB of data and 64 proof hashes, signatures on blocks and
+/// missings and on some piece parts, and `Unknown` never of types 0 to 3.
 fn audit_message() -> impl Strategy<Value = AuditMessage> {
     fn data() -> impl Strategy<Value = Bytes> {
         prop_oneof![
@@ -184,26 +185,42 @@ fn audit_message() -> impl Strategy<Value = AuditMessage> {
         .prop_map(Bytes::from)
     }
     let id = prop_oneof![0u32..=16, any::<u32>()];
+    let epoch = prop_oneof![0u64..=16, 0..=i64::MAX as u64, Just(i64::MAX as u64)];
+    let sig = any::<[u8; 65]>;
     prop_oneof![
-        (id.clone(), any::<u32>(), 0..=u32::MAX / BLOCK_SIZE).prop_map(|(id, piece, block)| {
-            AuditMessage::Challenge {
+        (id.clone(), epoch, any::<u32>(), 0..=u32::MAX / BLOCK_SIZE).prop_map(
+            |(id, epoch, piece, block)| AuditMessage::Challenge {
                 id,
+                epoch,
                 piece,
                 offset: block * BLOCK_SIZE,
             }
-        }),
+        ),
         (
             id.clone(),
             data(),
-            proptest::collection::vec(any::<[u8; 32]>(), 0..=sb_audit::MAX_PROOF_HASHES)
+            proptest::collection::vec(any::<[u8; 32]>(), 0..=sb_audit::MAX_PROOF_HASHES),
+            sig(),
         )
-            .prop_map(|(id, data, proof)| AuditMessage::Block { id, data, proof }),
-        (id.clone(), any::<u32>(), data()).prop_map(|(id, offset, data)| AuditMessage::PiecePart {
-            id,
-            offset,
-            data
-        }),
-        id.prop_map(|id| AuditMessage::Missing { id }),
+            .prop_map(|(id, data, proof, sig)| AuditMessage::Block {
+                id,
+                data,
+                proof,
+                sig
+            }),
+        (
+            id.clone(),
+            any::<u32>(),
+            data(),
+            proptest::option::of(sig())
+        )
+            .prop_map(|(id, offset, data, sig)| AuditMessage::PiecePart {
+                id,
+                offset,
+                data,
+                sig
+            }),
+        (id, sig()).prop_map(|(id, sig)| AuditMessage::Missing { id, sig }),
         prop_oneof![4u64..=16, 4..=i64::MAX as u64]
             .prop_map(|msg_type| AuditMessage::Unknown { msg_type }),
     ]
@@ -271,6 +288,8 @@ enum Rule {
     Int(i64),
     /// An integer in `0..=u32::MAX` on a 16 KiB boundary.
     BlockOffset,
+    /// A field that may be absent; when present, it must follow the inner rule.
+    Optional(&'static Rule),
 }
 
 impl Value {
@@ -292,6 +311,7 @@ impl Value {
             (Value::Text(found), Rule::Hashes(max)) => found % 32 == 0 && found / 32 <= max,
             (Value::Int(n), Rule::Int(max)) => (0..=max).contains(n),
             (Value::Int(n), Rule::BlockOffset) => block_offset(*n),
+            (value, Rule::Optional(rule)) => value.fits(*rule),
             _ => false,
         }
     }
@@ -314,6 +334,7 @@ impl Rule {
             Rule::BlockOffset => (0..=i64::from(u32::MAX / BLOCK_SIZE))
                 .prop_map(|block| Value::Int(block * i64::from(BLOCK_SIZE)))
                 .boxed(),
+            Rule::Optional(rule) => rule.good(),
         }
     }
 }
@@ -360,10 +381,17 @@ const RECEIPT_TYPES: Types = &[
 const U32: Rule = Rule::Int(u32::MAX as i64);
 const DATA: Rule = Rule::AtMost(MAX_BLOCK_LEN as usize);
 
+const SIG: Rule = Rule::Exactly(65);
+
 const AUDIT_TYPES: Types = &[
     (
         0,
-        &[("id", U32), ("offset", Rule::BlockOffset), ("piece", U32)],
+        &[
+            ("epoch", Rule::Int(i64::MAX)),
+            ("id", U32),
+            ("offset", Rule::BlockOffset),
+            ("piece", U32),
+        ],
     ),
     (
         1,
@@ -371,10 +399,19 @@ const AUDIT_TYPES: Types = &[
             ("data", DATA),
             ("id", U32),
             ("proof", Rule::Hashes(sb_audit::MAX_PROOF_HASHES)),
+            ("sig", SIG),
         ],
     ),
-    (2, &[("data", DATA), ("id", U32), ("offset", U32)]),
-    (3, &[("id", U32)]),
+    (
+        2,
+        &[
+            ("data", DATA),
+            ("id", U32),
+            ("offset", U32),
+            ("sig", Rule::Optional(&SIG)),
+        ],
+    ),
+    (3, &[("id", U32), ("sig", SIG)]),
 ];
 
 /// The fields of the message type `msg_type`; `None` when the type cannot be dispatched.
@@ -465,8 +502,8 @@ fn sb_dict(types: Types) -> impl Strategy<Value = BTreeMap<String, Value>> {
 }
 
 /// Encodes `dict` (with two entries swapped, if `swap`) and checks the decoder accepts exactly
-/// the dictionaries in bencode order whose type's fields are all present and acceptable, and,
-/// given no other keys, re-encodes them to the same bytes.
+/// the dictionaries in bencode order whose type's fields are all acceptable and present (unless
+/// optional), and, given no other keys, re-encodes them to the same bytes.
 fn judge<M: SbCodec>(
     types: Types,
     dict: &BTreeMap<String, Value>,
@@ -493,9 +530,10 @@ fn judge<M: SbCodec>(
         prop_assert!(decoded.is_err(), "no usable msg_type, yet {:?}", decoded);
         return Ok(());
     };
-    let acceptable = fields
-        .iter()
-        .all(|(name, rule)| dict.get(*name).is_some_and(|value| value.fits(*rule)));
+    let acceptable = fields.iter().all(|(name, rule)| match dict.get(*name) {
+        Some(value) => value.fits(*rule),
+        None => matches!(rule, Rule::Optional(_)),
+    });
     prop_assert_eq!(decoded.is_ok(), acceptable, "{:?}", decoded);
     if let Ok(message) = decoded {
         check_accepted(&bytes, &message)?;
@@ -753,9 +791,10 @@ proptest! {
         }
     }
 
-    /// As for `sb_receipt`: exactly the ordered dictionaries whose type's fields are all present
-    /// and within their bounds (u32 integers, block-aligned challenge offsets, data of at most
-    /// 16 KiB, proofs of whole hashes and at most 64) are accepted.
+    /// As for `sb_receipt`: exactly the ordered dictionaries whose type's required fields are all
+    /// present and all fields present within their bounds (u32 integers, epochs up to `i64::MAX`,
+    /// block-aligned challenge offsets, data of at most 16 KiB, proofs of whole hashes and at most
+    /// 64, signatures of 65 bytes, optional on piece parts) are accepted.
     #[test]
     fn sb_audit_dictionaries_are_judged_by_their_type(
         dict in sb_dict(AUDIT_TYPES),
