@@ -2,6 +2,7 @@
 //! first log entry. Everything economic that the state machine needs is here, so replaying the
 //! log needs nothing but the log.
 
+use economics::reputation::ReputationParams;
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Domain, keccak256};
 
@@ -41,6 +42,34 @@ pub struct Genesis {
     /// Free (unpaid, unpaying) download bytes per member per day; 0 turns freemium off.
     #[serde(default)]
     pub free_bytes_per_day: u64,
+    /// Length of an audit epoch in seconds. Epochs are unix-aligned: time `t` is in epoch
+    /// `t / epoch_secs`, so every party computes the same epoch from a time without asking.
+    #[serde(default = "default_epoch_secs")]
+    pub epoch_secs: u64,
+    /// Bytes a member may claim to host with no collateral beyond its membership.
+    #[serde(default = "default_free_host_bytes")]
+    pub free_host_bytes: u64,
+    /// Claimable bytes per whole token of collateral (stake + vesting).
+    #[serde(default = "default_host_bytes_per_token")]
+    pub host_bytes_per_token: u64,
+    /// Challenges per audited node and epoch. The hub audits; the number is here so that every
+    /// auditor follows the same rule and the ledger can bound what an audit result may hold.
+    #[serde(default = "default_audit_samples")]
+    pub audit_samples: u32,
+    /// Seconds a node has to answer one challenge (used by the hub's auditor).
+    #[serde(default = "default_audit_deadline_secs")]
+    pub audit_deadline_secs: u64,
+    /// Share of a node's collateral (vesting + stake) burned for an epoch in which it answered a
+    /// challenge with provably wrong data, in basis points; taken from vesting first.
+    #[serde(default = "default_wrong_data_burn_bps")]
+    pub wrong_data_burn_bps: u32,
+    /// Share of a node's stake burned when its audit reputation falls below disqualification,
+    /// in basis points.
+    #[serde(default = "default_disqualify_burn_bps")]
+    pub disqualify_burn_bps: u32,
+    /// The audit reputation's rules (forgetting factor, thresholds, a newcomer's record).
+    #[serde(default)]
+    pub reputation: ReputationParams,
     #[serde(default)]
     pub allocations: Vec<Allocation>,
 }
@@ -72,6 +101,38 @@ pub struct Allocation {
 fn default_chain_id() -> u64 {
     31337
 }
+
+fn default_epoch_secs() -> u64 {
+    3600
+}
+
+fn default_free_host_bytes() -> u64 {
+    5_000_000_000
+}
+
+fn default_host_bytes_per_token() -> u64 {
+    10_000_000_000
+}
+
+fn default_audit_samples() -> u32 {
+    44
+}
+
+fn default_audit_deadline_secs() -> u64 {
+    10
+}
+
+fn default_wrong_data_burn_bps() -> u32 {
+    1000
+}
+
+fn default_disqualify_burn_bps() -> u32 {
+    10_000
+}
+
+/// Most challenges per node and epoch a genesis may ask for: keeps an audit result's entry (four
+/// times this many outcomes per node) small.
+pub const MAX_AUDIT_SAMPLES: u32 = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisError {
@@ -114,6 +175,24 @@ impl Genesis {
         if self.price_per_byte() == Amount::ZERO && self.price_per_gib != Amount::ZERO {
             return bad("price_per_gib is below one base unit per byte".into());
         }
+        if self.epoch_secs == 0 {
+            return bad("epoch_secs must be at least 1".into());
+        }
+        if self.audit_samples == 0 || self.audit_samples > MAX_AUDIT_SAMPLES {
+            return bad(format!("audit_samples must be 1 to {MAX_AUDIT_SAMPLES}"));
+        }
+        if self.audit_deadline_secs == 0 || self.audit_deadline_secs > self.epoch_secs {
+            return bad("audit_deadline_secs must be 1 to epoch_secs".into());
+        }
+        if self.wrong_data_burn_bps > 10_000 || self.disqualify_burn_bps > 10_000 {
+            return bad(
+                "wrong_data_burn_bps and disqualify_burn_bps are basis points: at most 10000"
+                    .into(),
+            );
+        }
+        self.reputation
+            .validate()
+            .map_err(|e| GenesisError::Invalid(format!("reputation: {e}")))?;
         let mut names = std::collections::BTreeSet::new();
         let mut accounts = std::collections::BTreeSet::new();
         let mut total = Amount::ZERO;
@@ -146,6 +225,19 @@ impl Genesis {
 
     pub fn max_lock_secs(&self) -> u64 {
         self.max_lock_days * 86_400
+    }
+
+    /// The audit epoch that unix time `t` falls in.
+    pub fn epoch_at(&self, t: u64) -> u64 {
+        // `validate` keeps epoch_secs ≥ 1; the `max` keeps an unvalidated genesis from dividing
+        // by zero.
+        t / self.epoch_secs.max(1)
+    }
+
+    /// The unix time epoch `e` starts at (saturating: epochs beyond the end of `u64` time start
+    /// at its end).
+    pub fn epoch_start(&self, e: u64) -> u64 {
+        e.saturating_mul(self.epoch_secs)
     }
 
     /// The collective's own address until it settles on a chain: derived from its genesis, so two
@@ -192,6 +284,29 @@ debt_threshold_bytes = 16777216
 # Free download bytes per member per day (0: none).
 free_bytes_per_day = 0
 
+# Availability audits. Time is cut into epochs of this many seconds (unix-aligned); before each
+# epoch a node reports what it hosts, and the hub audits it during the epoch.
+epoch_secs = 3600
+# What a member may claim to host: this many bytes free, plus this many per token staked.
+free_host_bytes = 5000000000
+host_bytes_per_token = 10000000000
+# Challenges per node and epoch, and the seconds a node has to answer each.
+audit_samples = 44
+audit_deadline_secs = 10
+# Penalties, basis points: of stake + vesting for an epoch with provably wrong data; of stake
+# when the audit reputation falls below disqualification.
+wrong_data_burn_bps = 1000
+disqualify_burn_bps = 10000
+
+# The audit reputation (Storj's beta model, parts per billion): forgetting factor, the scores
+# below which a node earns no rewards and is disqualified, a newcomer's record (10^9 = 1 audit).
+[reputation]
+lambda_ppb = 999000000
+suspend_below_ppb = 980000000
+disqualify_below_ppb = 960000000
+initial_alpha = 1000000000000
+initial_beta = 0
+
 # The treasury: what the operator admits members with.
 [[allocations]]
 account = "{operator}"
@@ -227,6 +342,43 @@ mod tests {
         assert_eq!(g.min_stake, Amount::tokens(100));
         assert_eq!(g.price_per_byte(), Amount(931_322_574));
         assert_eq!(g.allocations[0].liquid, Amount::tokens(1_000_000));
+        assert_eq!(g.reputation, ReputationParams::default());
+        assert_eq!((g.epoch_secs, g.audit_samples), (3600, 44));
+    }
+
+    /// A genesis file from before audits parses, with every audit parameter at its default.
+    #[test]
+    fn audit_parameters_default() {
+        let template = Genesis::template(Address([1; 20]));
+        let old = &template[..template.find("\n# Availability audits").unwrap()];
+        let old = format!(
+            "{old}\n[[allocations]]\naccount = \"{}\"\nliquid = \"1\"\n",
+            Address([1; 20])
+        );
+        let g = Genesis::from_toml(&old).unwrap();
+        let t = Genesis::from_toml(&template).unwrap();
+        assert_eq!(
+            (g.epoch_secs, g.free_host_bytes, g.host_bytes_per_token),
+            (t.epoch_secs, t.free_host_bytes, t.host_bytes_per_token)
+        );
+        assert_eq!(
+            (g.audit_samples, g.audit_deadline_secs),
+            (t.audit_samples, t.audit_deadline_secs)
+        );
+        assert_eq!(
+            (g.wrong_data_burn_bps, g.disqualify_burn_bps, g.reputation),
+            (t.wrong_data_burn_bps, t.disqualify_burn_bps, t.reputation)
+        );
+    }
+
+    #[test]
+    fn epochs_are_unix_aligned() {
+        let g = Genesis::from_toml(&Genesis::template(Address([1; 20]))).unwrap();
+        assert_eq!(g.epoch_at(0), 0);
+        assert_eq!(g.epoch_at(3599), 0);
+        assert_eq!(g.epoch_at(3600), 1);
+        assert_eq!(g.epoch_start(g.epoch_at(1_700_000_123)), 1_699_999_200);
+        assert_eq!(g.epoch_start(u64::MAX), u64::MAX);
     }
 
     #[test]
@@ -239,6 +391,15 @@ mod tests {
             ("max_lock_days = 365", "max_lock_days = 0"),
             ("join = \"invite\"", "join = \"anyone\""),
             ("chain_id = 31337", "chain_id = 31337\nsurprise = 1"),
+            ("epoch_secs = 3600", "epoch_secs = 0"),
+            ("audit_samples = 44", "audit_samples = 0"),
+            ("audit_samples = 44", "audit_samples = 10001"),
+            ("audit_deadline_secs = 10", "audit_deadline_secs = 0"),
+            ("audit_deadline_secs = 10", "audit_deadline_secs = 3601"),
+            ("wrong_data_burn_bps = 1000", "wrong_data_burn_bps = 10001"),
+            ("disqualify_burn_bps = 10000", "disqualify_burn_bps = 10001"),
+            ("lambda_ppb = 999000000", "lambda_ppb = 1000000000"),
+            ("initial_beta = 0", "initial_beta = 0\nsurprise = 1"),
         ] {
             assert!(Genesis::from_toml(&base.replace(from, to)).is_err(), "{to}");
         }

@@ -15,6 +15,7 @@ use token::{Address, Amount, Domain, Receipt, SecretKey, Signed, UserTx};
 
 use crate::LedgerError;
 use crate::genesis::Genesis;
+use crate::hosting::{EpochInfo, Host, ReportInfo};
 use crate::replay::{ReplayReport, parse_entry, replay};
 use crate::state::{Account, MemberChange, State, Supply, TorrentTerms, system_digest};
 use crate::store::{self, StoredEntry};
@@ -314,6 +315,45 @@ impl Ledger {
 
     pub fn torrent(&self, id: &[u8; 32]) -> Option<TorrentTerms> {
         self.state().torrent(id)
+    }
+
+    /// The audit epoch unix time `t` falls in (the genesis' `epoch_secs`).
+    pub fn epoch_at(&self, t: u64) -> u64 {
+        self.state().params().epoch_at(t)
+    }
+
+    /// A node's audit record, if it ever reported.
+    pub fn host(&self, node: &Address) -> Option<Host> {
+        self.state().host(node)
+    }
+
+    /// Bytes `node` may claim in a report, given its collateral now.
+    pub fn host_bound(&self, node: &Address) -> u64 {
+        self.state().host_bound(node)
+    }
+
+    pub fn epoch_info(&self, epoch: u64) -> Option<EpochInfo> {
+        self.state().epoch_info(epoch)
+    }
+
+    /// Every committed epoch from `first` on, ascending (what is left to reveal or audit).
+    pub fn epochs_from(&self, first: u64) -> Vec<(u64, EpochInfo)> {
+        self.state().epochs_from(first)
+    }
+
+    /// Committed epochs whose secret is not revealed yet, ascending.
+    pub fn unrevealed_epochs(&self) -> Vec<u64> {
+        self.state().unrevealed_epochs()
+    }
+
+    /// `node`'s report in force at `epoch`, with the epoch it was made for.
+    pub fn report_in_force(&self, node: &Address, epoch: u64) -> Option<(u64, ReportInfo)> {
+        self.state().report_in_force(node, epoch)
+    }
+
+    /// Whom to audit in `epoch`: every active, not disqualified host's report in force then.
+    pub fn reports_in_force(&self, epoch: u64) -> Vec<(Address, u64, ReportInfo)> {
+        self.state().reports_in_force(epoch)
     }
 
     pub fn summary(&self) -> Summary {

@@ -3,6 +3,8 @@
 //! - [`state`]: the deterministic state machine (accounts, stakes, members, receipt lanes, supply).
 //! - [`tx`]: what the log holds (user and system transactions) and how applying one can fail.
 //! - [`genesis`]: the collective's founding parameters (TOML).
+//! - [`hosting`]: availability audits as the ledger sees them: hosting reports, the epoch secret's
+//!   commitment and reveal, audit results, penalties and the collateral bound.
 //! - `store`: the SQLite file: log, materialised tables, checkpoints.
 //! - `replay`: rebuilding the state from the log (start-up, `verify`).
 //! - [`Ledger`]: the running ledger: a writer thread that applies submitted transactions in groups
@@ -11,6 +13,7 @@
 //! The log is the truth: every table can be rebuilt from it, and start-up checks that they agree.
 
 pub mod genesis;
+pub mod hosting;
 mod ledger;
 mod replay;
 pub mod state;
@@ -18,11 +21,12 @@ mod store;
 pub mod tx;
 
 pub use genesis::{Genesis, GenesisError, JoinPolicy};
+pub use hosting::{EpochInfo, Host, ReportInfo, check_endpoint, check_location};
 pub use ledger::{Committed, HistoryItem, Ledger, Summary, verify};
 pub use replay::ReplayReport;
 pub use state::{Account, MemberChange, Supply, TorrentTerms};
 pub use store::StoreError;
-pub use tx::{ReceiptOutcome, SystemTx, Tx, TxError};
+pub use tx::{AuditMark, NodeAudit, ReceiptOutcome, SystemTx, Tx, TxError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {

@@ -6,7 +6,10 @@
 //! - supply: `minted − burned = Σ balance + Σ stake + Σ vesting + stakers' pool`;
 //! - every transaction is all-or-nothing: it is validated in full before anything changes (a
 //!   settlement's receipts are each all-or-nothing);
-//! - a lane's settled bytes only grow, and a session's total never exceeds the torrent's size.
+//! - a lane's settled bytes only grow, and a session's total never exceeds the torrent's size;
+//! - audits (`crate::hosting`): a report is fixed before its epoch, an epoch's secret is revealed
+//!   only after it and must open its commitment, results are applied once per epoch, and
+//!   penalties only burn.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +19,7 @@ use token::eip712::{TypedMessage, word_u64};
 use token::{Address, Amount, Domain, Receipt, Signed, UserTx, keccak256};
 
 use crate::genesis::{Genesis, JoinPolicy};
+use crate::hosting::{EpochInfo, Host, ReportInfo};
 use crate::tx::{Entry, ReceiptOutcome, SystemTx, Tx, TxError};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -95,6 +99,9 @@ pub(crate) struct Dirty {
     pub lanes: BTreeSet<LaneKey>,
     pub sessions: BTreeSet<SessionKey>,
     pub free: BTreeSet<Address>,
+    pub hosts: BTreeSet<Address>,
+    pub reports: BTreeSet<(Address, u64)>,
+    pub epochs: BTreeSet<u64>,
     pub genesis: bool,
 }
 
@@ -109,6 +116,12 @@ pub struct State {
     pub(crate) sessions: BTreeMap<SessionKey, u64>,
     /// Per account: (day number, free bytes used that day).
     pub(crate) free: BTreeMap<Address, (u64, u64)>,
+    /// Nodes that ever reported: their audit records.
+    pub(crate) hosts: BTreeMap<Address, Host>,
+    /// Hosting reports by (node, first epoch they apply to).
+    pub(crate) reports: BTreeMap<(Address, u64), ReportInfo>,
+    /// Audit epochs the hub committed to, by number.
+    pub(crate) epochs: BTreeMap<u64, EpochInfo>,
     pub(crate) stakers_pool: Amount,
     pub(crate) minted: Amount,
     pub(crate) burned: Amount,
@@ -161,7 +174,7 @@ pub fn system_digest(domain: &Domain, seq: u64, tx: &SystemTx) -> [u8; 32] {
 
 /// `amount × bps / 10 000` rounded down, exactly for every `u128` (`amount × bps` may not fit):
 /// at most `amount` since `bps ≤ 10 000`.
-fn basis_points(amount: u128, bps: u32) -> u128 {
+pub(crate) fn basis_points(amount: u128, bps: u32) -> u128 {
     let bps = u128::from(bps.min(10_000));
     amount / 10_000 * bps + amount % 10_000 * bps / 10_000
 }
@@ -358,7 +371,7 @@ impl State {
         Ok(())
     }
 
-    fn params(&self) -> &Genesis {
+    pub(crate) fn params(&self) -> &Genesis {
         self.genesis
             .as_ref()
             .expect("checked by apply: genesis came first")
@@ -378,6 +391,8 @@ impl State {
         // Another account this transaction changes, written after the signer's: debits before
         // credits, so the running totals never pass the supply on the way.
         let mut other = None;
+        // A report, checked, to keep once the signer's nonce is written.
+        let mut report = None;
         match tx {
             UserTx::Transfer(t) => {
                 if t.amount == Amount::ZERO {
@@ -433,6 +448,7 @@ impl State {
                         have: me.stake,
                     })?;
                 me.balance = me.balance.checked_add(u.amount).ok_or(TxError::Overflow)?;
+                self.check_host_unstake(&signer, &me, now)?;
             }
             UserTx::Invite(i) => {
                 if !was_active {
@@ -466,10 +482,16 @@ impl State {
                 me.member = Some(j.name.clone());
                 self.members.insert(j.name.clone(), signer);
             }
+            UserTx::Report(r) => {
+                report = Some((r.epoch, self.check_report(signer, r, now, was_active)?));
+            }
         }
         self.put(signer, me, effects);
         if let Some((address, account)) = other {
             self.put(address, account, effects);
+        }
+        if let Some((epoch, info)) = report {
+            self.record_report(signer, epoch, info);
         }
         if let Some(name) = self.accounts[&signer].member.clone() {
             let active = self.is_active(&signer);
@@ -486,7 +508,7 @@ impl State {
 
     /// Writes an account back, and with it the running totals: the one place that changes
     /// either, so they cannot drift apart. Callers write debits before credits.
-    fn put(&mut self, address: Address, account: Account, effects: &mut Effects) {
+    pub(crate) fn put(&mut self, address: Address, account: Account, effects: &mut Effects) {
         let old = self.accounts.get(&address).cloned().unwrap_or_default();
         // Each total includes the old value and stays at most the supply, so neither step fails.
         let shift = |total: Amount, old: Amount, new: Amount| {
@@ -600,6 +622,11 @@ impl State {
                 }
                 Ok(())
             }
+            SystemTx::EpochCommit { epoch, commitment } => {
+                self.epoch_commit(*epoch, *commitment, now)
+            }
+            SystemTx::EpochReveal { epoch, secret } => self.epoch_reveal(*epoch, *secret, now),
+            SystemTx::AuditResults { epoch, nodes } => self.audit_results(*epoch, nodes, effects),
         }
     }
 
@@ -765,7 +792,7 @@ impl State {
             h.update((s.len() as u64).to_be_bytes());
             h.update(s.as_bytes());
         };
-        h.update(b"seedbank ledger state v1");
+        h.update(b"seedbank ledger state v2");
         h.update(self.next_seq.to_be_bytes());
         h.update(self.time.to_be_bytes());
         h.update(self.log_hash);
@@ -815,6 +842,44 @@ impl State {
             h.update(address.0);
             h.update(day.to_be_bytes());
             h.update(used.to_be_bytes());
+        }
+        // An optional value: a presence byte, then the value or nothing.
+        let option = |h: &mut Keccak256, v: Option<&[u8]>| match v {
+            Some(bytes) => {
+                h.update([1]);
+                h.update(bytes);
+            }
+            None => h.update([0]),
+        };
+        h.update((self.hosts.len() as u64).to_be_bytes());
+        for (address, host) in &self.hosts {
+            h.update(address.0);
+            h.update(host.reputation.alpha().to_be_bytes());
+            h.update(host.reputation.beta().to_be_bytes());
+            h.update([u8::from(host.frozen), u8::from(host.disqualified)]);
+            option(
+                &mut h,
+                host.last_epoch
+                    .map(u64::to_be_bytes)
+                    .as_ref()
+                    .map(|b| &b[..]),
+            );
+        }
+        h.update((self.reports.len() as u64).to_be_bytes());
+        for ((node, epoch), r) in &self.reports {
+            h.update(node.0);
+            h.update(epoch.to_be_bytes());
+            h.update(r.report_hash);
+            h.update(r.claimed_bytes.to_be_bytes());
+            text(&mut h, &r.endpoint);
+            text(&mut h, &r.location);
+        }
+        h.update((self.epochs.len() as u64).to_be_bytes());
+        for (epoch, e) in &self.epochs {
+            h.update(epoch.to_be_bytes());
+            h.update(e.commitment);
+            option(&mut h, e.secret.as_ref().map(|s| &s[..]));
+            h.update([u8::from(e.audited)]);
         }
         h.finalize().into()
     }

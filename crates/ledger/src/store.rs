@@ -4,13 +4,15 @@
 //! loss and `kill -9`.
 //!
 //! Amounts are stored as decimal TEXT of base units (u128 does not fit SQLite's i64); sequence
-//! numbers, times and byte counts as INTEGER (all far below 2^63).
+//! numbers, times, epochs, byte counts and reputation weights as INTEGER (a `u64` is stored as
+//! the `i64` with the same bits and read back the same way, so even values above 2^63 round-trip).
 
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use token::{Address, Amount};
 
+use crate::hosting::{EpochInfo, Host, ReportInfo};
 use crate::state::{Account, State, TorrentTerms};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,11 +21,14 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("ledger database is corrupt: {0}")]
     Corrupt(String),
-    #[error("ledger database has schema version {0}; this seedbank knows version {SCHEMA_VERSION}")]
+    #[error(
+        "ledger database has schema version {0}; this seedbank knows version {SCHEMA_VERSION} (a version 1 ledger, from before availability audits, is not migrated: its state root and genesis differ; start the collective anew with `seedbank hub init`)"
+    )]
     Version(i64),
 }
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: hosts, reports and epochs (availability audits).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE log (
@@ -72,6 +77,29 @@ CREATE TABLE free (
     day      INTEGER NOT NULL,
     used     INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE hosts (
+    address       BLOB PRIMARY KEY,
+    alpha         INTEGER NOT NULL,
+    beta          INTEGER NOT NULL,
+    frozen        INTEGER NOT NULL,
+    disqualified  INTEGER NOT NULL,
+    last_epoch    INTEGER
+) WITHOUT ROWID;
+CREATE TABLE reports (
+    node           BLOB NOT NULL,
+    epoch          INTEGER NOT NULL,
+    report_hash    BLOB NOT NULL,
+    claimed_bytes  INTEGER NOT NULL,
+    endpoint       TEXT NOT NULL,
+    location       TEXT NOT NULL,
+    PRIMARY KEY (node, epoch)
+) WITHOUT ROWID;
+CREATE TABLE epochs (
+    epoch       INTEGER PRIMARY KEY,
+    commitment  BLOB NOT NULL,
+    secret      BLOB,
+    audited     INTEGER NOT NULL
+);
 -- genesis, minted, burned, stakers_pool, next_seq, time, log_hash
 CREATE TABLE meta (
     key    TEXT PRIMARY KEY,
@@ -190,6 +218,52 @@ pub(crate) fn write_group(
         for address in &dirty.free {
             let (day, used) = state.free.get(address).copied().unwrap_or((0, 0));
             put.execute(params![&address.0[..], day as i64, used as i64])?;
+        }
+        // Hosts, reports and epochs are never removed, so a dirty key always has a row.
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO hosts (address, alpha, beta, frozen, disqualified, last_epoch)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for address in &dirty.hosts {
+            if let Some(h) = state.hosts.get(address) {
+                put.execute(params![
+                    &address.0[..],
+                    h.reputation.alpha() as i64,
+                    h.reputation.beta() as i64,
+                    h.frozen,
+                    h.disqualified,
+                    h.last_epoch.map(|e| e as i64),
+                ])?;
+            }
+        }
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO reports (node, epoch, report_hash, claimed_bytes, endpoint, location)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for key in &dirty.reports {
+            if let Some(r) = state.reports.get(key) {
+                put.execute(params![
+                    &key.0.0[..],
+                    key.1 as i64,
+                    &r.report_hash[..],
+                    r.claimed_bytes as i64,
+                    r.endpoint,
+                    r.location,
+                ])?;
+            }
+        }
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO epochs (epoch, commitment, secret, audited) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for epoch in &dirty.epochs {
+            if let Some(e) = state.epochs.get(epoch) {
+                put.execute(params![
+                    *epoch as i64,
+                    &e.commitment[..],
+                    e.secret.map(|s| s.to_vec()),
+                    e.audited,
+                ])?;
+            }
         }
         let mut meta =
             tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
@@ -345,6 +419,49 @@ pub(crate) fn load_tables(conn: &Connection) -> Result<State, StoreError> {
         state
             .free
             .insert(a, (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64));
+    }
+    let mut stmt =
+        conn.prepare("SELECT address, alpha, beta, frozen, disqualified, last_epoch FROM hosts")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let address = addr(&r.get::<_, Vec<u8>>(0)?)?;
+        let reputation = economics::reputation::Reputation::new(
+            r.get::<_, i64>(1)? as u64,
+            r.get::<_, i64>(2)? as u64,
+        )
+        .map_err(|e| StoreError::Corrupt(format!("host {address}: {e}")))?;
+        let host = Host {
+            reputation,
+            frozen: r.get(3)?,
+            disqualified: r.get(4)?,
+            last_epoch: r.get::<_, Option<i64>>(5)?.map(|e| e as u64),
+        };
+        state.hosts.insert(address, host);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT node, epoch, report_hash, claimed_bytes, endpoint, location FROM reports",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let key = (addr(&r.get::<_, Vec<u8>>(0)?)?, r.get::<_, i64>(1)? as u64);
+        let report = ReportInfo {
+            report_hash: hash32(&r.get::<_, Vec<u8>>(2)?)?,
+            claimed_bytes: r.get::<_, i64>(3)? as u64,
+            endpoint: r.get(4)?,
+            location: r.get(5)?,
+        };
+        state.reports.insert(key, report);
+    }
+    let mut stmt = conn.prepare("SELECT epoch, commitment, secret, audited FROM epochs")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let secret: Option<Vec<u8>> = r.get(2)?;
+        let info = EpochInfo {
+            commitment: hash32(&r.get::<_, Vec<u8>>(1)?)?,
+            secret: secret.map(|s| hash32(&s)).transpose()?,
+            audited: r.get(3)?,
+        };
+        state.epochs.insert(r.get::<_, i64>(0)? as u64, info);
     }
     state.restore_totals().map_err(StoreError::Corrupt)?;
     Ok(state)

@@ -30,6 +30,65 @@ pub enum SystemTx {
     },
     /// Receipts an uploader submitted, whose signatures the hub checked before logging them.
     Settle { receipts: Vec<Signed<Receipt>> },
+    /// The hub's commitment to epoch `epoch`'s audit secret (`audit::commit`), before the epoch.
+    EpochCommit {
+        epoch: u64,
+        #[serde(with = "hex32")]
+        commitment: [u8; 32],
+    },
+    /// The secret itself, after the epoch: anyone can now re-derive its challenges.
+    EpochReveal {
+        epoch: u64,
+        #[serde(with = "hex32")]
+        secret: [u8; 32],
+    },
+    /// How the audits of epoch `epoch` ended, per node (ascending), with their penalties.
+    AuditResults { epoch: u64, nodes: Vec<NodeAudit> },
+}
+
+/// One node's audits in one epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAudit {
+    pub node: Address,
+    /// In the order the audits ended.
+    pub outcomes: Vec<AuditMark>,
+    /// One per [`AuditMark::Wrong`], in order: keccak-256 of the evidence JSON the hub keeps
+    /// (`audit::Evidence`), so the ledger binds what anyone can ask the hub to show.
+    #[serde(with = "hex32_list")]
+    pub evidence: Vec<[u8; 32]>,
+}
+
+/// How one audit ended, as the ledger counts it (`pass`, `offline`, `missing`, `wrong` in JSON):
+/// the `audit` crate's [`audit::Mark`], one type for the auditor that produces it and the ledger
+/// that applies it. A timeout or refused connection that containment did not clear is `Offline`.
+pub use audit::Mark as AuditMark;
+
+/// Serde for lists of 32-byte hashes, each as `0x` and 64 hex digits.
+mod hex32_list {
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(list: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(list.len()))?;
+        for bytes in list {
+            seq.serialize_element(&format!("0x{}", hex::encode(bytes)))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
+        let strings = Vec::<String>::deserialize(d)?;
+        strings
+            .iter()
+            .map(|s| {
+                let digits = s.strip_prefix("0x").unwrap_or(s);
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(digits, &mut out)
+                    .map_err(|_| serde::de::Error::custom("expected 0x and 64 hex digits"))?;
+                Ok(out)
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +151,24 @@ pub enum TxError {
     TorrentExists(String),
     #[error("genesis must be the first entry and only the first")]
     Genesis,
+    #[error("report: {0}")]
+    BadReport(String),
+    #[error("{node} already reported for epoch {epoch}; a report is fixed once made")]
+    ReportExists { node: Address, epoch: u64 },
+    #[error("the report claims {claimed} bytes; the node's collateral covers {bound}")]
+    OverCollateral { claimed: u64, bound: u64 },
+    #[error("{0} is disqualified from hosting")]
+    Disqualified(Address),
+    #[error(
+        "the stake is frozen: the node failed an audit (offline or missing data) and has not passed one since"
+    )]
+    Frozen,
+    #[error("epoch {epoch}: {why}")]
+    Epoch { epoch: u64, why: String },
+    #[error("the revealed secret does not open epoch {0}'s commitment")]
+    BadReveal(u64),
+    #[error("audit results: {0}")]
+    BadAudit(String),
     #[error("the ledger could not store it: {0}")]
     Storage(String),
     #[error("the ledger is shutting down")]
@@ -119,6 +196,14 @@ impl TxError {
             TxError::BadName(..) => "bad_name",
             TxError::TorrentExists(_) => "torrent_exists",
             TxError::Genesis => "genesis",
+            TxError::BadReport(_) => "bad_report",
+            TxError::ReportExists { .. } => "report_exists",
+            TxError::OverCollateral { .. } => "over_collateral",
+            TxError::Disqualified(_) => "disqualified",
+            TxError::Frozen => "frozen",
+            TxError::Epoch { .. } => "bad_epoch",
+            TxError::BadReveal(_) => "bad_reveal",
+            TxError::BadAudit(_) => "bad_audit",
             TxError::Storage(_) => "storage",
             TxError::Closed => "closed",
         }

@@ -12,22 +12,27 @@
 //!   refused when signatures are checked, whichever entry it is.
 //! - Serialization: every transaction's JSON parses back to itself and prints back to the same
 //!   bytes (the body is what the hash chain covers and what system signatures are made over).
+//! - Audits: a report is kept only when made by an active, not disqualified member for one of the
+//!   next two epochs within its collateral bound; a frozen host never unstakes; audit results burn
+//!   exactly the shares the genesis names (vesting first, then stake), and nothing else moves.
 //!
 //! Times are chosen here (entries applied to a `State` directly), so locks can be tested on both
 //! sides of their end. Keys are few and fixed: signing dominates the cost.
 
 use std::sync::LazyLock;
 
+use economics::reputation::Standing;
 use ledger::state::{Effects, LaneKey, State, system_digest};
 use ledger::tx::Entry;
 use ledger::{
-    Account, Genesis, JoinPolicy, Ledger, ReceiptOutcome, Supply, SystemTx, Tx, TxError, verify,
+    Account, AuditMark, Genesis, Host, JoinPolicy, Ledger, NodeAudit, ReceiptOutcome, Supply,
+    SystemTx, Tx, TxError, verify,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
 use token::{
-    Address, Amount, Domain, Invite, Join, Receipt, SecretKey, Signed, Stake, Transfer, Unstake,
-    UserTx,
+    Address, Amount, Domain, Invite, Join, Receipt, Report, SecretKey, Signed, Stake, Transfer,
+    Unstake, UserTx, keccak256,
 };
 
 /// The genesis time.
@@ -52,6 +57,24 @@ const NAMES: [&str; 10] = [
     "Bad Name",
     "a-name-that-is-thirty-three-bytes",
     "ünï\"cøde\\",
+];
+/// Endpoints a report may give: good ones first, then ones the ledger refuses.
+const ENDPOINTS: [&str; 6] = [
+    "127.0.0.1:6881",
+    "[::1]:51413",
+    "192.0.2.7:6881",
+    "localhost:6881",
+    "127.0.0.1:0",
+    "",
+];
+/// Locations a report may give: good ones first, then ones the ledger refuses.
+const LOCATIONS: [&str; 6] = [
+    "",
+    "52.52,13.405",
+    "-33.868820,-151.209296",
+    "90.5,0",
+    "0,180.0000001",
+    "1.5",
 ];
 
 struct Keys {
@@ -97,6 +120,10 @@ struct Config {
     rich: Option<u128>,
     /// Torrents 0 and 1 are registered with these (size, price per byte) right after genesis.
     terms: [(u64, u128); 2],
+    /// The audit epoch's length and the penalties.
+    epoch_secs: u64,
+    wrong_burn_bps: u32,
+    disqualify_burn_bps: u32,
 }
 
 impl Config {
@@ -178,6 +205,24 @@ enum ReceiptForge {
     Foreign,
 }
 
+/// A report's claimed bytes, relative to the node's collateral bound.
+#[derive(Clone, Debug)]
+enum Claim {
+    Zero,
+    Half,
+    Bound,
+    OverBound,
+}
+
+/// One node's audits in an audit result.
+#[derive(Clone, Debug)]
+struct NodeSpec {
+    node: usize,
+    marks: Vec<AuditMark>,
+    /// Evidence hashes beyond (or below) one per wrong mark.
+    evidence_off: i8,
+}
+
 #[derive(Clone, Debug)]
 struct Rcpt {
     torrent: usize,
@@ -239,6 +284,36 @@ enum Op {
         receipts: Vec<Rcpt>,
         forge: Forge,
     },
+    Report {
+        who: usize,
+        /// Epochs after the current one (0: the current one, refused).
+        ahead: u64,
+        claim: Claim,
+        endpoint: usize,
+        location: usize,
+        nonce: Nonce,
+        forge: Forge,
+    },
+    /// Commits to the secret of the epoch `ahead` after the current one.
+    Commit {
+        ahead: u64,
+        forge: Forge,
+    },
+    /// Reveals the latest committed, unrevealed epoch before the current one (else the epoch
+    /// `back` before it); `wrong`: with a secret that does not open the commitment.
+    Reveal {
+        back: u64,
+        wrong: bool,
+        forge: Forge,
+    },
+    /// Results for the latest revealed, unaudited epoch (else the epoch `back` before the current
+    /// one); `unsorted`: nodes in the order given, duplicates kept.
+    Audit {
+        back: u64,
+        nodes: Vec<NodeSpec>,
+        unsorted: bool,
+        forge: Forge,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -257,9 +332,14 @@ fn any_config() -> impl Strategy<Value = Config> {
         prop_oneof![Just(0u64), (1..30 * DAY).prop_map(|d| T0 + d)],
         prop_oneof![3 => Just(None), 1 => (0..1_000_000u128).prop_map(Some)],
         [(any_size(), any_price()), (any_size(), any_price())],
+        (
+            prop_oneof![3 => Just(60u64), 1 => Just(3600), 2 => 1..1000u64],
+            prop_oneof![Just(1000u32), 0..=10_000u32],
+            prop_oneof![Just(10_000u32), 0..=10_000u32],
+        ),
     )
         .prop_map(
-            |(join, fee_bps, burn_bps, free_bytes_per_day, founder_lock, rich, terms)| Config {
+            |(
                 join,
                 fee_bps,
                 burn_bps,
@@ -267,6 +347,18 @@ fn any_config() -> impl Strategy<Value = Config> {
                 founder_lock,
                 rich,
                 terms,
+                (epoch_secs, wrong_burn_bps, disqualify_burn_bps),
+            )| Config {
+                join,
+                fee_bps,
+                burn_bps,
+                free_bytes_per_day,
+                founder_lock,
+                rich,
+                terms,
+                epoch_secs,
+                wrong_burn_bps,
+                disqualify_burn_bps,
             },
         )
 }
@@ -389,6 +481,71 @@ fn any_joiner() -> impl Strategy<Value = usize> {
     prop_oneof![4 => Just(3usize), 1 => Just(0), 3 => 0..KEYED]
 }
 
+fn any_marks() -> impl Strategy<Value = Vec<AuditMark>> {
+    let mark = prop_oneof![
+        12 => Just(AuditMark::Pass),
+        2 => Just(AuditMark::Offline),
+        2 => Just(AuditMark::Missing),
+        1 => Just(AuditMark::Wrong),
+    ];
+    let failure = prop_oneof![
+        2 => Just(AuditMark::Offline),
+        2 => Just(AuditMark::Missing),
+        1 => Just(AuditMark::Wrong),
+    ];
+    prop_oneof![
+        12 => proptest::collection::vec(mark, 1..8),
+        // Runs long enough to disqualify (41 failures in a row from a new record).
+        4 => (1..=176usize, failure).prop_map(|(n, m)| vec![m; n]),
+        // Refused: no outcome, or more than 4 × audit_samples.
+        1 => Just(Vec::new()),
+        1 => Just(vec![AuditMark::Pass; 177]),
+    ]
+}
+
+fn any_node_spec() -> impl Strategy<Value = NodeSpec> {
+    (
+        prop_oneof![12 => 1..3usize, 1 => 0..ACCOUNTS],
+        any_marks(),
+        prop_oneof![30 => Just(0i8), 1 => Just(1), 1 => Just(-1)],
+    )
+        .prop_map(|(node, marks, evidence_off)| NodeSpec {
+            node,
+            marks,
+            evidence_off,
+        })
+}
+
+fn any_audit_op() -> impl Strategy<Value = Op> {
+    let who = prop_oneof![8 => 1..3usize, 1 => 0..KEYED];
+    let claim = prop_oneof![
+        2 => Just(Claim::Zero),
+        3 => Just(Claim::Half),
+        2 => Just(Claim::Bound),
+        1 => Just(Claim::OverBound),
+    ];
+    let endpoint = prop_oneof![8 => 0..3usize, 1 => 3..ENDPOINTS.len()];
+    let location = prop_oneof![8 => 0..3usize, 1 => 3..LOCATIONS.len()];
+    let back = prop_oneof![4 => Just(1u64), 1 => 0..4u64];
+    prop_oneof![
+        5 => (who, prop_oneof![8 => 1..=2u64, 1 => Just(0), 1 => Just(3)], claim, endpoint, location, any_nonce(), any_forge())
+            .prop_map(|(who, ahead, claim, endpoint, location, nonce, forge)| Op::Report {
+                who, ahead, claim, endpoint, location, nonce, forge
+            }),
+        3 => (prop_oneof![6 => 1..=3u64, 1 => Just(0)], any_forge())
+            .prop_map(|(ahead, forge)| Op::Commit { ahead, forge }),
+        3 => (back.clone(), prop_oneof![8 => Just(false), 1 => Just(true)], any_forge())
+            .prop_map(|(back, wrong, forge)| Op::Reveal { back, wrong, forge }),
+        3 => (
+            back,
+            proptest::collection::vec(any_node_spec(), 0..4),
+            prop_oneof![8 => Just(false), 1 => Just(true)],
+            any_forge(),
+        )
+            .prop_map(|(back, nodes, unsorted, forge)| Op::Audit { back, nodes, unsorted, forge }),
+    ]
+}
+
 fn any_op(forged_receipts: bool) -> impl Strategy<Value = Op> {
     let who = 0..KEYED;
     let anyone = 0..ACCOUNTS;
@@ -420,6 +577,7 @@ fn any_op(forged_receipts: bool) -> impl Strategy<Value = Op> {
             .prop_map(|(torrent, size, price, forge)| Op::Register { torrent, size, price, forge }),
         5 => (proptest::collection::vec(any_receipt(forged_receipts), 0..4), any_forge())
             .prop_map(|(receipts, forge)| Op::Settle { receipts, forge }),
+        6 => any_audit_op(),
     ]
 }
 
@@ -454,6 +612,10 @@ impl World {
         g.fee_bps = c.fee_bps;
         g.fee_burn_bps = c.burn_bps;
         g.free_bytes_per_day = c.free_bytes_per_day;
+        g.epoch_secs = c.epoch_secs;
+        g.audit_deadline_secs = g.audit_deadline_secs.min(c.epoch_secs);
+        g.wrong_data_burn_bps = c.wrong_burn_bps;
+        g.disqualify_burn_bps = c.disqualify_burn_bps;
         let alloc = |i: usize, liquid: Amount, staked: Amount, member: Option<&str>| {
             ledger::genesis::Allocation {
                 account: addr(i),
@@ -674,6 +836,80 @@ impl World {
                 let receipts = receipts.iter().map(|r| self.receipt(state, r)).collect();
                 self.system(seq, SystemTx::Settle { receipts }, *forge)
             }
+            Op::Report {
+                who,
+                ahead,
+                claim,
+                endpoint,
+                location,
+                nonce: n,
+                forge,
+            } => {
+                let node = addr(*who);
+                let bound = state.host_bound(&node);
+                let epoch = self.genesis.epoch_at(now) + ahead;
+                let tx = UserTx::Report(Report {
+                    node,
+                    epoch,
+                    report_hash: keccak256(&epoch.to_be_bytes()),
+                    claimed_bytes: match claim {
+                        Claim::Zero => 0,
+                        Claim::Half => bound / 2,
+                        Claim::Bound => bound,
+                        Claim::OverBound => bound.saturating_add(1),
+                    },
+                    endpoint: ENDPOINTS[*endpoint].to_owned(),
+                    location: LOCATIONS[*location].to_owned(),
+                    nonce: nonce(n, account(*who).nonce),
+                });
+                self.user(*who, tx, *forge)
+            }
+            Op::Commit { ahead, forge } => {
+                let epoch = self.genesis.epoch_at(now) + ahead;
+                let commitment = audit::commit(epoch, &secret_of(epoch));
+                self.system(seq, SystemTx::EpochCommit { epoch, commitment }, *forge)
+            }
+            Op::Reveal { back, wrong, forge } => {
+                let current = self.genesis.epoch_at(now);
+                let epoch = recent_epoch(state, current, |e| e.secret.is_none())
+                    .unwrap_or(current.saturating_sub(*back));
+                let mut secret = secret_of(epoch);
+                if *wrong {
+                    secret[0] ^= 1;
+                }
+                self.system(seq, SystemTx::EpochReveal { epoch, secret }, *forge)
+            }
+            Op::Audit {
+                back,
+                nodes,
+                unsorted,
+                forge,
+            } => {
+                let current = self.genesis.epoch_at(now);
+                let epoch = recent_epoch(state, current, |e| e.secret.is_some() && !e.audited)
+                    .unwrap_or(current.saturating_sub(*back));
+                let mut nodes: Vec<NodeAudit> = nodes
+                    .iter()
+                    .map(|spec| {
+                        let wrong = spec
+                            .marks
+                            .iter()
+                            .filter(|&&m| m == AuditMark::Wrong)
+                            .count();
+                        let n = wrong.saturating_add_signed(spec.evidence_off.into());
+                        NodeAudit {
+                            node: addr(spec.node),
+                            outcomes: spec.marks.clone(),
+                            evidence: (0..n).map(|i| [i as u8; 32]).collect(),
+                        }
+                    })
+                    .collect();
+                if !unsorted {
+                    nodes.sort_by_key(|n| n.node);
+                    nodes.dedup_by_key(|n| n.node);
+                }
+                self.system(seq, SystemTx::AuditResults { epoch, nodes }, *forge)
+            }
         }
     }
 
@@ -707,6 +943,25 @@ fn amount(a: &Amt, have: Amount, min_stake: Amount) -> Amount {
         Amt::Max => u128::MAX,
         Amt::Raw(x) => *x,
     })
+}
+
+/// The secret the operator commits to for `epoch`.
+fn secret_of(epoch: u64) -> [u8; 32] {
+    keccak256(&[b"secret".as_slice(), &epoch.to_be_bytes()].concat())
+}
+
+/// The latest epoch before `current` whose record passes `wanted`.
+fn recent_epoch(
+    state: &State,
+    current: u64,
+    wanted: impl Fn(&ledger::EpochInfo) -> bool,
+) -> Option<u64> {
+    state
+        .epochs_from(0)
+        .into_iter()
+        .rev()
+        .find(|(e, info)| *e < current && wanted(info))
+        .map(|(e, _)| e)
 }
 
 fn nonce(n: &Nonce, expected: u64) -> u64 {
@@ -760,6 +1015,8 @@ struct Snapshot {
     supply: Supply,
     accounts: Vec<Account>,
     lanes: Vec<u64>,
+    hosts: Vec<Option<Host>>,
+    bounds: Vec<u64>,
 }
 
 fn snapshot(state: &State) -> Snapshot {
@@ -769,6 +1026,8 @@ fn snapshot(state: &State) -> Snapshot {
         supply: state.supply(),
         accounts: (0..ACCOUNTS).map(|i| state.account(&addr(i))).collect(),
         lanes: LANES.iter().map(|k| state.lane(k)).collect(),
+        hosts: (0..ACCOUNTS).map(|i| state.host(&addr(i))).collect(),
+        bounds: (0..ACCOUNTS).map(|i| state.host_bound(&addr(i))).collect(),
     }
 }
 
@@ -860,7 +1119,11 @@ fn check(
         | Op::Join { forge, .. }
         | Op::Admit { forge, .. }
         | Op::Register { forge, .. }
-        | Op::Settle { forge, .. } => *forge != Forge::No,
+        | Op::Settle { forge, .. }
+        | Op::Report { forge, .. }
+        | Op::Commit { forge, .. }
+        | Op::Reveal { forge, .. }
+        | Op::Audit { forge, .. } => *forge != Forge::No,
     };
     prop_assert!(!forged, "a forged entry was applied: {:?}", entry.tx);
     match &entry.tx {
@@ -903,6 +1166,10 @@ fn check(
                     );
                     prop_assert_eq!(sub(new.balance, old.balance), u.amount.0);
                     prop_assert_eq!(sub(old.stake, new.stake), u.amount.0);
+                    prop_assert!(
+                        !before.hosts[i].is_some_and(|h| h.frozen && !h.disqualified),
+                        "a frozen host unstaked"
+                    );
                 }
                 UserTx::Invite(inv) => {
                     prop_assert!(old.member.is_some() && old.stake >= world.genesis.min_stake);
@@ -917,7 +1184,126 @@ fn check(
                         prop_assert!(old.invited_by.is_some(), "joined uninvited");
                     }
                 }
+                UserTx::Report(r) => {
+                    let g = &world.genesis;
+                    prop_assert!(
+                        old.member.is_some() && old.stake >= g.min_stake,
+                        "a report by an inactive member"
+                    );
+                    prop_assert!(
+                        !before.hosts[i].is_some_and(|h| h.disqualified),
+                        "a report by a disqualified host"
+                    );
+                    let current = g.epoch_at(entry.time);
+                    prop_assert!(r.epoch > current && r.epoch <= current + 2);
+                    // Committed before (a report cannot commit), so the hub's secret was fixed.
+                    prop_assert!(state.epoch_info(r.epoch).is_some(), "an uncommitted epoch");
+                    prop_assert!(
+                        r.claimed_bytes <= before.bounds[i],
+                        "a claim over the bound"
+                    );
+                    prop_assert!(ENDPOINTS[..3].contains(&r.endpoint.as_str()));
+                    prop_assert!(LOCATIONS[..3].contains(&r.location.as_str()));
+                    let kept = state.report(&signer, r.epoch).unwrap();
+                    prop_assert_eq!(kept.report_hash, r.report_hash);
+                    prop_assert_eq!(kept.claimed_bytes, r.claimed_bytes);
+                    let (e, in_force) = state.report_in_force(&signer, r.epoch).unwrap();
+                    prop_assert_eq!((e, in_force), (r.epoch, kept));
+                    prop_assert!(state.host(&signer).is_some());
+                    if before.hosts[i].is_some() {
+                        prop_assert_eq!(state.host(&signer), before.hosts[i]);
+                    }
+                    let mut same = new.clone();
+                    same.nonce = old.nonce;
+                    prop_assert_eq!(&same, old, "a report moved tokens");
+                    prop_assert_eq!(after.supply, before.supply);
+                }
             }
+        }
+        Tx::System {
+            tx: SystemTx::AuditResults { epoch, nodes },
+            ..
+        } => {
+            let g = &world.genesis;
+            let info = state.epoch_info(*epoch).unwrap();
+            prop_assert!(info.audited && info.secret.is_some());
+            prop_assert!(nodes.windows(2).all(|w| w[0].node < w[1].node));
+            let active = |a: &Account| a.member.is_some() && a.stake >= g.min_stake;
+            let mut burned = 0u128;
+            for (i, (old, new)) in before.accounts.iter().zip(&after.accounts).enumerate() {
+                let Some(n) = nodes.iter().find(|n| n.node == addr(i)) else {
+                    prop_assert_eq!(old, new, "an account that was not audited changed");
+                    prop_assert_eq!(before.hosts[i], after.hosts[i]);
+                    continue;
+                };
+                prop_assert!(state.report_in_force(&n.node, *epoch).is_some());
+                let (Some(old_host), Some(new_host)) = (before.hosts[i], after.hosts[i]) else {
+                    return Err(TestCaseError::fail("an audited node is not a host"));
+                };
+                let wrong = n.outcomes.contains(&AuditMark::Wrong);
+                let absent = n
+                    .outcomes
+                    .iter()
+                    .any(|m| matches!(m, AuditMark::Offline | AuditMark::Missing));
+                prop_assert!(!n.outcomes.is_empty());
+                prop_assert!(n.outcomes.len() as u64 <= 4 * u64::from(g.audit_samples));
+                prop_assert_eq!(
+                    n.evidence.len(),
+                    n.outcomes
+                        .iter()
+                        .filter(|&&m| m == AuditMark::Wrong)
+                        .count()
+                );
+                // The model: the rules of docs/economics.md, step by step.
+                let mut reputation = old_host.reputation;
+                for &m in &n.outcomes {
+                    let audit = if m == AuditMark::Pass {
+                        economics::reputation::Audit::Success
+                    } else {
+                        economics::reputation::Audit::Failure
+                    };
+                    reputation.record(&g.reputation, audit);
+                }
+                let (mut vesting, mut stake) = (old.vesting.0, old.stake.0);
+                if wrong {
+                    let burn = bps(vesting + stake, g.wrong_data_burn_bps);
+                    let from_vesting = burn.min(vesting);
+                    vesting -= from_vesting;
+                    stake -= burn - from_vesting;
+                }
+                let frozen = if wrong { old_host.frozen } else { absent };
+                let disqualify = !old_host.disqualified
+                    && g.reputation.standing(reputation.score_ppb()) == Standing::Disqualified;
+                if disqualify {
+                    stake -= bps(stake, g.disqualify_burn_bps);
+                }
+                let expected = Host {
+                    reputation,
+                    frozen,
+                    disqualified: old_host.disqualified || disqualify,
+                    last_epoch: Some(*epoch),
+                };
+                prop_assert_eq!(new_host, expected);
+                let penalised = Account {
+                    vesting: Amount(vesting),
+                    stake: Amount(stake),
+                    ..old.clone()
+                };
+                prop_assert_eq!(new, &penalised);
+                burned += old.vesting.0 + old.stake.0 - vesting - stake;
+                if active(old) != active(new) {
+                    prop_assert!(
+                        effects
+                            .members
+                            .iter()
+                            .any(|m| m.account == n.node && m.active == active(new)),
+                        "a member's standing changed unannounced"
+                    );
+                }
+            }
+            prop_assert_eq!(sub(after.supply.burned, before.supply.burned), burned);
+            prop_assert_eq!(after.supply.balances, before.supply.balances);
+            prop_assert_eq!(after.supply.stakers_pool, before.supply.stakers_pool);
         }
         Tx::System {
             tx: SystemTx::Settle { receipts },
@@ -1016,6 +1402,22 @@ fn check(
             } else {
                 prop_assert_eq!(&after.accounts, &before.accounts);
                 prop_assert_eq!(after.supply, before.supply);
+            }
+            let current = world.genesis.epoch_at(entry.time);
+            match tx {
+                SystemTx::EpochCommit { epoch, commitment } => {
+                    prop_assert!(*epoch > current, "committed during or after the epoch");
+                    let info = state.epoch_info(*epoch).unwrap();
+                    prop_assert_eq!(info.commitment, *commitment);
+                    prop_assert!(info.secret.is_none() && !info.audited);
+                }
+                SystemTx::EpochReveal { epoch, secret } => {
+                    prop_assert!(*epoch < current, "revealed before the epoch ended");
+                    let info = state.epoch_info(*epoch).unwrap();
+                    prop_assert_eq!(info.secret, Some(*secret));
+                    prop_assert_eq!(audit::commit(*epoch, secret), info.commitment);
+                }
+                _ => {}
             }
         }
     }
@@ -1139,6 +1541,46 @@ proptest! {
     }
 }
 
+/// Steps of an audit-heavy life on one-minute epochs: reports, commitments, reveals and results
+/// most of the time, a few stakes, unstakes and transfers, and time moving by up to an epoch and
+/// a half, so that epochs are committed, reported on, ended, revealed and audited in turn.
+fn any_audit_step() -> impl Strategy<Value = Step> {
+    let who = 1..4usize;
+    let op = prop_oneof![
+        10 => any_audit_op(),
+        3 => (who.clone(), any_amt(), any_nonce()).prop_map(|(who, amount, nonce)| Op::Unstake {
+            who, amount, nonce, forge: Forge::No
+        }),
+        1 => (who.clone(), any_amt(), any_lock(), any_nonce()).prop_map(|(who, amount, lock, nonce)| {
+            Op::Stake { who, amount, lock, nonce, forge: Forge::No }
+        }),
+        1 => (who, 0..ACCOUNTS, any_amt(), any_nonce()).prop_map(|(from, to, amount, nonce)| {
+            Op::Transfer { from, to, amount, nonce, forge: Forge::No }
+        }),
+    ];
+    (prop_oneof![1 => Just(0u64), 1 => 1..90u64], op).prop_map(|(dt, op)| Step { dt, op })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Audits end to end: the invariants, the penalties' exact amounts, and both replays, over
+    /// sequences where epochs really are committed, revealed and audited.
+    #[test]
+    fn audits_penalise_exactly_and_replay(
+        c in any_config(),
+        steps in proptest::collection::vec(any_audit_step(), 0..80),
+        forge_at in any::<Index>(),
+    ) {
+        let c = Config { epoch_secs: 60, ..c };
+        run(&c, &steps, forge_at)?;
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 64,
@@ -1166,6 +1608,9 @@ proptest! {
             founder_lock: 0,
             rich: Some(slack),
             terms: [(u64::MAX, price), (1, 0)],
+            epoch_secs: 3600,
+            wrong_burn_bps: 1000,
+            disqualify_burn_bps: 10_000,
         };
         let receipt = Rcpt {
             torrent: 0,

@@ -20,6 +20,6 @@ pub use audit_answer::AuditAnswer;
 pub use eip712::{Domain, TypedMessage, keccak256};
 pub use key::{SecretKey, Signature, SignatureError};
 pub use messages::{
-    Invite, Join, Receipt, ReceiptOutcome, Signed, Stake, Transfer, Unstake, UserTx, hex32,
+    Invite, Join, Receipt, ReceiptOutcome, Report, Signed, Stake, Transfer, Unstake, UserTx, hex32,
     session_id, torrent_id,
 };

@@ -52,6 +52,24 @@ pub struct Join {
     pub nonce: u64,
 }
 
+/// A node's hosting report, fixed before the epochs it covers: from `epoch` on (until a later
+/// report's epoch) the node hosts what the report with hash `report_hash` lists, `claimed_bytes`
+/// of file data, and answers auditors at `endpoint` (`ip:port` of its peer-wire listener).
+/// `location` is `""` or `"lat,lon"` in decimal degrees. The full report (`audit::HostingReport`)
+/// stays with the hub, which checks it against `report_hash` and `claimed_bytes` before logging;
+/// the ledger binds the hash and bounds the claim by the node's collateral.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub node: Address,
+    pub epoch: u64,
+    #[serde(with = "hex32")]
+    pub report_hash: [u8; 32],
+    pub claimed_bytes: u64,
+    pub endpoint: String,
+    pub location: String,
+    pub nonce: u64,
+}
+
 /// A downloader's statement that, in `session`, it received and verified `bytes` bytes in all of
 /// `torrent` from `uploader`. Cumulative: each receipt replaces the previous one of its lane
 /// (torrent, uploader, downloader, session), so losing one costs nothing.
@@ -125,6 +143,21 @@ impl TypedMessage for Join {
     }
 }
 
+impl TypedMessage for Report {
+    const TYPE: &'static str = "Report(address node,uint256 epoch,bytes32 reportHash,uint256 claimedBytes,string endpoint,string location,uint256 nonce)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.node),
+            word_u64(self.epoch),
+            self.report_hash,
+            word_u64(self.claimed_bytes),
+            word_string(&self.endpoint),
+            word_string(&self.location),
+            word_u64(self.nonce),
+        ]
+    }
+}
+
 impl TypedMessage for Receipt {
     const TYPE: &'static str = "Receipt(address collective,bytes32 torrent,address uploader,address downloader,bytes32 session,uint256 bytes)";
     fn words(&self) -> Vec<[u8; 32]> {
@@ -180,6 +213,7 @@ pub enum UserTx {
     Unstake(Unstake),
     Invite(Invite),
     Join(Join),
+    Report(Report),
 }
 
 impl UserTx {
@@ -191,6 +225,7 @@ impl UserTx {
             UserTx::Unstake(u) => u.account,
             UserTx::Invite(i) => i.inviter,
             UserTx::Join(j) => j.account,
+            UserTx::Report(r) => r.node,
         }
     }
 
@@ -201,6 +236,7 @@ impl UserTx {
             UserTx::Unstake(u) => u.nonce,
             UserTx::Invite(i) => i.nonce,
             UserTx::Join(j) => j.nonce,
+            UserTx::Report(r) => r.nonce,
         }
     }
 
@@ -211,6 +247,7 @@ impl UserTx {
             UserTx::Unstake(m) => domain.digest_with(separator, m),
             UserTx::Invite(m) => domain.digest_with(separator, m),
             UserTx::Join(m) => domain.digest_with(separator, m),
+            UserTx::Report(m) => domain.digest_with(separator, m),
         }
     }
 }
@@ -353,6 +390,52 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Signed<Receipt>>(&json).unwrap(),
             signed
+        );
+    }
+
+    #[test]
+    fn reports_are_signed_by_the_node_and_round_trip() {
+        let node = SecretKey::generate();
+        let d = domain();
+        let report = Report {
+            node: node.address(),
+            epoch: 481_234,
+            report_hash: [5; 32],
+            claimed_bytes: 7 << 30,
+            endpoint: "192.0.2.7:6881".into(),
+            location: "52.52,13.405".into(),
+            nonce: 3,
+        };
+        let signed = Signed::<UserTx>::sign(&d, &node, UserTx::Report(report.clone()));
+        assert_eq!(signed.message.signer(), node.address());
+        assert_eq!(signed.message.nonce(), 3);
+        assert!(signed.check(&d, &d.separator()).unwrap());
+        let json = serde_json::to_string(&signed).unwrap();
+        assert!(json.contains("\"type\":\"report\""), "{json}");
+        assert!(json.contains(&format!("\"report_hash\":\"0x{}\"", "05".repeat(32))));
+        let back: Signed<UserTx> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, signed);
+        // Every field is signed: changing any one breaks the signature.
+        let changes: [fn(&mut Report); 6] = [
+            |r| r.epoch += 1,
+            |r| r.report_hash[0] ^= 1,
+            |r| r.claimed_bytes += 1,
+            |r| r.endpoint = "192.0.2.7:6882".into(),
+            |r| r.location = String::new(),
+            |r| r.nonce += 1,
+        ];
+        for change in changes {
+            let mut forged = back.clone();
+            if let UserTx::Report(r) = &mut forged.message {
+                change(r);
+            }
+            assert!(!forged.check(&d, &d.separator()).unwrap());
+        }
+        // The type string is the protocol's: one word per field, in its order.
+        assert_eq!(report.words().len(), 7);
+        assert_eq!(
+            Report::TYPE,
+            "Report(address node,uint256 epoch,bytes32 reportHash,uint256 claimedBytes,string endpoint,string location,uint256 nonce)"
         );
     }
 

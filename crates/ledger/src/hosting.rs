@@ -1,0 +1,781 @@
+//! The ledger's side of availability audits: hosting reports, the epoch secret's commitment and
+//! reveal, audit results with their penalties, and the collateral bound on what a node may claim.
+//! The rules are in `docs/economics.md` ("Hosting reports, audits and penalties").
+//!
+//! The ledger sees no piece layouts, so it cannot check a report's hash or claimed bytes against
+//! the report body (the hub does, before logging), nor re-run an audit (the hub keeps the
+//! evidence; the ledger binds its hash). What it does enforce, deterministically:
+//! - a report is fixed before its epoch starts (so before the epoch's secret is revealed), once per
+//!   node and epoch, and claims at most what the node's collateral covers;
+//! - the hub commits to an epoch's secret before the epoch, reveals it after, and the reveal must
+//!   open the commitment; results come after the reveal, once per epoch, only for nodes that had a
+//!   report in force;
+//! - penalties only ever burn (vesting first, then stake): the supply invariant holds through them;
+//! - a frozen host cannot unstake, and no host can withdraw the collateral its reports in force
+//!   (current or future) need.
+
+use std::net::SocketAddr;
+
+use economics::reputation::{Audit, Reputation, Standing};
+use serde::{Deserialize, Serialize};
+use token::{Address, Amount, Report, hex32};
+
+use crate::state::{Account, Effects, MemberChange, State, basis_points};
+use crate::tx::{AuditMark, NodeAudit, TxError};
+
+/// Base units in one whole token (10^18).
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+/// Longest `endpoint` a report may carry, in bytes.
+pub const MAX_ENDPOINT_BYTES: usize = 255;
+
+/// A node that has reported at least once: its audit record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    pub reputation: Reputation,
+    /// It was offline or missing data in an audited epoch and has not passed a whole epoch since:
+    /// it may not unstake (its collateral stays where a penalty can reach it).
+    pub frozen: bool,
+    /// Its reputation fell below disqualification: its stake was burned (the genesis' share) and
+    /// it may not report again.
+    pub disqualified: bool,
+    /// The last epoch whose audit results named it.
+    pub last_epoch: Option<u64>,
+}
+
+/// What a node's report for an epoch says, as the ledger keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportInfo {
+    /// `audit::HostingReport::hash` of the full report, which the hub keeps.
+    #[serde(with = "hex32")]
+    pub report_hash: [u8; 32],
+    pub claimed_bytes: u64,
+    /// `ip:port` of the node's peer-wire listener.
+    pub endpoint: String,
+    /// `""` or `"lat,lon"` in decimal degrees, as the node gave it.
+    pub location: String,
+}
+
+/// An audit epoch's secret: committed before it, revealed after it, then audited once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochInfo {
+    #[serde(with = "hex32")]
+    pub commitment: [u8; 32],
+    #[serde(with = "hex32_option")]
+    pub secret: Option<[u8; 32]>,
+    pub audited: bool,
+}
+
+/// Checks a report's endpoint: at most [`MAX_ENDPOINT_BYTES`], an IP address and port
+/// (`192.0.2.7:6881`, `[2001:db8::7]:6881`). Hostnames are refused: resolving one would make
+/// the ledger's verdict depend on DNS at replay time. Rust's own parser decides, not the
+/// platform's, so every machine agrees.
+pub fn check_endpoint(endpoint: &str) -> Result<SocketAddr, TxError> {
+    let bad = |why: &str| Err(TxError::BadReport(format!("endpoint {endpoint:?}: {why}")));
+    if endpoint.len() > MAX_ENDPOINT_BYTES {
+        return bad("longer than 255 bytes");
+    }
+    let Ok(address) = endpoint.parse::<SocketAddr>() else {
+        return bad("not an ip:port (hostnames are not accepted)");
+    };
+    if address.port() == 0 || address.ip().is_unspecified() {
+        return bad("not an address anyone can reach");
+    }
+    Ok(address)
+}
+
+/// Checks a report's location: `""` (not given) or `"lat,lon"` in decimal degrees, latitude in
+/// −90..=90, longitude in −180..=180, at most 6 decimals (about 0.1 m), no spaces, signs or
+/// exponents beyond a leading `-`. Parsed in integer micro-degrees: no floating point decides.
+pub fn check_location(location: &str) -> Result<(), TxError> {
+    if location.is_empty() {
+        return Ok(());
+    }
+    let bad = || {
+        Err(TxError::BadReport(format!(
+            "location {location:?}: expected \"\" or \"lat,lon\" in decimal degrees (at most 6 decimals)"
+        )))
+    };
+    let Some((lat, lon)) = location.split_once(',') else {
+        return bad();
+    };
+    match (micro_degrees(lat), micro_degrees(lon)) {
+        (Some(lat), Some(lon)) if lat.abs() <= 90_000_000 && lon.abs() <= 180_000_000 => Ok(()),
+        _ => bad(),
+    }
+}
+
+/// `-?d{1,3}(.d{1,6})?` as millionths of a degree.
+fn micro_degrees(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 3 || !all_digits(whole) {
+        return None;
+    }
+    // At most 999 and 999,999: every step below stays far inside i64.
+    let mut value: i64 = whole.parse::<i64>().ok()? * 1_000_000;
+    if let Some(f) = fraction {
+        if f.is_empty() || f.len() > 6 || !all_digits(f) {
+            return None;
+        }
+        let scale = 10i64.pow(6 - f.len() as u32);
+        value += f.parse::<i64>().ok()? * scale;
+    }
+    Some(if negative { -value } else { value })
+}
+
+impl State {
+    /// A node's audit record, if it ever reported.
+    pub fn host(&self, node: &Address) -> Option<Host> {
+        self.hosts.get(node).copied()
+    }
+
+    pub fn epoch_info(&self, epoch: u64) -> Option<EpochInfo> {
+        self.epochs.get(&epoch).copied()
+    }
+
+    /// Every committed epoch from `first` on, ascending: how the hub finds, after a restart,
+    /// epochs it still has to reveal or report on.
+    pub fn epochs_from(&self, first: u64) -> Vec<(u64, EpochInfo)> {
+        self.epochs.range(first..).map(|(e, i)| (*e, *i)).collect()
+    }
+
+    /// Committed epochs whose secret is not revealed yet, ascending. Walks every epoch ever
+    /// committed (8,760 a year with hour-long epochs): cheap for an auditor's periodic look.
+    pub fn unrevealed_epochs(&self) -> Vec<u64> {
+        self.epochs
+            .iter()
+            .filter(|(_, info)| info.secret.is_none())
+            .map(|(e, _)| *e)
+            .collect()
+    }
+
+    /// The report `node` made for exactly `epoch`.
+    pub fn report(&self, node: &Address, epoch: u64) -> Option<ReportInfo> {
+        self.reports.get(&(*node, epoch)).cloned()
+    }
+
+    /// The report in force for `node` at `epoch`: its latest report for `epoch` or before, with the
+    /// epoch it was made for. A report stays in force until a later report's epoch begins.
+    pub fn report_in_force(&self, node: &Address, epoch: u64) -> Option<(u64, ReportInfo)> {
+        self.reports
+            .range((*node, 0)..=(*node, epoch))
+            .next_back()
+            .map(|((_, e), info)| (*e, info.clone()))
+    }
+
+    /// Every report in force at `epoch` of a host that is still an active member and not
+    /// disqualified: whom the hub audits in that epoch. By node address.
+    pub fn reports_in_force(&self, epoch: u64) -> Vec<(Address, u64, ReportInfo)> {
+        self.hosts
+            .iter()
+            .filter(|(node, host)| !host.disqualified && self.is_active(node))
+            .filter_map(|(node, _)| {
+                self.report_in_force(node, epoch)
+                    .map(|(e, info)| (*node, e, info))
+            })
+            .collect()
+    }
+
+    /// What stands behind a node's claims: its stake and its vesting tokens.
+    pub fn collateral(&self, address: &Address) -> Amount {
+        let a = self.accounts.get(address).cloned().unwrap_or_default();
+        // Both are parts of the supply, whose sum fits an Amount.
+        a.stake.checked_add(a.vesting).unwrap_or(Amount(u128::MAX))
+    }
+
+    /// Bytes `address` may claim to host: `free_host_bytes` plus `host_bytes_per_token` per whole
+    /// token of collateral, rounded down, saturating at `u64::MAX`.
+    pub fn host_bound(&self, address: &Address) -> u64 {
+        self.bound_for(self.collateral(address))
+    }
+
+    fn bound_for(&self, collateral: Amount) -> u64 {
+        let Some(params) = self.genesis.as_ref() else {
+            return 0;
+        };
+        let per_token = u128::from(params.host_bytes_per_token);
+        // floor(c × p / 10^18) split so that no step overflows but the first product, which
+        // saturates (and then so does the bound): (c / 10^18) × p + floor((c mod 10^18) × p / 10^18),
+        // exact because 10^18 divides (c / 10^18) × 10^18 × p.
+        let whole = (collateral.0 / TOKEN).saturating_mul(per_token);
+        let part = collateral.0 % TOKEN * per_token / TOKEN;
+        let backed = u64::try_from(whole.saturating_add(part)).unwrap_or(u64::MAX);
+        params.free_host_bytes.saturating_add(backed)
+    }
+
+    /// The largest claim `node` answers for from epoch `from` on: its report in force then, and any
+    /// later report already made.
+    fn claim_from(&self, node: &Address, from: u64) -> u64 {
+        let current = self
+            .report_in_force(node, from)
+            .map_or(0, |(_, r)| r.claimed_bytes);
+        let later = self
+            .reports
+            .range((*node, from.saturating_add(1))..=(*node, u64::MAX))
+            .map(|(_, r)| r.claimed_bytes)
+            .max()
+            .unwrap_or(0);
+        current.max(later)
+    }
+
+    /// Validates `r` signed by `signer` at `now`, and says what the ledger will keep of it.
+    /// `active`: whether the signer was an active member before this transaction.
+    pub(crate) fn check_report(
+        &self,
+        signer: Address,
+        r: &Report,
+        now: u64,
+        active: bool,
+    ) -> Result<ReportInfo, TxError> {
+        if !active {
+            return Err(TxError::NotMember(signer));
+        }
+        if self.hosts.get(&signer).is_some_and(|h| h.disqualified) {
+            return Err(TxError::Disqualified(signer));
+        }
+        let current = self.params().epoch_at(now);
+        // After its epoch starts the secret may be revealed at any time; a report made then could
+        // be tuned to the challenges. Two epochs ahead is enough to report in time.
+        if r.epoch <= current || r.epoch > current.saturating_add(2) {
+            return Err(TxError::BadReport(format!(
+                "epoch {} is not one of the next two (it is epoch {current})",
+                r.epoch
+            )));
+        }
+        // The hub commits to an epoch's secret before it takes reports for it, so it cannot pick
+        // a secret that suits it after seeing what a node claims.
+        if !self.epochs.contains_key(&r.epoch) {
+            return Err(TxError::Epoch {
+                epoch: r.epoch,
+                why: "has no commitment yet: the hub commits to an epoch's secret before it takes \
+                      reports for it; try again shortly"
+                    .into(),
+            });
+        }
+        if self.reports.contains_key(&(signer, r.epoch)) {
+            return Err(TxError::ReportExists {
+                node: signer,
+                epoch: r.epoch,
+            });
+        }
+        let bound = self.host_bound(&signer);
+        if r.claimed_bytes > bound {
+            return Err(TxError::OverCollateral {
+                claimed: r.claimed_bytes,
+                bound,
+            });
+        }
+        check_endpoint(&r.endpoint)?;
+        check_location(&r.location)?;
+        Ok(ReportInfo {
+            report_hash: r.report_hash,
+            claimed_bytes: r.claimed_bytes,
+            endpoint: r.endpoint.clone(),
+            location: r.location.clone(),
+        })
+    }
+
+    /// Keeps a checked report; a node's first report makes it a host with a newcomer's record.
+    pub(crate) fn record_report(&mut self, node: Address, epoch: u64, info: ReportInfo) {
+        if !self.hosts.contains_key(&node) {
+            let reputation = self
+                .params()
+                .reputation
+                .initial()
+                .expect("the genesis' reputation parameters were validated");
+            self.hosts.insert(
+                node,
+                Host {
+                    reputation,
+                    frozen: false,
+                    disqualified: false,
+                    last_epoch: None,
+                },
+            );
+            self.dirty.hosts.insert(node);
+        }
+        let previous = self.reports.insert((node, epoch), info);
+        assert!(
+            previous.is_none(),
+            "a report is made once per node and epoch"
+        );
+        self.dirty.reports.insert((node, epoch));
+    }
+
+    /// An unstake by a host: refused while it is frozen, or when what remains (`after`) would not
+    /// cover the reports it answers for now or later. A disqualified host has paid its penalty
+    /// and answers for nothing any more.
+    pub(crate) fn check_host_unstake(
+        &self,
+        signer: &Address,
+        after: &Account,
+        now: u64,
+    ) -> Result<(), TxError> {
+        let Some(host) = self.hosts.get(signer) else {
+            return Ok(());
+        };
+        if host.disqualified {
+            return Ok(());
+        }
+        if host.frozen {
+            return Err(TxError::Frozen);
+        }
+        let claimed = self.claim_from(signer, self.params().epoch_at(now));
+        let collateral = after
+            .stake
+            .checked_add(after.vesting)
+            .ok_or(TxError::Overflow)?;
+        let bound = self.bound_for(collateral);
+        if claimed > bound {
+            return Err(TxError::OverCollateral { claimed, bound });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn epoch_commit(
+        &mut self,
+        epoch: u64,
+        commitment: [u8; 32],
+        now: u64,
+    ) -> Result<(), TxError> {
+        let current = self.params().epoch_at(now);
+        if epoch <= current {
+            return Err(TxError::Epoch {
+                epoch,
+                why: format!("a commitment comes before its epoch (it is epoch {current})"),
+            });
+        }
+        if self.epochs.contains_key(&epoch) {
+            return Err(TxError::Epoch {
+                epoch,
+                why: "committed already".into(),
+            });
+        }
+        self.epochs.insert(
+            epoch,
+            EpochInfo {
+                commitment,
+                secret: None,
+                audited: false,
+            },
+        );
+        self.dirty.epochs.insert(epoch);
+        Ok(())
+    }
+
+    pub(crate) fn epoch_reveal(
+        &mut self,
+        epoch: u64,
+        secret: [u8; 32],
+        now: u64,
+    ) -> Result<(), TxError> {
+        let current = self.params().epoch_at(now);
+        let Some(mut info) = self.epochs.get(&epoch).copied() else {
+            return Err(TxError::Epoch {
+                epoch,
+                why: "no commitment to reveal".into(),
+            });
+        };
+        if epoch >= current {
+            return Err(TxError::Epoch {
+                epoch,
+                why: format!("a secret is revealed after its epoch (it is epoch {current})"),
+            });
+        }
+        if info.secret.is_some() {
+            return Err(TxError::Epoch {
+                epoch,
+                why: "revealed already".into(),
+            });
+        }
+        audit::check_reveal(&info.commitment, epoch, &secret)
+            .map_err(|_| TxError::BadReveal(epoch))?;
+        info.secret = Some(secret);
+        self.epochs.insert(epoch, info);
+        self.dirty.epochs.insert(epoch);
+        Ok(())
+    }
+
+    /// Applies an epoch's audit results: all validated first, then each node's effects in the
+    /// order `docs/economics.md` gives (reputation, wrong-data burn, freeze, disqualification).
+    pub(crate) fn audit_results(
+        &mut self,
+        epoch: u64,
+        nodes: &[NodeAudit],
+        effects: &mut Effects,
+    ) -> Result<(), TxError> {
+        let Some(mut info) = self.epochs.get(&epoch).copied() else {
+            return Err(TxError::Epoch {
+                epoch,
+                why: "never committed".into(),
+            });
+        };
+        if info.secret.is_none() {
+            return Err(TxError::Epoch {
+                epoch,
+                why: "results come after the reveal".into(),
+            });
+        }
+        if info.audited {
+            return Err(TxError::Epoch {
+                epoch,
+                why: "audited already".into(),
+            });
+        }
+        let bad = |why: String| Err(TxError::BadAudit(why));
+        if let Some(w) = nodes.windows(2).find(|w| w[0].node >= w[1].node) {
+            return bad(format!(
+                "nodes must be in ascending order, each once: {} before {}",
+                w[0].node, w[1].node
+            ));
+        }
+        let most = 4 * u64::from(self.params().audit_samples);
+        for n in nodes {
+            if self.report_in_force(&n.node, epoch).is_none() {
+                return bad(format!(
+                    "{} had no report in force at epoch {epoch}",
+                    n.node
+                ));
+            }
+            assert!(self.hosts.contains_key(&n.node), "a reporter is a host");
+            if n.outcomes.is_empty() || n.outcomes.len() as u64 > most {
+                return bad(format!(
+                    "{} has {} outcomes; 1 to {most} (4 × audit_samples) are allowed",
+                    n.node,
+                    n.outcomes.len()
+                ));
+            }
+            let wrong = n
+                .outcomes
+                .iter()
+                .filter(|&&m| m == AuditMark::Wrong)
+                .count();
+            if n.evidence.len() != wrong {
+                return bad(format!(
+                    "{} has {wrong} wrong answers but {} evidence hashes",
+                    n.node,
+                    n.evidence.len()
+                ));
+            }
+        }
+        for n in nodes {
+            self.audit_node(epoch, n, effects);
+        }
+        info.audited = true;
+        self.epochs.insert(epoch, info);
+        self.dirty.epochs.insert(epoch);
+        Ok(())
+    }
+
+    /// One node's results, validated: cannot fail.
+    fn audit_node(&mut self, epoch: u64, n: &NodeAudit, effects: &mut Effects) {
+        let params = self.params();
+        let (rules, wrong_bps, disqualify_bps) = (
+            params.reputation,
+            params.wrong_data_burn_bps,
+            params.disqualify_burn_bps,
+        );
+        let mut host = self.hosts[&n.node];
+        let was_active = self.is_active(&n.node);
+        let mut account = self.account(&n.node);
+        let mut burned = 0u128;
+
+        for &mark in &n.outcomes {
+            let audit = if mark == AuditMark::Pass {
+                Audit::Success
+            } else {
+                Audit::Failure
+            };
+            host.reputation.record(&rules, audit);
+        }
+        let wrong = n.outcomes.contains(&AuditMark::Wrong);
+        let absent = n
+            .outcomes
+            .iter()
+            .any(|m| matches!(m, AuditMark::Offline | AuditMark::Missing));
+        if wrong {
+            // Provably wrong data: a share of everything at stake, vesting first (it is not yet
+            // the node's to spend), then stake.
+            let collateral = account
+                .vesting
+                .checked_add(account.stake)
+                .expect("stake and vesting are parts of the supply");
+            let burn = basis_points(collateral.0, wrong_bps);
+            let from_vesting = burn.min(account.vesting.0);
+            account.vesting = Amount(account.vesting.0 - from_vesting);
+            // burn ≤ vesting + stake, so the rest is at most the stake.
+            account.stake = Amount(account.stake.0 - (burn - from_vesting));
+            burned += burn;
+        } else if absent {
+            // Offline or missing is not proof of cheating: keep the collateral where a later
+            // penalty can reach it, burn nothing.
+            host.frozen = true;
+        } else {
+            // Every outcome passed (outcomes are never empty).
+            host.frozen = false;
+        }
+        if rules.standing(host.reputation.score_ppb()) == Standing::Disqualified
+            && !host.disqualified
+        {
+            let burn = basis_points(account.stake.0, disqualify_bps);
+            account.stake = Amount(account.stake.0 - burn);
+            burned += burn;
+            host.disqualified = true;
+        }
+        host.last_epoch = Some(epoch);
+
+        if burned > 0 {
+            self.put(n.node, account, effects);
+            // What left the node's stake and vesting leaves the supply.
+            self.burned = Amount(self.burned.0 + burned);
+        }
+        effects.accounts.insert(n.node);
+        self.hosts.insert(n.node, host);
+        self.dirty.hosts.insert(n.node);
+        let active = self.is_active(&n.node);
+        if active != was_active
+            && let Some(name) = self.accounts.get(&n.node).and_then(|a| a.member.clone())
+        {
+            effects.members.push(MemberChange {
+                name,
+                account: n.node,
+                active,
+            });
+        }
+    }
+}
+
+/// Serde for an optional 32-byte value: `null`, or `0x` and 64 hex digits.
+mod hex32_option {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(bytes) => s.serialize_some(&format!("0x{}", hex::encode(bytes))),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+        let Some(s) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let digits = s.strip_prefix("0x").unwrap_or(&s);
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(digits, &mut out)
+            .map_err(|_| serde::de::Error::custom("expected 0x and 64 hex digits"))?;
+        Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use token::{SecretKey, Signed, UserTx};
+
+    use super::*;
+    use crate::genesis::{Allocation, Genesis};
+    use crate::state::system_digest;
+    use crate::tx::{Entry, SystemTx, Tx};
+
+    #[test]
+    fn endpoints_are_ip_and_port() {
+        for good in [
+            "127.0.0.1:6881",
+            "192.0.2.7:51413",
+            "[::1]:6881",
+            "[2001:db8::7]:1",
+        ] {
+            assert!(check_endpoint(good).is_ok(), "{good}");
+        }
+        let long = format!("[{}::1]:6881", "0:".repeat(100));
+        for bad in [
+            "",
+            "localhost:6881",
+            "example.org:6881",
+            "127.0.0.1",
+            "127.0.0.1:",
+            "127.0.0.1:65536",
+            "127.0.0.1:0",
+            "0.0.0.0:6881",
+            "[::]:6881",
+            "::1:6881",
+            " 127.0.0.1:6881",
+            "127.000.0.1:6881",
+            long.as_str(),
+        ] {
+            let err = check_endpoint(bad).unwrap_err();
+            assert_eq!(err.code(), "bad_report", "{bad}");
+        }
+    }
+
+    #[test]
+    fn locations_are_lat_lon_in_range() {
+        for good in [
+            "",
+            "0,0",
+            "52.52,13.405",
+            "-33.868820,151.209296",
+            "90,180",
+            "-90,-180",
+            "-90.000000,180.000000",
+            "-0,-0.5",
+        ] {
+            assert!(check_location(good).is_ok(), "{good}");
+        }
+        for bad in [
+            ",",
+            "52.52",
+            "52.52,",
+            ",13.4",
+            "52.52, 13.405",
+            "+52.52,13.405",
+            "52.52,13.405,1",
+            "90.000001,0",
+            "0,180.000001",
+            "-91,0",
+            "0,-181",
+            "1.1234567,0",
+            "1.,0",
+            ".5,0",
+            "1e1,0",
+            "0x1,0",
+            "1000,0",
+            "--1,0",
+            "NaN,0",
+            "١,٢",
+        ] {
+            assert!(check_location(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A wrong answer burns the genesis' share of vesting + stake, from vesting first; only when
+    /// vesting runs out does stake go. Vesting cannot be granted by a transaction yet, so this
+    /// test moves stake into vesting directly (the supply stays the same).
+    #[test]
+    fn wrong_data_burns_vesting_first_then_stake() {
+        let operator = SecretKey::from_bytes(&[1; 32]).unwrap();
+        let node = SecretKey::from_bytes(&[2; 32]).unwrap();
+        let mut g = Genesis::from_toml(&Genesis::template(operator.address())).unwrap();
+        // Half of everything at stake for a wrong answer, so both sources show.
+        g.wrong_data_burn_bps = 5000;
+        g.allocations.push(Allocation {
+            account: node.address(),
+            liquid: Amount::tokens(10),
+            staked: Amount::tokens(300),
+            lock_until: 0,
+            member: Some("node".into()),
+        });
+        let domain = g.domain();
+        let t0 = 1_700_000_000;
+        let mut state = State::default();
+        let apply = |state: &mut State, time: u64, tx: Tx| {
+            let seq = state.next_seq();
+            let entry = Entry { seq, time, tx };
+            let body = serde_json::to_string(&entry.tx).unwrap();
+            state.apply(&entry, body.as_bytes(), true)
+        };
+        let system = |seq: u64, tx: SystemTx| Tx::System {
+            signature: operator.sign_digest(&system_digest(&domain, seq, &tx)),
+            tx,
+        };
+        apply(&mut state, t0, system(0, SystemTx::Genesis(g.clone()))).unwrap();
+        // Stake → vesting: 100 vesting, 200 staked.
+        let mut account = state.account(&node.address());
+        account.stake = Amount::tokens(200);
+        account.vesting = Amount::tokens(100);
+        state.put(node.address(), account, &mut Effects::default());
+        assert_supply(&state);
+
+        let epoch = g.epoch_at(t0) + 1;
+        let secret = [9; 32];
+        let report = UserTx::Report(Report {
+            node: node.address(),
+            epoch,
+            report_hash: [1; 32],
+            claimed_bytes: 1 << 30,
+            endpoint: "127.0.0.1:6881".into(),
+            location: String::new(),
+            nonce: 0,
+        });
+        let commit = SystemTx::EpochCommit {
+            epoch,
+            commitment: audit::commit(epoch, &secret),
+        };
+        apply(&mut state, t0, system(1, commit)).unwrap();
+        let user = Tx::User {
+            tx: Signed::<UserTx>::sign(&domain, &node, report),
+        };
+        apply(&mut state, t0, user).unwrap();
+        let after = g.epoch_start(epoch + 1);
+        let reveal = SystemTx::EpochReveal { epoch, secret };
+        apply(&mut state, after, system(3, reveal)).unwrap();
+        let burned_before = state.supply().burned;
+        let results = SystemTx::AuditResults {
+            epoch,
+            nodes: vec![NodeAudit {
+                node: node.address(),
+                outcomes: vec![AuditMark::Pass, AuditMark::Wrong],
+                evidence: vec![[7; 32]],
+            }],
+        };
+        let effects = apply(&mut state, after, system(4, results)).unwrap();
+        // Half of 300 is 150: all 100 of vesting, then 50 of stake.
+        let account = state.account(&node.address());
+        assert_eq!(account.vesting, Amount::ZERO);
+        assert_eq!(account.stake, Amount::tokens(150));
+        assert_eq!(
+            account.balance,
+            Amount::tokens(10),
+            "liquid tokens are not collateral"
+        );
+        assert_eq!(
+            state.supply().burned.checked_sub(burned_before),
+            Some(Amount::tokens(150))
+        );
+        assert_supply(&state);
+        assert!(effects.accounts.contains(&node.address()));
+        assert!(effects.members.is_empty(), "150 staked is still above 100");
+        let host = state.host(&node.address()).unwrap();
+        assert!(!host.frozen, "a wrong answer burns; it does not freeze");
+        assert!(host.reputation.score_ppb() < economics::PPB);
+
+        // A smaller share, with vesting left over: only vesting pays. (150 staked becomes 100
+        // staked and 50 vesting: the supply is unchanged.)
+        let mut account = state.account(&node.address());
+        account.stake = Amount::tokens(100);
+        account.vesting = Amount::tokens(50);
+        state.put(node.address(), account, &mut Effects::default());
+        state.genesis.as_mut().unwrap().wrong_data_burn_bps = 1000;
+        let mut effects = Effects::default();
+        let audit = NodeAudit {
+            node: node.address(),
+            outcomes: vec![AuditMark::Wrong],
+            evidence: vec![[8; 32]],
+        };
+        state.audit_node(epoch, &audit, &mut effects);
+        // 10 % of 150 is 15, all from the 50 vesting.
+        let account = state.account(&node.address());
+        assert_eq!(
+            (account.vesting, account.stake),
+            (Amount::tokens(35), Amount::tokens(100))
+        );
+        assert_supply(&state);
+    }
+
+    /// minted − burned = balances + stakes + vesting + pool, recounted from the accounts.
+    fn assert_supply(state: &State) {
+        let s = state.recount().unwrap();
+        let held = [s.stakes, s.vesting, s.stakers_pool]
+            .into_iter()
+            .try_fold(s.balances, Amount::checked_add);
+        assert_eq!(held, s.minted.checked_sub(s.burned));
+    }
+}
