@@ -383,7 +383,10 @@ mod tests {
         ));
         // A report stays in force: a later epoch derives from it, and differently.
         let later = derive(&s, 4, &node, &h, &report, &layout, 4).unwrap();
-        assert_ne!(later, derive(&s, 3, &node, &h, &report, &layout, 4).unwrap());
+        assert_ne!(
+            later,
+            derive(&s, 3, &node, &h, &report, &layout, 4).unwrap()
+        );
         assert!(matches!(
             derive(&s, 3, &Address([1; 20]), &h, &report, &layout, 4),
             Err(ChallengeError::NodeMismatch { .. })

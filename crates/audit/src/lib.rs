@@ -38,7 +38,7 @@ mod hexser;
 pub use challenge::{Challenge, ChallengeError, derive};
 pub use commitment::{CommitmentError, check_reveal, commit};
 pub use layout::{Layout, LayoutError, Shape, TorrentLayouts, torrent_key};
-pub use outcome::{Containment, Evidence, Outcome, answer_message};
+pub use outcome::{Containment, Evidence, Mark, Outcome, answer_message};
 pub use report::{Claim, HostingReport, PieceSet, ReportError};
 pub use verify::{Answer, AnswerError, Target, TargetError, check_v1_answer, check_v2_answer};
 

@@ -65,6 +65,21 @@ impl Outcome {
     }
 }
 
+/// How an audit counts once it is over: what an [`Outcome`] became after containment's re-asks.
+/// The ledger takes these, in the order the audits ended, to move reputation and stakes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mark {
+    /// A correct answer, signed by the node.
+    Pass,
+    /// No answer the node signed, on every attempt within the epoch.
+    Offline,
+    /// The node signed that it does not have the block.
+    Missing,
+    /// The node signed an answer that fails the torrent's hashes (there is evidence).
+    Wrong,
+}
+
 /// The containment key: a block a node owes an answer for. A node that timed out is asked for the
 /// *same* block again (Storj keys containment by node and piece), so going offline when a
 /// challenge arrives, to fetch the block from elsewhere or to hope for an easier one, gains nothing.

@@ -19,7 +19,7 @@ use metainfo::Torrent;
 use tracker::request::parse_passkey;
 
 use crate::store::{MemberRow, NewTorrent, StoreError};
-use crate::{Shared, http_ledger, unix_now};
+use crate::{Shared, http_audit, http_ledger, unix_now};
 
 pub(crate) type S = State<Arc<Shared>>;
 
@@ -54,6 +54,20 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v1/transactions", post(http_ledger::submit))
         .route("/api/v1/receipts", post(http_ledger::settle))
+        .route("/api/v1/reports", post(http_audit::submit_report))
+        .route("/api/v1/reports/{hash}", get(http_audit::report))
+        .route("/api/v1/epochs/current", get(http_audit::current_epoch))
+        .route("/api/v1/epochs/{epoch}", get(http_audit::epoch))
+        .route(
+            "/api/v1/epochs/{epoch}/audits",
+            get(http_audit::epoch_audits),
+        )
+        .route(
+            "/api/v1/epochs/{epoch}/reports",
+            get(http_audit::epoch_reports),
+        )
+        .route("/api/v1/evidence/{hash}", get(http_audit::evidence))
+        .route("/api/v1/nodes/{address}", get(http_audit::node))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -274,6 +288,13 @@ async fn publish(
     if let Some(ledger) = shared.ledger.clone() {
         let listed = summary.clone();
         http_ledger::blocking(move || http_ledger::register_torrent(&ledger, &listed)).await?;
+    }
+    if let Some(auditor) = shared.auditor.clone() {
+        let id = tracked.id;
+        let stored = shared.with_store(false, move |s| s.metainfo(id)).await?;
+        if let Some(torrent) = stored.and_then(|b| metainfo::Torrent::from_bytes(&b).ok()) {
+            auditor.add_torrent(torrent);
+        }
     }
     tracing::info!(
         id = summary.id,

@@ -20,7 +20,7 @@ use crate::Shared;
 use crate::http::{ApiError, ApiResult, S};
 use crate::store::StoreError;
 
-fn ledger_of(shared: &Shared) -> Result<Arc<Ledger>, ApiError> {
+pub(crate) fn ledger_of(shared: &Shared) -> Result<Arc<Ledger>, ApiError> {
     shared.ledger.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -50,13 +50,13 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + '
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
-fn parse_address(text: &str) -> Result<Address, ApiError> {
+pub(crate) fn parse_address(text: &str) -> Result<Address, ApiError> {
     text.parse().map_err(|e: token::AddressError| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_address", e.to_string())
     })
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
     let body = body?;
@@ -121,6 +121,11 @@ pub(crate) async fn info(State(shared): S) -> ApiResult<LedgerInfo> {
         fee_burn_bps: g.fee_burn_bps,
         debt_threshold_bytes: g.debt_threshold_bytes,
         free_bytes_per_day: g.free_bytes_per_day,
+        epoch_secs: g.epoch_secs,
+        audit_samples: g.audit_samples,
+        audit_deadline_secs: g.audit_deadline_secs,
+        free_host_bytes: g.free_host_bytes,
+        host_bytes_per_token: g.host_bytes_per_token,
         entries: s.entries,
         log_hash: hex::encode(s.log_hash),
         minted: s.supply.minted,
@@ -189,14 +194,29 @@ pub(crate) async fn submit(
     State(shared): S,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Submitted> {
-    let ledger = ledger_of(&shared)?;
     let tx: Signed<UserTx> = parse_json(body)?;
+    if matches!(tx.message, UserTx::Report(_)) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "report_needs_body",
+            "hosting reports go to POST /api/v1/reports, with the full report",
+        ));
+    }
+    Ok(axum::Json(commit_user_tx(&shared, tx).await?))
+}
+
+/// Logs a checked user transaction and mirrors member changes to the tracker.
+pub(crate) async fn commit_user_tx(
+    shared: &Arc<Shared>,
+    tx: Signed<UserTx>,
+) -> Result<Submitted, ApiError> {
+    let ledger = ledger_of(shared)?;
     let joining = matches!(tx.message, UserTx::Join(_));
     let committed = blocking(move || ledger.submit(tx)).await?;
     let mut passkey = None;
     if !committed.members.is_empty() {
         let changes = committed.members.clone();
-        let s = Arc::clone(&shared);
+        let s = Arc::clone(shared);
         let created = blocking(move || s.mirror_members(&changes)).await?;
         if joining {
             passkey = created
@@ -205,12 +225,12 @@ pub(crate) async fn submit(
                 .map(|(_, p)| tracker::request::passkey_to_string(&p));
         }
     }
-    Ok(axum::Json(Submitted {
+    Ok(Submitted {
         seq: committed.seq,
         hash: hex::encode(committed.hash),
         time: committed.time,
         passkey,
-    }))
+    })
 }
 
 /// Receipts from an uploading node; each gets an outcome, in order.

@@ -10,8 +10,10 @@
 //! merged back into the tracker; the final flush runs after the HTTP server has stopped accepting
 //! announces, so a graceful shutdown loses nothing.
 
+pub mod auditor;
 pub mod config;
 mod http;
+mod http_audit;
 mod http_ledger;
 pub mod store;
 
@@ -75,6 +77,8 @@ pub(crate) struct Shared {
     public_url: OnceLock<String>,
     /// The collective's ledger; `None` for a ratio-only tracker.
     pub ledger: Option<Arc<ledger::Ledger>>,
+    /// Availability audits, with the ledger.
+    pub auditor: Option<Arc<auditor::Auditor>>,
 }
 
 impl Shared {
@@ -203,9 +207,31 @@ impl Hub {
             root = hex::encode(report.state_root),
             "ledger replayed"
         );
-        let hub = Hub::open_inner(config, Some(Arc::new(ledger)))?;
+        let audits = config.data_dir.join("audit.sqlite");
+        let mut hub = Hub::open_inner(config, Some(Arc::new(ledger)))?;
         hub.reconcile_ledger()?;
+        let ledger = hub.shared.ledger.clone().expect("opened with the ledger");
+        let torrents = hub.indexed_torrents()?;
+        let auditor = auditor::Auditor::open(&audits, ledger, torrents)?;
+        Arc::get_mut(&mut hub.shared)
+            .expect("not shared before serving")
+            .auditor = Some(Arc::new(auditor));
         Ok(hub)
+    }
+
+    /// Every torrent in the index, parsed (the auditor's layouts and targets).
+    fn indexed_torrents(&self) -> Result<Vec<metainfo::Torrent>, HubError> {
+        let store = self.shared.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        for t in store.tracked_torrents()? {
+            if let Some(bytes) = store.metainfo(t.id)? {
+                match metainfo::Torrent::from_bytes(&bytes) {
+                    Ok(torrent) => out.push(torrent),
+                    Err(e) => tracing::warn!(id = t.id, "indexed torrent does not parse: {e}"),
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn reconcile_ledger(&self) -> Result<(), HubError> {
@@ -255,6 +281,7 @@ impl Hub {
             member_rev: AtomicI64::new(0),
             public_url: OnceLock::new(),
             ledger,
+            auditor: None,
         });
         let members = shared.refresh_members()?;
         // A member suspended while the hub was down must not come back through its stored peers.
@@ -315,7 +342,11 @@ impl Hub {
         };
         let _ = shared.public_url.set(url);
         let (stop_background, background_stop) = tokio::sync::watch::channel(false);
-        let background = tokio::spawn(background(Arc::clone(&shared), background_stop));
+        let background = tokio::spawn(background(Arc::clone(&shared), background_stop.clone()));
+        let auditing = shared
+            .auditor
+            .clone()
+            .map(|a| tokio::spawn(auditor::run(a, background_stop)));
         let app = http::router(Arc::clone(&shared));
         let served = axum::serve(
             listener,
@@ -326,6 +357,9 @@ impl Hub {
         // Let a flush under way finish (a failed one merges its batch back) before the last one.
         let _ = stop_background.send(true);
         let _ = background.await;
+        if let Some(auditing) = auditing {
+            let _ = auditing.await;
+        }
         // Announces have stopped: this batch is the last. A store that fails gets a few tries.
         let mut attempt = 0;
         loop {

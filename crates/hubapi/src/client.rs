@@ -309,4 +309,45 @@ impl HubClient {
         self.post_json("/api/v1/receipts", &ReceiptBatch { receipts })
             .await
     }
+
+    /// Submits a node's signed hosting report with the full report it binds.
+    pub async fn submit_report(
+        &self,
+        submission: &crate::ReportSubmission,
+    ) -> Result<Submitted, ClientError> {
+        self.post_json("/api/v1/reports", submission).await
+    }
+
+    pub async fn current_epoch(&self) -> Result<crate::EpochView, ClientError> {
+        self.json("/api/v1/epochs/current", false).await
+    }
+
+    pub async fn epoch(&self, epoch: u64) -> Result<crate::EpochView, ClientError> {
+        self.json(&format!("/api/v1/epochs/{epoch}"), false).await
+    }
+
+    pub async fn epoch_audits(&self, epoch: u64) -> Result<Vec<crate::AuditRecord>, ClientError> {
+        self.json(&format!("/api/v1/epochs/{epoch}/audits"), false)
+            .await
+    }
+
+    /// The reports in force in `epoch`, one per audited node.
+    pub async fn epoch_reports(&self, epoch: u64) -> Result<Vec<crate::ReportView>, ClientError> {
+        self.json(&format!("/api/v1/epochs/{epoch}/reports"), false)
+            .await
+    }
+
+    /// A full hosting report by its hash (`0x…`).
+    pub async fn report(&self, hash: &str) -> Result<audit::HostingReport, ClientError> {
+        self.json(&format!("/api/v1/reports/{hash}"), false).await
+    }
+
+    /// The evidence of a wrong answer by its hash (`0x…`).
+    pub async fn evidence(&self, hash: &str) -> Result<audit::Evidence, ClientError> {
+        self.json(&format!("/api/v1/evidence/{hash}"), false).await
+    }
+
+    pub async fn node(&self, address: &token::Address) -> Result<crate::NodeView, ClientError> {
+        self.json(&format!("/api/v1/nodes/{address}"), false).await
+    }
 }

@@ -137,6 +137,19 @@ pub struct LedgerInfo {
     pub fee_burn_bps: u32,
     pub debt_threshold_bytes: u64,
     pub free_bytes_per_day: u64,
+    /// Audit epochs: their length, the samples per node in each, the answer deadline.
+    #[serde(default)]
+    pub epoch_secs: u64,
+    #[serde(default)]
+    pub audit_samples: u32,
+    #[serde(default)]
+    pub audit_deadline_secs: u64,
+    /// What a node may claim to host: `free_host_bytes` plus `host_bytes_per_token` per whole
+    /// token of collateral (stake and unvested rewards).
+    #[serde(default)]
+    pub free_host_bytes: u64,
+    #[serde(default)]
+    pub host_bytes_per_token: u64,
     /// Entries in the log, and the hash of the last one (hex).
     pub entries: u64,
     pub log_hash: String,
@@ -199,3 +212,92 @@ pub struct ReceiptResults {
 
 /// Most receipts one `POST /api/v1/receipts` may carry.
 pub const MAX_RECEIPTS_PER_BATCH: usize = 1024;
+
+// ---- availability audits ----
+
+/// `POST /api/v1/reports` body: a node's signed `Report` transaction and the full report it binds
+/// by hash. The hub checks the two agree and the claims against its index, keeps the report for
+/// auditors and verifiers, and logs the transaction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportSubmission {
+    pub tx: token::Signed<token::UserTx>,
+    pub report: audit::HostingReport,
+}
+
+/// `GET /api/v1/epochs/{epoch}` (and `/api/v1/epochs/current`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochView {
+    pub epoch: u64,
+    /// Unix seconds: the epoch runs from `start` up to (not including) `end`.
+    pub start: u64,
+    pub end: u64,
+    /// The epoch the hub's clock is in now.
+    pub current: u64,
+    /// keccak-256 commitment to the secret, logged before the epoch began (hex), if committed.
+    pub commitment: Option<String>,
+    /// The secret, once revealed after the epoch (hex).
+    pub secret: Option<String>,
+    /// Whether the epoch's results are in the ledger.
+    pub audited: bool,
+    /// Audits recorded so far in this epoch, and how they ended.
+    pub audits: u64,
+    pub pass: u64,
+    pub offline: u64,
+    pub missing: u64,
+    pub wrong: u64,
+}
+
+/// One finished audit (`GET /api/v1/epochs/{epoch}/audits`, `GET /api/v1/nodes/{address}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub epoch: u64,
+    pub node: token::Address,
+    /// The challenge's position among the epoch's derived challenges of this node, or
+    /// [`CONTAINED_FROM`] + k for a block owed from an earlier epoch.
+    pub idx: u32,
+    pub challenge: audit::Challenge,
+    pub mark: audit::Mark,
+    /// Connections it took (re-asks within the epoch count).
+    pub attempts: u32,
+    /// The last failure, or what was wrong, in words.
+    pub detail: String,
+    /// Unix seconds when it ended.
+    pub time: u64,
+    /// keccak-256 of the evidence JSON (`GET /api/v1/evidence/{hash}`), for wrong answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+/// Index of the first re-asked (contained) challenge among a node's audits in an epoch.
+pub const CONTAINED_FROM: u32 = 1_000_000;
+
+/// `GET /api/v1/nodes/{address}`: a hosting node's standing and its latest audits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeView {
+    pub address: token::Address,
+    /// The beta reputation as a fraction of 10^9, and what it means: `good`, `suspended`
+    /// (no hosting rewards) or `disqualified`.
+    pub reputation_ppb: u32,
+    pub standing: String,
+    /// Stake cannot be withdrawn while frozen (after an epoch with unanswered audits).
+    pub frozen: bool,
+    pub disqualified: bool,
+    pub last_audited_epoch: Option<u64>,
+    /// Bytes this node may claim now: free quota + collateral × ratio.
+    pub host_bound_bytes: u64,
+    pub report: Option<ReportView>,
+    pub audits: Vec<AuditRecord>,
+}
+
+/// A node's report as the ledger holds it (`GET /api/v1/epochs/{epoch}/reports` lists the ones in
+/// force in an epoch; the full report is `GET /api/v1/reports/{report_hash}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportView {
+    pub node: token::Address,
+    /// The first epoch it applies to.
+    pub epoch: u64,
+    pub report_hash: String,
+    pub claimed_bytes: u64,
+    pub endpoint: String,
+    pub location: String,
+}

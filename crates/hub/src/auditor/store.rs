@@ -1,0 +1,325 @@
+//! `audit.sqlite`: what the auditor must not forget. The epoch secrets (written before their
+//! commitment is logged, or a crash would leave an epoch that can never be revealed), the full
+//! hosting reports the ledger binds by hash, every finished audit with its mark, the evidence of
+//! wrong answers, and the blocks nodes still owe (containment).
+//!
+//! Its own file beside `ledger.sqlite` and `hub.sqlite`, like the ledger: audits write all
+//! epoch long and must not contend with the tracker's flushes. `synchronous=FULL` in WAL mode.
+
+use std::path::Path;
+
+use audit::Mark as AuditMark;
+use audit::{Challenge, Evidence, HostingReport};
+use hubapi::AuditRecord;
+use rusqlite::{Connection, OptionalExtension, params};
+use token::Address;
+
+use crate::store::StoreError;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE secrets (
+    epoch       INTEGER PRIMARY KEY,
+    secret      BLOB NOT NULL,
+    commitment  BLOB NOT NULL
+);
+CREATE TABLE reports (
+    hash   BLOB PRIMARY KEY,
+    node   BLOB NOT NULL,
+    epoch  INTEGER NOT NULL,
+    body   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE audits (
+    epoch     INTEGER NOT NULL,
+    node      BLOB NOT NULL,
+    idx       INTEGER NOT NULL,
+    torrent   BLOB NOT NULL,
+    piece     INTEGER NOT NULL,
+    block     INTEGER NOT NULL,
+    mark      TEXT NOT NULL,
+    attempts  INTEGER NOT NULL,
+    detail    TEXT NOT NULL,
+    time      INTEGER NOT NULL,
+    evidence  BLOB,
+    PRIMARY KEY (epoch, node, idx)
+) WITHOUT ROWID;
+CREATE INDEX audits_node ON audits(node, epoch);
+CREATE TABLE evidence (
+    hash  BLOB PRIMARY KEY,
+    body  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE containment (
+    node     BLOB NOT NULL,
+    torrent  BLOB NOT NULL,
+    piece    INTEGER NOT NULL,
+    block    INTEGER NOT NULL,
+    since    INTEGER NOT NULL,
+    PRIMARY KEY (node, torrent, piece, block)
+) WITHOUT ROWID;
+";
+
+fn mark_text(mark: AuditMark) -> &'static str {
+    match mark {
+        AuditMark::Pass => "pass",
+        AuditMark::Offline => "offline",
+        AuditMark::Missing => "missing",
+        AuditMark::Wrong => "wrong",
+    }
+}
+
+fn parse_mark(s: &str) -> Result<AuditMark, StoreError> {
+    Ok(match s {
+        "pass" => AuditMark::Pass,
+        "offline" => AuditMark::Offline,
+        "missing" => AuditMark::Missing,
+        "wrong" => AuditMark::Wrong,
+        other => return Err(StoreError::Invalid(format!("unknown audit mark {other:?}"))),
+    })
+}
+
+pub struct AuditStore {
+    conn: Connection,
+}
+
+impl AuditStore {
+    pub fn open(path: &Path) -> Result<AuditStore, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        match version {
+            0 => conn.execute_batch(&format!(
+                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))?,
+            SCHEMA_VERSION => {}
+            v => {
+                return Err(StoreError::Invalid(format!(
+                    "{} has schema version {v}; this seedbank knows {SCHEMA_VERSION}",
+                    path.display()
+                )));
+            }
+        }
+        Ok(AuditStore { conn })
+    }
+
+    /// Keeps an epoch's secret; a second call for the epoch keeps the first secret and returns it.
+    pub fn put_secret(
+        &self,
+        epoch: u64,
+        secret: &[u8; 32],
+        commitment: &[u8; 32],
+    ) -> Result<[u8; 32], StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO secrets (epoch, secret, commitment) VALUES (?1, ?2, ?3)",
+            params![to_i64(epoch), &secret[..], &commitment[..]],
+        )?;
+        self.secret(epoch)?
+            .ok_or_else(|| StoreError::Invalid(format!("secret of epoch {epoch} vanished")))
+    }
+
+    pub fn secret(&self, epoch: u64) -> Result<Option<[u8; 32]>, StoreError> {
+        let row: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT secret FROM secrets WHERE epoch = ?1",
+                [to_i64(epoch)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        row.map(|b| hash32(&b)).transpose()
+    }
+
+    pub fn put_report(&self, hash: &[u8; 32], report: &HostingReport) -> Result<(), StoreError> {
+        let body = serde_json::to_string(report).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO reports (hash, node, epoch, body) VALUES (?1, ?2, ?3, ?4)",
+            params![&hash[..], &report.node.0[..], to_i64(report.epoch), body],
+        )?;
+        Ok(())
+    }
+
+    pub fn report(&self, hash: &[u8; 32]) -> Result<Option<HostingReport>, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM reports WHERE hash = ?1",
+                [&hash[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Invalid(e.to_string())))
+            .transpose()
+    }
+
+    /// Records a finished audit, its evidence, and what it does to containment: an offline
+    /// block is owed until the node answers it, any answer settles it. One transaction.
+    pub fn record(
+        &mut self,
+        record: &AuditRecord,
+        evidence: Option<&Evidence>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let hash = record.evidence.as_deref().map(parse_hash).transpose()?;
+        if let (Some(hash), Some(evidence)) = (hash, evidence) {
+            let body =
+                serde_json::to_string(evidence).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            tx.execute(
+                "INSERT OR IGNORE INTO evidence (hash, body) VALUES (?1, ?2)",
+                params![&hash[..], body],
+            )?;
+        }
+        let c = &record.challenge;
+        tx.execute(
+            "INSERT OR REPLACE INTO audits
+             (epoch, node, idx, torrent, piece, block, mark, attempts, detail, time, evidence)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                to_i64(record.epoch),
+                &record.node.0[..],
+                record.idx,
+                &c.torrent[..],
+                c.piece,
+                c.block,
+                mark_text(record.mark),
+                record.attempts,
+                record.detail,
+                to_i64(record.time),
+                hash.as_ref().map(|h| &h[..]),
+            ],
+        )?;
+        if record.mark == AuditMark::Offline {
+            tx.execute(
+                "INSERT OR IGNORE INTO containment (node, torrent, piece, block, since)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    &record.node.0[..],
+                    &c.torrent[..],
+                    c.piece,
+                    c.block,
+                    to_i64(record.epoch)
+                ],
+            )?;
+        } else {
+            tx.execute(
+                "DELETE FROM containment WHERE node = ?1 AND torrent = ?2 AND piece = ?3
+                 AND block = ?4",
+                params![&record.node.0[..], &c.torrent[..], c.piece, c.block],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The blocks `node` still owes, oldest first.
+    pub fn contained(&self, node: &Address) -> Result<Vec<Challenge>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT torrent, piece, block FROM containment WHERE node = ?1
+             ORDER BY since, torrent, piece, block",
+        )?;
+        let rows = stmt.query_map([&node.0[..]], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, u32>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (torrent, piece, block) = row?;
+            out.push(Challenge {
+                torrent: hash32(&torrent)?,
+                piece,
+                block,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every audit of `epoch`, by node then index; or of one node.
+    pub fn audits(
+        &self,
+        epoch: Option<u64>,
+        node: Option<&Address>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT epoch, node, idx, torrent, piece, block, mark, attempts, detail, time, evidence
+             FROM audits WHERE (?1 IS NULL OR epoch = ?1) AND (?2 IS NULL OR node = ?2)
+             ORDER BY epoch DESC, node, idx LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![epoch.map(to_i64), node.map(|n| n.0.to_vec()), limit],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, u32>(4)?,
+                    r.get::<_, u32>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, u32>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, i64>(9)?,
+                    r.get::<_, Option<Vec<u8>>>(10)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (epoch, node, idx, torrent, piece, block, mark, attempts, detail, time, evidence) =
+                row?;
+            let node = <[u8; 20]>::try_from(node.as_slice())
+                .map_err(|_| StoreError::Invalid("audit node is not 20 bytes".into()))?;
+            out.push(AuditRecord {
+                epoch: epoch as u64,
+                node: Address(node),
+                idx,
+                challenge: Challenge {
+                    torrent: hash32(&torrent)?,
+                    piece,
+                    block,
+                },
+                mark: parse_mark(&mark)?,
+                attempts,
+                detail,
+                time: time as u64,
+                evidence: evidence
+                    .map(|e| hash32(&e).map(|h| format!("0x{}", hex::encode(h))))
+                    .transpose()?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn evidence(&self, hash: &[u8; 32]) -> Result<Option<Evidence>, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM evidence WHERE hash = ?1",
+                [&hash[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Invalid(e.to_string())))
+            .transpose()
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn hash32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map_err(|_| StoreError::Invalid("stored hash is not 32 bytes".into()))
+}
+
+/// A `0x`-prefixed 32-byte hex hash, as the API writes them.
+pub fn parse_hash(text: &str) -> Result<[u8; 32], StoreError> {
+    let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
+        .map_err(|e| StoreError::Invalid(format!("hash {text:?}: {e}")))?;
+    hash32(&bytes)
+}
