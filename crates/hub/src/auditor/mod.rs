@@ -59,6 +59,8 @@ pub struct Auditor {
     /// Epochs that cannot be closed (their secret is lost); warned about once.
     stuck: Mutex<BTreeSet<u64>>,
     probes: Arc<Semaphore>,
+    /// Bytes the answered audits cost on the wire, both directions, since start.
+    wire_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// One scheduled audit.
@@ -100,6 +102,7 @@ impl Auditor {
             running: Mutex::new(HashMap::new()),
             stuck: Mutex::new(BTreeSet::new()),
             probes: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
+            wire_bytes: std::sync::atomic::AtomicU64::new(0),
         };
         auditor.set_torrents(torrents);
         Ok(auditor)
@@ -128,6 +131,11 @@ impl Auditor {
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
             .cloned()
+    }
+
+    /// Bytes the answered audits cost on the wire, both directions, since the hub started.
+    pub fn wire_bytes(&self) -> u64 {
+        self.wire_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn store(&self) -> std::sync::MutexGuard<'_, AuditStore> {
@@ -196,7 +204,10 @@ impl Auditor {
                 tracing::error!("auditor: cannot commit epoch {ahead}: {e}");
             }
         }
-        for epoch in self.ledger.state().unrevealed_epochs() {
+        // Bound first: the state's guard, a temporary of the `for` head, would live through the
+        // loop, and `close` logs through the ledger's writer, which needs that lock (deadlock).
+        let unrevealed = self.ledger.state().unrevealed_epochs();
+        for epoch in unrevealed {
             if epoch < current
                 && self.idle(epoch)
                 && let Err(e) = self.close(epoch)
@@ -283,7 +294,12 @@ impl Auditor {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&epoch);
-        tracing::info!(epoch, results = ?summary, "epoch revealed and audited");
+        tracing::info!(
+            epoch,
+            results = ?summary,
+            wire_bytes_since_start = self.wire_bytes(),
+            "epoch revealed and audited"
+        );
         Ok(())
     }
 
@@ -332,7 +348,16 @@ impl Auditor {
                             .is_some_and(|t| claim.pieces.contains(c.piece, t.piece_count()))
                 })
             };
-            for (k, challenge) in owed.into_iter().filter(|c| claims(c)).enumerate() {
+            // The ledger takes at most 4 × audit_samples outcomes per node and epoch (more would
+            // refuse the whole epoch's results): re-ask the oldest owed blocks that fit, the rest
+            // stay owed.
+            let room = (4 * genesis.audit_samples as usize).saturating_sub(derived.len());
+            for (k, challenge) in owed
+                .into_iter()
+                .filter(|c| claims(c))
+                .take(room)
+                .enumerate()
+            {
                 jobs.push(Job {
                     epoch,
                     node,
@@ -447,9 +472,12 @@ impl Auditor {
             offset,
             deadline,
         };
-        let reply = probe::ask(&ask, self.peer_id, job.idx)
+        let exchange = probe::ask(&ask, self.peer_id, job.idx)
             .await
             .map_err(|e| e.to_string())?;
+        self.wire_bytes
+            .fetch_add(exchange.bytes, std::sync::atomic::Ordering::Relaxed);
+        let reply = exchange.reply;
         let domain = self.domain();
         let (answer, sig) = match reply {
             probe::Reply::Missing { sig } => {

@@ -72,15 +72,33 @@ const OUR_AUDIT_ID: u8 = 1;
 /// instead of answering is not answering.
 const MAX_OTHER_MESSAGES: usize = 10_000;
 
+/// A reply and what the exchange cost on the wire (both directions, handshakes included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    pub reply: Reply,
+    pub bytes: u64,
+}
+
 /// Asks once; the whole exchange is bounded by `ask.deadline`.
-pub async fn ask(ask: &Ask, peer_id: [u8; 20], challenge_id: u32) -> Result<Reply, ProbeError> {
-    match tokio::time::timeout(ask.deadline, exchange(ask, peer_id, challenge_id)).await {
-        Ok(result) => result,
+pub async fn ask(ask: &Ask, peer_id: [u8; 20], challenge_id: u32) -> Result<Exchange, ProbeError> {
+    let mut bytes = 0u64;
+    match tokio::time::timeout(
+        ask.deadline,
+        exchange(ask, peer_id, challenge_id, &mut bytes),
+    )
+    .await
+    {
+        Ok(result) => result.map(|reply| Exchange { reply, bytes }),
         Err(_) => Err(ProbeError::Timeout(ask.deadline)),
     }
 }
 
-async fn exchange(ask: &Ask, peer_id: [u8; 20], challenge_id: u32) -> Result<Reply, ProbeError> {
+async fn exchange(
+    ask: &Ask,
+    peer_id: [u8; 20],
+    challenge_id: u32,
+    bytes: &mut u64,
+) -> Result<Reply, ProbeError> {
     let mut stream = TcpStream::connect(ask.addr)
         .await
         .map_err(ProbeError::Connect)?;
@@ -94,6 +112,7 @@ async fn exchange(ask: &Ask, peer_id: [u8; 20], challenge_id: u32) -> Result<Rep
         .write_all(&ours.encode())
         .await
         .map_err(ProbeError::Io)?;
+    *bytes += 2 * HANDSHAKE_LEN as u64;
     let mut theirs = [0u8; HANDSHAKE_LEN];
     stream.read_exact(&mut theirs).await.map_err(eof)?;
     let theirs = Handshake::decode(&theirs).map_err(|e| ProbeError::Protocol(e.to_string()))?;
@@ -107,14 +126,14 @@ async fn exchange(ask: &Ask, peer_id: [u8; 20], challenge_id: u32) -> Result<Rep
     let id = registry.register(sb_audit::NAME);
     debug_assert_eq!(id, OUR_AUDIT_ID);
     let hello = registry.handshake("seedbank-auditor", None, 1).to_message();
-    send(&mut stream, &hello).await?;
+    send(&mut stream, &hello, bytes).await?;
 
     let mut decoder = FrameDecoder::new(Limits::for_torrent(ask.piece_count));
     let mut their_id = None;
     let mut parts: Vec<u8> = Vec::new();
     let mut other = 0usize;
     loop {
-        let message = next(&mut stream, &mut decoder).await?;
+        let message = next(&mut stream, &mut decoder, bytes).await?;
         let Message::Extended { id, payload } = message else {
             other += 1;
             if other > MAX_OTHER_MESSAGES {
@@ -144,7 +163,7 @@ async fn exchange(ask: &Ask, peer_id: [u8; 20], challenge_id: u32) -> Result<Rep
                 id: remote,
                 payload: challenge.encode().into(),
             };
-            send(&mut stream, &message).await?;
+            send(&mut stream, &message, bytes).await?;
             continue;
         }
         if id != OUR_AUDIT_ID {
@@ -197,13 +216,22 @@ async fn exchange(ask: &Ask, peer_id: [u8; 20], challenge_id: u32) -> Result<Rep
     }
 }
 
-async fn send(stream: &mut TcpStream, message: &Message) -> Result<(), ProbeError> {
+async fn send(
+    stream: &mut TcpStream,
+    message: &Message,
+    bytes: &mut u64,
+) -> Result<(), ProbeError> {
     let mut out = Vec::with_capacity(4 + message.body_len());
     message.encode(&mut out);
+    *bytes += out.len() as u64;
     stream.write_all(&out).await.map_err(ProbeError::Io)
 }
 
-async fn next(stream: &mut TcpStream, decoder: &mut FrameDecoder) -> Result<Message, ProbeError> {
+async fn next(
+    stream: &mut TcpStream,
+    decoder: &mut FrameDecoder,
+    bytes: &mut u64,
+) -> Result<Message, ProbeError> {
     loop {
         if let Some(message) = decoder
             .next_frame()
@@ -218,6 +246,7 @@ async fn next(stream: &mut TcpStream, decoder: &mut FrameDecoder) -> Result<Mess
         if n == 0 {
             return Err(ProbeError::Closed);
         }
+        *bytes += n as u64;
     }
 }
 
