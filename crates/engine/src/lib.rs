@@ -9,18 +9,22 @@
 //! - `storage`: the piece space mapped onto files; pad files never touch the disk.
 //! - `hashpool`: threads that verify pieces (and write them) off the async workers.
 //! - [`tracker`]: HTTP announce client.
-//! - [`hooks`]: what a node plugs in: its own BEP 10 extension and the upload allowance it sets.
+//! - [`hooks`]: what a node plugs in: its own BEP 10 extensions, the upload allowance they set, and
+//!   piece reads off the swarm's lock.
 //!
 //! Invariants: a piece is written to disk only after it verified against every hash the torrent has
 //! (SHA-1 and/or the v2 Merkle piece hash); a block is accepted only from a peer we requested it from;
 //! a peer that alone sent a corrupt piece is banned by IP for the life of the swarm; no peer is sent
-//! more payload than its [`PeerHooks::upload_allowance`].
+//! more payload than its [`PeerHooks::upload_allowance`]; nothing under a swarm's lock blocks (piece
+//! reads the hooks ask for run on the hashing pool, at most [`hooks::MAX_READS_IN_FLIGHT`] per peer).
 
 mod choker;
 mod config;
 mod error;
 mod hashpool;
 pub mod hooks;
+#[cfg(test)]
+mod hooks_tests;
 mod peer;
 pub mod picker;
 mod rate;
@@ -33,6 +37,6 @@ pub mod tracker;
 
 pub use config::EngineConfig;
 pub use error::EngineError;
-pub use hooks::{Outgoing, PeerHooks, SwarmHooks};
+pub use hooks::{Messages, Outgoing, PeerHooks, PieceJob, PieceReadError, SwarmHooks};
 pub use session::{CheckProgress, Engine, TorrentHandle};
 pub use swarm::TorrentStats;

@@ -193,6 +193,7 @@ async fn write_loop(swarm: Arc<Swarm>, link: Arc<PeerLink>, mut writer: OwnedWri
         let (messages, uploads, data, finish) = {
             let mut outbox = link.outbox();
             let messages = std::mem::take(&mut outbox.messages);
+            outbox.taken += messages.len() as u64;
             let finish = outbox.finish.take();
             let mut uploads = Vec::new();
             // Blocks beyond the allowance stay queued until it grows (the swarm wakes us then).
@@ -213,6 +214,10 @@ async fn write_loop(swarm: Arc<Swarm>, link: Arc<PeerLink>, mut writer: OwnedWri
             }
             (messages, uploads, data, finish)
         };
+        if !messages.is_empty() {
+            // Piece reads wait for their answers to leave the outbox before the next one starts.
+            link.drained.notify_waiters();
+        }
         if let Some(reason) = finish {
             let mut buf = Vec::new();
             for m in &messages {

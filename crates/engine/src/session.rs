@@ -113,7 +113,7 @@ impl Engine {
         self.add_torrent_with(torrent, root, progress, None).await
     }
 
-    /// [`Engine::add_torrent`] with the node's extension plugged into the swarm.
+    /// [`Engine::add_torrent`] with the node's extensions plugged into the swarm.
     pub async fn add_torrent_with(
         &self,
         torrent: Torrent,
@@ -121,7 +121,19 @@ impl Engine {
         progress: impl Fn(CheckProgress) + Send + Sync + 'static,
         hooks: Option<Arc<dyn SwarmHooks>>,
     ) -> Result<TorrentHandle, EngineError> {
-        let torrent = Arc::new(torrent);
+        self.add_torrent_shared(Arc::new(torrent), root, progress, hooks)
+            .await
+    }
+
+    /// [`Engine::add_torrent_with`] for a torrent the hooks share (they hold the same `Arc`, so
+    /// its piece layers are kept once).
+    pub async fn add_torrent_shared(
+        &self,
+        torrent: Arc<Torrent>,
+        root: PathBuf,
+        progress: impl Fn(CheckProgress) + Send + Sync + 'static,
+        hooks: Option<Arc<dyn SwarmHooks>>,
+    ) -> Result<TorrentHandle, EngineError> {
         {
             let swarms = self
                 .inner

@@ -182,6 +182,38 @@ impl Storage {
         Ok(true)
     }
 
+    /// Reads what is on disk now, for piece reads the hooks asked for: every file is opened afresh
+    /// by its path and never created or extended, so a file deleted under us is an error (a cached
+    /// handle would keep reading the unlinked inode), and so is one shorter than the torrent says
+    /// (`read` on writable storage would recreate or extend it and read zeros). Pad files read as
+    /// zeros.
+    pub fn read_from_disk(&self, offset: u64, buf: &mut [u8]) -> Result<(), EngineError> {
+        buf.fill(0);
+        for (file, at, range) in self.spans(offset, buf.len()) {
+            if file.pad {
+                continue;
+            }
+            let handle = File::open(&file.path).map_err(|e| EngineError::io(&file.path, e))?;
+            let len = handle
+                .metadata()
+                .map_err(|e| EngineError::io(&file.path, e))?
+                .len();
+            if len < file.length {
+                return Err(EngineError::io(
+                    &file.path,
+                    io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("file has {len} bytes, the torrent says {}", file.length),
+                    ),
+                ));
+            }
+            handle
+                .read_exact_at(&mut buf[range], at)
+                .map_err(|e| EngineError::io(&file.path, e))?;
+        }
+        Ok(())
+    }
+
     /// Writes verified data at `offset` of the piece space; pad ranges are skipped.
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), EngineError> {
         debug_assert!(self.writable, "write to read-only storage");

@@ -23,7 +23,10 @@ use tokio::sync::{Notify, watch};
 use crate::EngineConfig;
 use crate::choker::{self, Candidate, Choice};
 use crate::hashpool::HashPool;
-use crate::hooks::{Outgoing, PeerHooks, SwarmHooks};
+use crate::hooks::{
+    MAX_READS_IN_FLIGHT, MAX_READS_QUEUED, Messages, Outgoing, PeerHooks, PieceJob, PieceReadError,
+    SwarmHooks,
+};
 use crate::picker::{Arrival, BLOCK, BlockReq, PeerKey, Picker, PieceSizes};
 use crate::rate::Rate;
 use crate::storage::Storage;
@@ -56,6 +59,8 @@ pub(crate) struct PeerLink {
     outbox: Mutex<Outbox>,
     pub(crate) wake_writer: Notify,
     pub(crate) wake_reader: Notify,
+    /// The writer took messages from the outbox (or the link closed): piece reads wait on it.
+    pub(crate) drained: Notify,
     pub(crate) closed: AtomicBool,
     pub(crate) uploaded: AtomicU64,
     /// File data (padding excluded) the writer sent: what receipts pay for.
@@ -71,6 +76,9 @@ pub(crate) struct Outbox {
     pub(crate) close_reason: Option<String>,
     /// Close once the messages queued so far are written (see [`PeerLink::finish`]).
     pub(crate) finish: Option<String>,
+    /// Messages the writer has taken, ever: with `messages.len()`, tells whether a given message
+    /// has left the outbox.
+    pub(crate) taken: u64,
 }
 
 impl PeerLink {
@@ -79,6 +87,7 @@ impl PeerLink {
             outbox: Mutex::new(Outbox::default()),
             wake_writer: Notify::new(),
             wake_reader: Notify::new(),
+            drained: Notify::new(),
             closed: AtomicBool::new(false),
             uploaded: AtomicU64::new(0),
             sent_data: AtomicU64::new(0),
@@ -120,6 +129,21 @@ impl PeerLink {
         }
         self.wake_writer.notify_one();
         self.wake_reader.notify_one();
+        self.drained.notify_waiters();
+    }
+
+    /// Waits until the writer has taken the first `mark` messages ever queued, or the link closed.
+    async fn drained_to(&self, mark: u64) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // Registered before the check, so a take between the check and the wait is not missed.
+            drained.as_mut().enable();
+            if self.closed.load(Ordering::SeqCst) || self.outbox().taken >= mark {
+                return;
+            }
+            drained.await;
+        }
     }
 }
 
@@ -142,11 +166,16 @@ struct PeerEntry {
     last_block: Instant,
     optimistic: bool,
     client: Option<String>,
-    /// The node's side of its extension on this connection.
+    /// The node's side of its extensions on this connection.
     hooks: Option<Box<dyn PeerHooks>>,
-    /// The id the peer receives our extension under, once its handshake named it.
-    hooks_id: Option<u8>,
+    /// For each of our extensions (`Swarm::extension_names`), the id the peer receives it under,
+    /// once its handshakes named it (BEP 10: later handshakes add, change or disable ids).
+    ext_ids: Vec<Option<u8>>,
     hooks_told: bool,
+    /// Piece reads the hooks asked for: under way (until the writer took the job's messages), and
+    /// waiting for a slot.
+    reads_in_flight: usize,
+    reads_queued: VecDeque<(u32, PieceJob)>,
     /// Ticks the next queued upload has waited for allowance.
     debt_ticks: u32,
     /// Choked because it stayed at its allowance; unchoked only once the allowance moves.
@@ -154,19 +183,6 @@ struct PeerEntry {
 }
 
 impl PeerEntry {
-    /// Sends what the hooks produced and applies the allowance they now set.
-    fn after_hooks(&mut self, out: Outgoing) {
-        if let Some(id) = self.hooks_id {
-            for payload in out {
-                self.link.send(Message::Extended {
-                    id,
-                    payload: payload.into(),
-                });
-            }
-        }
-        self.refresh_allowance();
-    }
-
     fn refresh_allowance(&mut self) {
         let Some(hooks) = &self.hooks else {
             return;
@@ -234,6 +250,8 @@ pub(crate) struct Swarm {
     pub(crate) peer_id: [u8; 20],
     pub(crate) pool: Arc<HashPool>,
     pub(crate) extensions: ExtensionRegistry,
+    /// The hooks' extensions, in registration order; empty without hooks.
+    extension_names: &'static [&'static str],
     pub(crate) listen_port: u16,
     /// File-data bytes per piece (piece size less padding).
     data_bytes: Vec<u32>,
@@ -336,8 +354,9 @@ impl Swarm {
         } = layout(&torrent);
         let picker = Picker::new(sizes, have);
         let mut extensions = ExtensionRegistry::new();
-        if let Some(hooks) = &hooks {
-            extensions.register(hooks.extension());
+        let extension_names = hooks.as_ref().map_or(&[][..], |h| h.extensions());
+        for name in extension_names {
+            extensions.register(name);
         }
         let complete = picker.is_complete();
         let (complete_tx, _) = watch::channel(complete);
@@ -348,6 +367,7 @@ impl Swarm {
             peer_id,
             pool,
             extensions,
+            extension_names,
             listen_port,
             data_bytes,
             data_ranges,
@@ -570,19 +590,22 @@ impl Swarm {
                 optimistic: false,
                 client: None,
                 hooks: self.hooks.as_ref().map(|h| h.connect(addr)),
-                hooks_id: None,
+                ext_ids: vec![None; self.extension_names.len()],
                 hooks_told: false,
+                reads_in_flight: 0,
+                reads_queued: VecDeque::new(),
                 debt_ticks: 0,
                 debt_choked: false,
             },
         );
-        if let Some(peer) = state.peers.get_mut(&key) {
+        let State { picker, peers, .. } = &mut *state;
+        if let Some(peer) = peers.get_mut(&key) {
             if extended {
                 // Until its extension handshake says otherwise, the hooks' limit holds from the
                 // first request on (a link starts unlimited).
                 peer.refresh_allowance();
             } else {
-                Self::tell_hooks(peer, false);
+                self.tell_hooks(picker.have(), key, peer);
             }
         }
         if let Some(k) = state.known.get_mut(&addr) {
@@ -765,29 +788,30 @@ impl Swarm {
                             peer.reqq = reqq.clamp(1, self.config.max_request_queue);
                         }
                         peer.client = hs.v.clone();
-                        if let Some(hooks) = &self.hooks
-                            && !peer.hooks_told
-                        {
-                            peer.hooks_id = hs.m.get(hooks.extension()).copied().filter(|id| *id != 0);
-                            Self::tell_hooks(peer, peer.hooks_id.is_some());
+                        for (name, id) in self.extension_names.iter().zip(&mut peer.ext_ids) {
+                            if let Some(&announced) = hs.m.get(*name) {
+                                *id = Some(announced).filter(|id| *id != 0);
+                            }
+                        }
+                        if self.hooks.is_some() && !peer.hooks_told {
+                            self.tell_hooks(picker.have(), key, peer);
                         }
                     }
-                    Message::Extended { id, payload }
-                        if self.hooks.as_ref().is_some_and(|h| {
-                            self.extensions.name_of_local(id) == Some(h.extension())
-                        }) =>
-                    {
+                    Message::Extended { id, payload } => {
+                        // Extensions we did not announce are ignored: BEP 10 lets peers send only
+                        // what we named.
+                        let Some(extension) = self.extension_of(id) else {
+                            return Ok(());
+                        };
                         let mut out = Outgoing::new();
                         if let Some(hooks) = &mut peer.hooks {
-                            hooks.message(&payload, &mut out)?;
+                            hooks.message(extension, &payload, &mut out)?;
                         }
-                        peer.after_hooks(out);
+                        self.after_hooks(picker.have(), key, peer, out);
                         if !peer.debt_choked && peer.peer_interested && peer.am_choking {
                             self.unchoke_if_room(state, key);
                         }
                     }
-                    // Extensions we did not announce are ignored: BEP 10 lets peers send only what we named.
-                    Message::Extended { .. } => {}
                     // We always have the piece layers from the .torrent, so we never ask for hashes;
                     // serving them is for a later release. Rejecting is the BEP 52 answer.
                     Message::HashRequest(h) => peer.link.send(Message::HashReject(h)),
@@ -798,14 +822,164 @@ impl Swarm {
         Ok(())
     }
 
-    /// Tells the peer's hooks whether it speaks our extension (once per connection).
-    fn tell_hooks(peer: &mut PeerEntry, speaks: bool) {
+    /// Tells the peer's hooks which of our extensions it speaks (once per connection).
+    fn tell_hooks(self: &Arc<Self>, have: &Bitfield, key: PeerKey, peer: &mut PeerEntry) {
         peer.hooks_told = true;
+        let speaks: Vec<&'static str> = self
+            .extension_names
+            .iter()
+            .zip(&peer.ext_ids)
+            .filter(|(_, id)| id.is_some())
+            .map(|(name, _)| *name)
+            .collect();
         let mut out = Outgoing::new();
         if let Some(hooks) = &mut peer.hooks {
-            hooks.handshake(speaks, &mut out);
+            hooks.handshake(&speaks, &mut out);
         }
-        peer.after_hooks(out);
+        self.after_hooks(have, key, peer, out);
+    }
+
+    /// Our extension an incoming extended message's id names, if any.
+    fn extension_of(&self, id: u8) -> Option<&'static str> {
+        let name = self.extensions.name_of_local(id)?;
+        self.extension_names.iter().copied().find(|n| *n == name)
+    }
+
+    /// Sends what the hooks produced, starts or queues the piece reads they asked for, and applies
+    /// the allowance they now set.
+    fn after_hooks(
+        self: &Arc<Self>,
+        have: &Bitfield,
+        key: PeerKey,
+        peer: &mut PeerEntry,
+        out: Outgoing,
+    ) {
+        let Outgoing { messages, reads } = out;
+        self.send_extension_messages(peer, messages);
+        for (piece, job) in reads {
+            if peer.reads_in_flight < MAX_READS_IN_FLIGHT {
+                self.start_read(have, key, peer, piece, job);
+            } else if peer.reads_queued.len() < MAX_READS_QUEUED {
+                peer.reads_queued.push_back((piece, job));
+            } else {
+                // Our hooks bound what a peer can make them read, so this is a hooks bug or a
+                // flood they did not foresee: either way the peer has had its share.
+                peer.link.close("too many piece reads queued");
+                break;
+            }
+        }
+        peer.refresh_allowance();
+    }
+
+    /// Sends extension messages under the ids the peer announced; a message of an extension it did
+    /// not announce (or disabled) is dropped, as BEP 10 requires.
+    fn send_extension_messages(&self, peer: &PeerEntry, messages: Messages) {
+        for (name, payload) in messages {
+            let id = self
+                .extension_names
+                .iter()
+                .position(|n| *n == name)
+                .and_then(|i| peer.ext_ids[i]);
+            match id {
+                Some(id) => peer.link.send(Message::Extended {
+                    id,
+                    payload: payload.into(),
+                }),
+                None => {
+                    tracing::debug!(addr = %peer.addr, name, "not sent: the peer did not announce the extension")
+                }
+            }
+        }
+    }
+
+    /// Reads `piece` and runs `job` on the hashing pool, then sends the job's messages. Whether we
+    /// have the piece is decided here, under the lock; the read itself happens off it. The read's
+    /// slot is freed once the writer has taken the job's messages, so a peer that does not read
+    /// its answers holds at most `MAX_READS_IN_FLIGHT` of them in memory.
+    fn start_read(
+        self: &Arc<Self>,
+        have: &Bitfield,
+        key: PeerKey,
+        peer: &mut PeerEntry,
+        piece: u32,
+        job: PieceJob,
+    ) {
+        peer.reads_in_flight += 1;
+        let had = have.get(piece);
+        let swarm = Arc::clone(self);
+        let link = Arc::clone(&peer.link);
+        tokio::spawn(async move {
+            let (torrent, storage) = (Arc::clone(&swarm.torrent), Arc::clone(&swarm.storage));
+            let gone = Arc::clone(&link);
+            let ran = swarm
+                .pool
+                .run(move || {
+                    if gone.closed.load(Ordering::SeqCst) {
+                        // The peer left while the read waited for a pool thread: nobody to answer.
+                        return Vec::new();
+                    }
+                    let read = if had {
+                        let mut buf = vec![0u8; torrent.piece_size(piece) as usize];
+                        let offset = u64::from(piece) * torrent.info.piece_length;
+                        storage
+                            .read_from_disk(offset, &mut buf)
+                            .map(|()| buf)
+                            .map_err(|source| PieceReadError::Io { piece, source })
+                    } else {
+                        Err(PieceReadError::NotHad { piece })
+                    };
+                    // A panicking job is a bug in the hooks; it must not take a pool thread with it.
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(read)))
+                        .unwrap_or_else(|_| {
+                            tracing::error!(piece, "a piece job panicked; nothing sent");
+                            Vec::new()
+                        })
+                })
+                .await;
+            // `None`: the engine is shutting down and the job was dropped; nothing to send.
+            if let Some(messages) = ran
+                && let Some(mark) = swarm.deliver(key, messages)
+            {
+                link.drained_to(mark).await;
+            }
+            swarm.read_done(key);
+        });
+    }
+
+    /// Sends a job's messages to the peer, if it is still connected. Returns how many messages the
+    /// writer must have taken for these to have left the outbox.
+    fn deliver(&self, key: PeerKey, messages: Messages) -> Option<u64> {
+        let state = self.state();
+        let peer = state.peers.get(&key)?;
+        self.send_extension_messages(peer, messages);
+        let outbox = peer.link.outbox();
+        Some(outbox.taken + outbox.messages.len() as u64)
+    }
+
+    /// Piece reads of a peer under way and waiting (for tests).
+    #[cfg(test)]
+    pub(crate) fn reads_of(&self, key: PeerKey) -> (usize, usize) {
+        let state = self.state();
+        state
+            .peers
+            .get(&key)
+            .map_or((0, 0), |p| (p.reads_in_flight, p.reads_queued.len()))
+    }
+
+    /// A read's slot is free: the next queued read of the peer takes it.
+    fn read_done(self: &Arc<Self>, key: PeerKey) {
+        let mut state = self.state();
+        let State { picker, peers, .. } = &mut *state;
+        let Some(peer) = peers.get_mut(&key) else {
+            return;
+        };
+        peer.reads_in_flight = peer.reads_in_flight.saturating_sub(1);
+        if peer.link.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some((piece, job)) = peer.reads_queued.pop_front() {
+            self.start_read(picker.have(), key, peer, piece, job);
+        }
     }
 
     /// The peer's next queued block waits for allowance.
@@ -832,7 +1006,7 @@ impl Swarm {
     }
 
     /// Tells each connected peer's hooks how much of a verified piece's data it sent.
-    fn credit_senders(&self, state: &mut State, index: u32) {
+    fn credit_senders(self: &Arc<Self>, state: &mut State, index: u32) {
         if self.hooks.is_none() {
             return;
         }
@@ -844,15 +1018,16 @@ impl Swarm {
                 None => credit.push((key, bytes)),
             }
         }
+        let State { picker, peers, .. } = state;
         for (key, bytes) in credit {
-            if let Some(peer) = state.peers.get_mut(&key)
+            if let Some(peer) = peers.get_mut(&key)
                 && bytes > 0
             {
                 let mut out = Outgoing::new();
                 if let Some(hooks) = &mut peer.hooks {
                     hooks.downloaded(bytes, &mut out);
                 }
-                peer.after_hooks(out);
+                self.after_hooks(picker.have(), key, peer, out);
             }
         }
     }

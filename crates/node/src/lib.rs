@@ -9,9 +9,12 @@
 //!
 //! The disk budget is a promise to the member: the node never takes on a torrent whose content would
 //! push the hosted total over it. With a wallet, the node pays for what it downloads and is paid for
-//! what it uploads ([`payments`]). Later issues add audits and a hosting policy.
+//! what it uploads ([`payments`]), and answers the hub's availability audits ([`audits`]). A later
+//! issue adds a hosting policy.
 
+pub mod audits;
 mod config;
+pub mod hooks;
 pub mod payments;
 pub mod size;
 
@@ -23,6 +26,7 @@ use std::time::Duration;
 use engine::{Engine, EngineConfig, EngineError, TorrentHandle};
 use metainfo::Torrent;
 
+pub use audits::Audits;
 pub use config::{DEFAULT_DISK_BUDGET, NodeConfig, NodeConfigFile};
 pub use payments::{Payments, PaymentsError, SettleReport, Terms};
 
@@ -135,6 +139,8 @@ pub struct Node {
     torrents: HashMap<PathBuf, TorrentHandle>,
     /// The wallet at work, and the hub it settles with.
     payments: Option<(Arc<Payments>, hubapi::HubClient)>,
+    /// The same wallet answering audits.
+    audits: Option<Arc<Audits>>,
 }
 
 impl Node {
@@ -153,17 +159,25 @@ impl Node {
             engine,
             torrents: HashMap::new(),
             payments: None,
+            audits: None,
         })
     }
 
-    /// Pays for downloads and gets paid for uploads from now on: torrents added afterwards speak
-    /// `sb_receipt`, and [`Node::run`] settles with `hub`.
+    /// Pays for downloads, gets paid for uploads and answers audits from now on: torrents added
+    /// afterwards speak `sb_receipt` and `sb_audit`, and [`Node::run`] settles with `hub`.
     pub fn enable_payments(&mut self, payments: Arc<Payments>, hub: hubapi::HubClient) {
+        let key = payments.key().clone();
+        self.audits = Some(Arc::new(Audits::new(key, payments.terms().domain.clone())));
         self.payments = Some((payments, hub));
     }
 
     pub fn payments(&self) -> Option<&Arc<Payments>> {
         self.payments.as_ref().map(|(p, _)| p)
+    }
+
+    /// The wallet as it answers audits, once payments are enabled.
+    pub fn audits(&self) -> Option<&Arc<Audits>> {
+        self.audits.as_ref()
     }
 
     pub fn engine(&self) -> &Engine {
@@ -184,10 +198,16 @@ impl Node {
             }
             let name = torrent.info.name.clone();
             let root = self.config.data_dir.join("content");
-            let hooks = self.payments().map(|p| p.hooks_for(&torrent));
+            let torrent = Arc::new(torrent);
+            let hooks = match (self.payments(), &self.audits) {
+                (Some(payments), Some(audits)) => {
+                    Some(hooks::for_torrent(payments, audits, &torrent))
+                }
+                _ => None,
+            };
             match self
                 .engine
-                .add_torrent_with(torrent, root, |_| {}, hooks)
+                .add_torrent_shared(torrent, root, |_| {}, hooks)
                 .await
             {
                 Ok(handle) => {

@@ -173,6 +173,11 @@ impl Payments {
         &self.terms
     }
 
+    /// The wallet key, for the other extensions that sign with it (audit answers).
+    pub(crate) fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
     /// The hooks for one torrent's swarm.
     pub fn hooks_for(self: &Arc<Self>, torrent: &Torrent) -> Arc<dyn SwarmHooks> {
         // A piece is paid for only once it is whole, so an uploader must be able to send at least a
@@ -497,8 +502,8 @@ struct TorrentPayments {
 }
 
 impl SwarmHooks for TorrentPayments {
-    fn extension(&self) -> &'static str {
-        sb_receipt::NAME
+    fn extensions(&self) -> &'static [&'static str] {
+        &[sb_receipt::NAME]
     }
 
     fn connect(&self, addr: SocketAddr) -> Box<dyn PeerHooks> {
@@ -617,10 +622,12 @@ impl PeerPayments {
 }
 
 impl PeerHooks for PeerPayments {
-    fn handshake(&mut self, speaks: bool, out: &mut Outgoing) {
+    fn handshake(&mut self, speaks: &[&'static str], out: &mut Outgoing) {
+        let speaks = speaks.contains(&sb_receipt::NAME);
         self.speaks = Some(speaks);
         if speaks {
-            out.push(
+            out.send(
+                sb_receipt::NAME,
                 ReceiptMessage::Hello {
                     account: self.payments.account.0,
                     collective: self.payments.terms.domain.verifying_contract.0,
@@ -631,7 +638,12 @@ impl PeerHooks for PeerPayments {
         }
     }
 
-    fn message(&mut self, payload: &[u8], _out: &mut Outgoing) -> Result<(), String> {
+    fn message(
+        &mut self,
+        _extension: &'static str,
+        payload: &[u8],
+        _out: &mut Outgoing,
+    ) -> Result<(), String> {
         match ReceiptMessage::decode(payload).map_err(|e| format!("sb_receipt: {e}"))? {
             ReceiptMessage::Hello {
                 account,
@@ -651,7 +663,8 @@ impl PeerHooks for PeerPayments {
         let receipt = self.receipt(self.payments.account, peer.account, peer.session, self.owed);
         let signed =
             Signed::<Receipt>::sign(&self.payments.terms.domain, &self.payments.key, receipt);
-        out.push(
+        out.send(
+            sb_receipt::NAME,
             ReceiptMessage::Receipt {
                 bytes: self.owed,
                 signature: signed.signature.0,
@@ -727,12 +740,28 @@ mod tests {
     fn connected(up: &SecretKey, down: &SecretKey) -> (Side, Side, [u8; 32]) {
         let (mut a, mut b) = (side(up, true), side(down, true));
         let (mut to_b, mut to_a) = (Outgoing::new(), Outgoing::new());
-        a.peer.handshake(true, &mut to_b);
-        b.peer.handshake(true, &mut to_a);
-        assert_eq!((to_b.len(), to_a.len()), (1, 1), "one hello each");
-        a.peer.message(&to_a[0], &mut Outgoing::new()).unwrap();
-        b.peer.message(&to_b[0], &mut Outgoing::new()).unwrap();
-        let session = session_of(&to_b[0]);
+        a.peer.handshake(&[sb_receipt::NAME], &mut to_b);
+        b.peer.handshake(&[sb_receipt::NAME], &mut to_a);
+        assert_eq!(
+            (to_b.messages().len(), to_a.messages().len()),
+            (1, 1),
+            "one hello each"
+        );
+        a.peer
+            .message(
+                sb_receipt::NAME,
+                &to_a.messages()[0].1,
+                &mut Outgoing::new(),
+            )
+            .unwrap();
+        b.peer
+            .message(
+                sb_receipt::NAME,
+                &to_b.messages()[0].1,
+                &mut Outgoing::new(),
+            )
+            .unwrap();
+        let session = session_of(&to_b.messages()[0].1);
         (a, b, session)
     }
 
@@ -775,8 +804,10 @@ mod tests {
         for (piece, total) in [(65_536, 65_536), (1_000, 66_536)] {
             let mut out = Outgoing::new();
             b.peer.downloaded(piece, &mut out);
-            assert_eq!(out.len(), 1);
-            a.peer.message(&out[0], &mut Outgoing::new()).unwrap();
+            assert_eq!(out.messages().len(), 1);
+            a.peer
+                .message(sb_receipt::NAME, &out.messages()[0].1, &mut Outgoing::new())
+                .unwrap();
             assert_eq!(a.payments.unsettled(), (1, total));
         }
         // Nothing settled or fundable yet: the threshold is all the credit there is.
@@ -797,32 +828,61 @@ mod tests {
         );
         let (mut a, _b, session) = connected(&up, &down);
         let mut hello = Outgoing::new();
-        side(&up, true).peer.handshake(true, &mut hello);
+        side(&up, true)
+            .peer
+            .handshake(&[sb_receipt::NAME], &mut hello);
         let mut out = Outgoing::new();
 
         // Signed by someone else than the peer that said hello.
         let forged = receipt_payload(&other, &up, session, 500);
-        let err = a.peer.message(&forged, &mut out).unwrap_err();
+        let err = a
+            .peer
+            .message(sb_receipt::NAME, &forged, &mut out)
+            .unwrap_err();
         assert!(err.contains("not signed"), "{err}");
         // Signed by the peer, but for another connection's session: not valid here.
-        let elsewhere = receipt_payload(&down, &up, session_of(&hello[0]), 500);
-        assert!(a.peer.message(&elsewhere, &mut out).is_err());
+        let elsewhere = receipt_payload(&down, &up, session_of(&hello.messages()[0].1), 500);
+        assert!(
+            a.peer
+                .message(sb_receipt::NAME, &elsewhere, &mut out)
+                .is_err()
+        );
         assert_eq!(a.payments.unsettled(), (0, 0));
 
         a.peer
-            .message(&receipt_payload(&down, &up, session, 500), &mut out)
+            .message(
+                sb_receipt::NAME,
+                &receipt_payload(&down, &up, session, 500),
+                &mut out,
+            )
             .unwrap();
         // The same receipt again is harmless; an older one is a broken or cheating peer.
         a.peer
-            .message(&receipt_payload(&down, &up, session, 500), &mut out)
+            .message(
+                sb_receipt::NAME,
+                &receipt_payload(&down, &up, session, 500),
+                &mut out,
+            )
             .unwrap();
         let err = a
             .peer
-            .message(&receipt_payload(&down, &up, session, 400), &mut out)
+            .message(
+                sb_receipt::NAME,
+                &receipt_payload(&down, &up, session, 400),
+                &mut out,
+            )
             .unwrap_err();
         assert!(err.contains("cumulative"), "{err}");
-        assert!(a.peer.message(b"d8:msg_typei1ee", &mut out).is_err());
-        assert!(a.peer.message(b"garbage", &mut out).is_err());
+        assert!(
+            a.peer
+                .message(sb_receipt::NAME, b"d8:msg_typei1ee", &mut out)
+                .is_err()
+        );
+        assert!(
+            a.peer
+                .message(sb_receipt::NAME, b"garbage", &mut out)
+                .is_err()
+        );
         assert_eq!(a.payments.unsettled(), (1, 500));
         assert!(out.is_empty());
     }
@@ -832,10 +892,14 @@ mod tests {
         let (up, down) = (SecretKey::generate(), SecretKey::generate());
         let mut a = side(&up, true);
         let mut out = Outgoing::new();
-        a.peer.handshake(true, &mut out);
+        a.peer.handshake(&[sb_receipt::NAME], &mut out);
         let err = a
             .peer
-            .message(&receipt_payload(&down, &up, [1; 32], 10), &mut out)
+            .message(
+                sb_receipt::NAME,
+                &receipt_payload(&down, &up, [1; 32], 10),
+                &mut out,
+            )
             .unwrap_err();
         assert!(err.contains("before the hello"), "{err}");
         let mine = ReceiptMessage::Hello {
@@ -843,7 +907,11 @@ mod tests {
             collective: terms().domain.verifying_contract.0,
             session: [2; 32],
         };
-        assert!(a.peer.message(&mine.encode(), &mut out).is_err());
+        assert!(
+            a.peer
+                .message(sb_receipt::NAME, &mine.encode(), &mut out)
+                .is_err()
+        );
     }
 
     #[test]
@@ -859,16 +927,30 @@ mod tests {
         .connect("127.0.0.1:6882".parse().unwrap());
         let mut d = side(&down, true);
         let (mut to_d, mut to_c) = (Outgoing::new(), Outgoing::new());
-        c.handshake(true, &mut to_d);
-        d.peer.handshake(true, &mut to_c);
-        c.message(&to_c[0], &mut Outgoing::new()).unwrap();
-        d.peer.message(&to_d[0], &mut Outgoing::new()).unwrap();
+        c.handshake(&[sb_receipt::NAME], &mut to_d);
+        d.peer.handshake(&[sb_receipt::NAME], &mut to_c);
+        c.message(
+            sb_receipt::NAME,
+            &to_c.messages()[0].1,
+            &mut Outgoing::new(),
+        )
+        .unwrap();
+        d.peer
+            .message(
+                sb_receipt::NAME,
+                &to_d.messages()[0].1,
+                &mut Outgoing::new(),
+            )
+            .unwrap();
         let mut out = Outgoing::new();
         b.peer.downloaded(8_000, &mut out);
-        a.peer.message(&out[0], &mut Outgoing::new()).unwrap();
+        a.peer
+            .message(sb_receipt::NAME, &out.messages()[0].1, &mut Outgoing::new())
+            .unwrap();
         let mut out = Outgoing::new();
         d.peer.downloaded(5_000, &mut out);
-        c.message(&out[0], &mut Outgoing::new()).unwrap();
+        c.message(sb_receipt::NAME, &out.messages()[0].1, &mut Outgoing::new())
+            .unwrap();
         a.payments.book().credit.insert(down.address(), 10_000);
         // Each lane may count only what the balance covers beyond the other lane's debt.
         assert_eq!(a.peer.upload_allowance(), Some(THRESHOLD + 5_000));
@@ -886,7 +968,7 @@ mod tests {
                 "before its handshake"
             );
             let mut out = Outgoing::new();
-            s.peer.handshake(false, &mut out);
+            s.peer.handshake(&[], &mut out);
             assert!(out.is_empty(), "no hello to a peer that cannot read it");
             assert_eq!(s.peer.upload_allowance(), allowance);
             // A legacy peer's data earns it no receipt.
@@ -900,13 +982,15 @@ mod tests {
         let (up, down) = (SecretKey::generate(), SecretKey::generate());
         let mut a = side(&up, false);
         let mut out = Outgoing::new();
-        a.peer.handshake(true, &mut out);
+        a.peer.handshake(&[sb_receipt::NAME], &mut out);
         let foreign = ReceiptMessage::Hello {
             account: down.address().0,
             collective: [7; 20],
             session: [3; 32],
         };
-        a.peer.message(&foreign.encode(), &mut out).unwrap();
+        a.peer
+            .message(sb_receipt::NAME, &foreign.encode(), &mut out)
+            .unwrap();
         assert_eq!(a.peer.upload_allowance(), Some(0));
     }
 
@@ -916,7 +1000,9 @@ mod tests {
         let (mut a, mut b, _) = connected(&up, &down);
         let mut out = Outgoing::new();
         b.peer.downloaded(4096, &mut out);
-        a.peer.message(&out[0], &mut Outgoing::new()).unwrap();
+        a.peer
+            .message(sb_receipt::NAME, &out.messages()[0].1, &mut Outgoing::new())
+            .unwrap();
         a.payments.save().unwrap();
         let again = Payments::open(a._dir.path(), up.clone(), terms(), true).unwrap();
         assert_eq!(again.unsettled(), (1, 4096));

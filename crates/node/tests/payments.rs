@@ -171,6 +171,36 @@ fn members() -> Members {
     }
 }
 
+/// Settles until `key`'s balance reaches `at_least` (what the ledger pays for the whole download
+/// in one settlement) and returns it. The fee is floored once per settled receipt, so the
+/// uploader may keep up to one base unit more per settlement than `charge − fee` computed on the
+/// whole (the downloader pays exactly price × bytes either way); at most one receipt per piece
+/// bounds the excess.
+async fn settle_until_paid(
+    c: &Collective,
+    seeder: &RunningNode,
+    key: &SecretKey,
+    at_least: Amount,
+    size: usize,
+) -> Amount {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let got = balance(c, key).await;
+        if got.0 >= at_least.0 {
+            let excess = got.0 - at_least.0;
+            let receipts = (size as u128).div_ceil(u128::from(PIECE));
+            assert!(
+                excess <= receipts,
+                "the uploader got {excess} base units more than price × bytes − fee"
+            );
+            return got;
+        }
+        assert!(Instant::now() < deadline, "receipts never settled");
+        seeder.payments.settle(&c.client).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The exact amounts the ledger moves for `bytes` at the collective's price and fee.
 fn expected(c: &Collective, bytes: u64) -> (Amount, Amount) {
     let charge = Amount(c.terms.price_per_byte.0 * u128::from(bytes));
@@ -197,12 +227,8 @@ async fn a_download_between_nodes_moves_price_times_bytes_minus_the_fee() {
     // The last receipts reach the seeder right after the last piece verifies; settle until the
     // ledger shows them (each round also runs on its own every few seconds).
     let (charge, paid) = expected(&c, size as u64);
-    let deadline = Instant::now() + WAIT;
-    while balance(&c, &m.alice).await != alice_before.checked_add(paid).unwrap() {
-        assert!(Instant::now() < deadline, "receipts never settled");
-        seeder.payments.settle(&c.client).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let alice_after = alice_before.checked_add(paid).unwrap();
+    let alice_after = settle_until_paid(&c, &seeder, &m.alice, alice_after, size).await;
     assert_eq!(seeder.payments.unsettled(), (0, 0));
     fetcher.stop().await;
     seeder.stop().await;
@@ -210,10 +236,7 @@ async fn a_download_between_nodes_moves_price_times_bytes_minus_the_fee() {
         balance(&c, &m.bob).await,
         bob_before.checked_sub(charge).unwrap()
     );
-    assert_eq!(
-        balance(&c, &m.alice).await,
-        alice_before.checked_add(paid).unwrap()
-    );
+    assert_eq!(balance(&c, &m.alice).await, alice_after);
     // Nothing was left to settle at shutdown, and nothing is kept on disk.
     let kept = std::fs::read_to_string(c.dir.path().join("alice/receipts.json")).unwrap();
     assert_eq!(kept.trim(), "[]");
@@ -272,12 +295,7 @@ async fn a_downloader_without_balance_is_cut_off_at_the_debt_threshold_until_it_
         .expect("download resumed once paid")
         .unwrap();
     let (charge, paid) = expected(&c, size as u64);
-    let deadline = Instant::now() + WAIT;
-    while balance(&c, &m.alice).await != paid {
-        assert!(Instant::now() < deadline, "receipts never settled");
-        seeder.payments.settle(&c.client).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    settle_until_paid(&c, &seeder, &m.alice, paid, size).await;
     assert_eq!(
         balance(&c, &m.carol).await,
         Amount::tokens(1).checked_sub(charge).unwrap()
