@@ -1,6 +1,7 @@
 //! `seedbank`: the one binary. This file only parses arguments and wires crates together; each
 //! subcommand lives in its own module.
 
+mod audit_cmd;
 mod demo;
 mod hub_cmd;
 mod index_cmd;
@@ -49,6 +50,8 @@ enum Command {
     Publish(index_cmd::PublishArgs),
     /// Your key and tokens: balance, transfers, stake, membership.
     Wallet(wallet_cmd::WalletArgs),
+    /// Check the hub's availability audits: re-derive an epoch's challenges, check evidence.
+    Audit(audit_cmd::AuditArgs),
     /// Run a whole collective on loopback: a dataset, a seeder and two members fetching it.
     Demo(demo::DemoArgs),
 }
@@ -123,6 +126,17 @@ pub struct NodeArgs {
     /// Address to accept peers on (overrides node.toml).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// The collective's hub, e.g. http://hub.example:7800 (overrides node.toml).
+    #[arg(long)]
+    pub hub: Option<String>,
+    /// The address auditors reach this node at, in its hosting reports (overrides node.toml;
+    /// default the listen address).
+    #[arg(long, value_name = "IP:PORT")]
+    pub advertise: Option<SocketAddr>,
+    /// Where this node is, "lat,lon" in decimal degrees, for the geographic boost (overrides
+    /// node.toml).
+    #[arg(long, value_name = "LAT,LON")]
+    pub location: Option<String>,
     #[command(flatten)]
     pub pay: pay::PayArgs,
 }
@@ -175,6 +189,7 @@ fn main() -> Result<()> {
                     Command::Node(args) => swarm_cmd::node(args).await,
                     Command::Publish(args) => index_cmd::publish(args).await,
                     Command::Demo(args) => demo::run(args).await,
+                    Command::Audit(args) => audit_cmd::run(args).await,
                     Command::Torrent(_) | Command::Hub(_) | Command::Wallet(_) => {
                         unreachable!("handled above")
                     }

@@ -255,6 +255,16 @@ pub async fn node(args: NodeArgs) -> Result<()> {
     if let Some(wallet) = &args.pay.wallet {
         config.wallet = Some(wallet.clone());
     }
+    if let Some(hub) = &args.hub {
+        config.hub = Some(hub.clone());
+    }
+    if let Some(advertise) = args.advertise {
+        config.advertise = Some(advertise);
+    }
+    if let Some(location) = &args.location {
+        ledger::check_location(location).context("--location")?;
+        config.location = Some(location.clone());
+    }
     match args.action {
         Some(NodeAction::Add {
             torrent,

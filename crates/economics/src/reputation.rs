@@ -217,6 +217,28 @@ impl Reputation {
         self.beta = beta.min(MAX_WEIGHT);
     }
 
+    /// Applies one epoch of audits as one observation of weight one, split by outcome:
+    /// `passes / total` of a success and the rest of a failure (`total` 0 changes nothing).
+    ///
+    /// Why not one observation per audit, as Storj does: Storj audits a node a few times a day,
+    /// seedbank dozens of times an epoch, and with λ = 0.999 and a 0.96 threshold 41 failures in a
+    /// row disqualify. Per audit, one offline hour would end a node; per epoch, the score tracks
+    /// the node's pass rate (it tends to it), so a node that keeps 99 % of its claim stays good
+    /// and one that keeps 90 % sinks below the thresholds, while a bad epoch costs one step.
+    pub fn record_epoch(&mut self, params: &ReputationParams, passes: u32, total: u32) {
+        if total == 0 {
+            return;
+        }
+        let passes = passes.min(total);
+        let lambda = params.lambda_ppb.min(PPB);
+        let success = u64::try_from(u128::from(UNIT) * u128::from(passes) / u128::from(total))
+            .unwrap_or(UNIT);
+        let alpha = decay(self.alpha, lambda).saturating_add(success);
+        let beta = decay(self.beta, lambda).saturating_add(UNIT - success);
+        self.alpha = alpha.min(MAX_WEIGHT);
+        self.beta = beta.min(MAX_WEIGHT);
+    }
+
     /// `alpha / (alpha + beta)` in ppb, rounded down. 1,000,000,000 while no audit has failed.
     pub fn score_ppb(&self) -> u32 {
         let alpha = u128::from(self.alpha);
@@ -425,6 +447,43 @@ mod tests {
                     prop_assert!(r.score_ppb() <= before);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn an_epoch_is_one_observation_split_by_its_pass_rate() {
+        let params = ReputationParams::default();
+        let fresh = params.initial().unwrap();
+        // All passed or all failed: the same as one audit.
+        for (passes, audit) in [(44, Audit::Success), (0, Audit::Failure)] {
+            let (mut epoch, mut one) = (fresh, fresh);
+            epoch.record_epoch(&params, passes, 44);
+            one.record(&params, audit);
+            assert_eq!(epoch, one);
+        }
+        // Nothing audited: nothing changes.
+        let mut same = fresh;
+        same.record_epoch(&params, 0, 0);
+        assert_eq!(same, fresh);
+        // One bad epoch leaves a fresh node in good standing; 21 suspend; 41 disqualify.
+        let mut r = fresh;
+        let mut standings = Vec::new();
+        for _ in 0..41 {
+            r.record_epoch(&params, 0, 44);
+            standings.push(params.standing(r.score_ppb()));
+        }
+        assert_eq!(standings[0], Standing::Good);
+        assert_eq!(standings[19], Standing::Good);
+        assert_eq!(standings[20], Standing::Suspended);
+        assert_eq!(standings[39], Standing::Suspended);
+        assert_eq!(standings[40], Standing::Disqualified);
+        // The score tends to the pass rate: 99 % stays good, 90 % is disqualified.
+        for (passes, expected) in [(99, Standing::Good), (90, Standing::Disqualified)] {
+            let mut r = fresh;
+            for _ in 0..20_000 {
+                r.record_epoch(&params, passes, 100);
+            }
+            assert_eq!(params.standing(r.score_ppb()), expected, "{passes} %");
         }
     }
 }

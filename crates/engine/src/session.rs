@@ -460,6 +460,11 @@ impl TorrentHandle {
         self.swarm.stats()
     }
 
+    /// The verified pieces, ascending: what the node may claim to host.
+    pub fn have_pieces(&self) -> Vec<u32> {
+        self.swarm.have_pieces()
+    }
+
     pub fn peer_count(&self) -> usize {
         self.swarm.peer_count()
     }

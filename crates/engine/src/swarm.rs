@@ -435,6 +435,11 @@ impl Swarm {
         )
     }
 
+    /// The verified pieces, ascending.
+    pub(crate) fn have_pieces(&self) -> Vec<u32> {
+        self.state().picker.have().iter_ones().collect()
+    }
+
     pub(crate) fn stats(&self) -> TorrentStats {
         let state = self.state();
         let have = state.picker.have();

@@ -109,6 +109,7 @@ async fn epoch_view(shared: &Arc<Shared>, epoch: u64) -> ApiResult<EpochView> {
         offline: count(audit::Mark::Offline),
         missing: count(audit::Mark::Missing),
         wrong: count(audit::Mark::Wrong),
+        wire_bytes: records.iter().map(|r| r.bytes).sum(),
     }))
 }
 

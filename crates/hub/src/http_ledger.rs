@@ -156,6 +156,7 @@ pub(crate) async fn account(
         member: a.member,
         invited_by: a.invited_by,
         free_bytes_left: state.free_left(&address, crate::unix_now()),
+        host_bound_bytes: state.host_bound(&address),
     }))
 }
 

@@ -178,6 +178,10 @@ pub struct AccountInfo {
     /// What is left today of the member's free allowance (bytes not charged, see `free_bytes_per_day`).
     #[serde(default)]
     pub free_bytes_left: u64,
+    /// The most bytes this account may claim to host now: the free quota plus its collateral
+    /// (stake and unvested rewards) at the collective's ratio.
+    #[serde(default)]
+    pub host_bound_bytes: u64,
 }
 
 /// The answer to `POST /api/v1/transactions`: the entry is durable in the log.
@@ -245,6 +249,9 @@ pub struct EpochView {
     pub offline: u64,
     pub missing: u64,
     pub wrong: u64,
+    /// Bytes the epoch's audits cost on the wire so far, both directions, all nodes.
+    #[serde(default)]
+    pub wire_bytes: u64,
 }
 
 /// One finished audit (`GET /api/v1/epochs/{epoch}/audits`, `GET /api/v1/nodes/{address}`).
@@ -259,6 +266,9 @@ pub struct AuditRecord {
     pub mark: audit::Mark,
     /// Connections it took (re-asks within the epoch count).
     pub attempts: u32,
+    /// Bytes the answered attempt cost on the wire, both directions, handshakes included.
+    #[serde(default)]
+    pub bytes: u64,
     /// The last failure, or what was wrong, in words.
     pub detail: String,
     /// Unix seconds when it ended.

@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 
-use economics::reputation::{Audit, Reputation, Standing};
+use economics::reputation::{Reputation, Standing};
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Report, hex32};
 
@@ -488,14 +488,13 @@ impl State {
         let mut account = self.account(&n.node);
         let mut burned = 0u128;
 
-        for &mark in &n.outcomes {
-            let audit = if mark == AuditMark::Pass {
-                Audit::Success
-            } else {
-                Audit::Failure
-            };
-            host.reputation.record(&rules, audit);
-        }
+        // One observation per epoch, split by the pass rate (see `Reputation::record_epoch`).
+        let passes = n.outcomes.iter().filter(|m| **m == AuditMark::Pass).count();
+        host.reputation.record_epoch(
+            &rules,
+            u32::try_from(passes).expect("outcomes are bounded by 4 × audit_samples"),
+            u32::try_from(n.outcomes.len()).expect("outcomes are bounded by 4 × audit_samples"),
+        );
         let wrong = n.outcomes.contains(&AuditMark::Wrong);
         let absent = n
             .outcomes

@@ -596,20 +596,37 @@ fn enough_failures_disqualify_and_burn_the_stake() {
     let alice = w.alice.clone();
     let e = w.epoch() + 1;
     w.epoch_reported_and_revealed(e, &[&alice]);
-    // 40 failures from a new record: suspended from rewards, not disqualified (0.999^40 > 0.96).
-    w.results(e, vec![audit(&alice, vec![AuditMark::Offline; 40])])
+    // One bad epoch is one observation: a fresh record stays good.
+    w.results(e, vec![audit(&alice, vec![AuditMark::Offline; 44])])
         .unwrap();
-    let host = w.state.host(&alice.address()).unwrap();
     let params = w.genesis.reputation;
-    assert_eq!(
-        params.standing(host.reputation.score_ppb()),
-        Standing::Suspended
-    );
+    let standing = |w: &World| {
+        params.standing(
+            w.state
+                .host(&alice.address())
+                .unwrap()
+                .reputation
+                .score_ppb(),
+        )
+    };
+    assert_eq!(standing(&w), Standing::Good);
+    // 40 bad epochs in a row: suspended from rewards, not disqualified (0.999^40 > 0.96).
+    let mut last = e;
+    for _ in 1..40 {
+        last = w.epoch() + 1;
+        w.commit(last).unwrap();
+        w.go_to(last + 1);
+        w.reveal(last).unwrap();
+        w.results(last, vec![audit(&alice, vec![AuditMark::Missing; 44])])
+            .unwrap();
+    }
+    let host = w.state.host(&alice.address()).unwrap();
+    assert_eq!(standing(&w), Standing::Suspended);
     assert!(host.frozen && !host.disqualified);
     assert_eq!(w.state.account(&alice.address()).stake, Amount::tokens(100));
 
-    // The 41st failure disqualifies: the whole stake burns (disqualify_burn_bps = 10000).
-    w.go_to(e + 1);
+    // The 41st disqualifies: the whole stake burns (disqualify_burn_bps = 10000).
+    let e = last + 1;
     w.commit(e + 2).unwrap();
     w.go_to(e + 3);
     w.reveal(e + 2).unwrap();
@@ -652,9 +669,13 @@ fn enough_failures_disqualify_and_burn_the_stake() {
 
 #[test]
 fn a_partial_disqualification_burn_takes_its_share_once() {
+    // A collective that trusts newcomers little and forgets fast: one bad epoch disqualifies
+    // (alpha 0.5, beta 1: a score of 1/3).
     let mut w = World::with(|g| {
         g.disqualify_burn_bps = 2500;
         g.wrong_data_burn_bps = 0;
+        g.reputation.lambda_ppb = 500_000_000;
+        g.reputation.initial_alpha = economics::reputation::UNIT;
     });
     let alice = w.alice.clone();
     let e = w.epoch() + 1;

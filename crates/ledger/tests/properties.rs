@@ -1256,14 +1256,8 @@ fn check(
                 );
                 // The model: the rules of docs/economics.md, step by step.
                 let mut reputation = old_host.reputation;
-                for &m in &n.outcomes {
-                    let audit = if m == AuditMark::Pass {
-                        economics::reputation::Audit::Success
-                    } else {
-                        economics::reputation::Audit::Failure
-                    };
-                    reputation.record(&g.reputation, audit);
-                }
+                let passes = n.outcomes.iter().filter(|&&m| m == AuditMark::Pass).count();
+                reputation.record_epoch(&g.reputation, passes as u32, n.outcomes.len() as u32);
                 let (mut vesting, mut stake) = (old.vesting.0, old.stake.0);
                 if wrong {
                     let burn = bps(vesting + stake, g.wrong_data_burn_bps);

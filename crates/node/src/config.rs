@@ -25,6 +25,11 @@ pub struct NodeConfig {
     pub wallet: Option<PathBuf>,
     /// Serve peers that do not speak `sb_receipt` (every other BitTorrent client) for ratio only.
     pub serve_legacy: bool,
+    /// The address auditors (and peers) reach this node at, in its hosting reports; default the
+    /// listen address, which must then be a specific one (not 0.0.0.0).
+    pub advertise: Option<SocketAddr>,
+    /// Where the node says it is, `"lat,lon"` in decimal degrees, for the geographic boost.
+    pub location: Option<String>,
 }
 
 /// The file form: every field optional, sizes as text (`disk_budget = "5GB"`).
@@ -39,6 +44,8 @@ pub struct NodeConfigFile {
     pub passkey: Option<String>,
     pub wallet: Option<PathBuf>,
     pub serve_legacy: Option<bool>,
+    pub advertise: Option<SocketAddr>,
+    pub location: Option<String>,
 }
 
 pub const DEFAULT_DISK_BUDGET: u64 = 5_000_000_000;
@@ -55,6 +62,8 @@ impl NodeConfig {
             passkey: None,
             wallet: None,
             serve_legacy: true,
+            advertise: None,
+            location: None,
         }
     }
 
@@ -93,6 +102,8 @@ impl NodeConfig {
         if let Some(serve) = file.serve_legacy {
             config.serve_legacy = serve;
         }
+        config.advertise = file.advertise;
+        config.location = file.location;
         Ok(config)
     }
 }

@@ -15,6 +15,7 @@
 pub mod audits;
 mod config;
 pub mod hooks;
+pub mod hosting;
 pub mod payments;
 pub mod size;
 
@@ -141,6 +142,10 @@ pub struct Node {
     payments: Option<(Arc<Payments>, hubapi::HubClient)>,
     /// The same wallet answering audits.
     audits: Option<Arc<Audits>>,
+    /// The last epoch a hosting report was logged for.
+    reported: Option<u64>,
+    /// Said once: why this node sends no hosting reports.
+    not_reporting: bool,
 }
 
 impl Node {
@@ -160,6 +165,8 @@ impl Node {
             torrents: HashMap::new(),
             payments: None,
             audits: None,
+            reported: None,
+            not_reporting: false,
         })
     }
 
@@ -227,6 +234,95 @@ impl Node {
         Ok(added)
     }
 
+    /// Where auditors reach this node: the configured `advertise`, else the listen address if it
+    /// is a specific one.
+    pub fn advertised(&self) -> Option<hosting::Advertised> {
+        let endpoint = self.config.advertise.unwrap_or(self.engine.listen_addr());
+        (!endpoint.ip().is_unspecified()).then(|| hosting::Advertised {
+            endpoint,
+            location: self.config.location.clone().unwrap_or_default(),
+        })
+    }
+
+    /// Reports what the node hosts for the next epoch, once per epoch (see [`hosting`]). Failures
+    /// are logged and retried on the next round.
+    async fn report_hosting(&mut self) {
+        let Some((payments, hub)) = self.payments.clone() else {
+            return;
+        };
+        let Some(advertised) = self.advertised() else {
+            if !std::mem::replace(&mut self.not_reporting, true) {
+                tracing::warn!(
+                    "no hosting reports: the node listens on {} and has no `advertise` address \
+                     for auditors; set `advertise` in node.toml",
+                    self.engine.listen_addr()
+                );
+            }
+            return;
+        };
+        let key = payments.key();
+        let result = async {
+            let epoch = hub.current_epoch().await?.current + 1;
+            if self.reported >= Some(epoch) {
+                return Ok(None);
+            }
+            let account = hub.account(&key.address()).await?;
+            let holdings: Vec<hosting::Holding<'_>> = self
+                .torrents
+                .values()
+                .map(|h| hosting::Holding {
+                    torrent: h.torrent(),
+                    pieces: h.have_pieces(),
+                })
+                .collect();
+            let (report, claimed, left_out) =
+                hosting::build(key.address(), epoch, &holdings, account.host_bound_bytes)?;
+            if !left_out.is_empty() {
+                tracing::warn!(
+                    bound = account.host_bound_bytes,
+                    ?left_out,
+                    "hosting more than the collateral covers: these are not claimed (stake more \
+                     to claim them)"
+                );
+            }
+            let claims = report.claims.len();
+            hosting::submit(
+                &hub,
+                key,
+                &payments.terms().domain,
+                account.nonce,
+                report,
+                claimed,
+                &advertised,
+            )
+            .await?;
+            Ok::<_, hosting::HostingError>(Some((epoch, claims, claimed)))
+        }
+        .await;
+        match result {
+            Ok(Some((epoch, claims, claimed))) => {
+                self.reported = Some(epoch);
+                tracing::info!(
+                    epoch,
+                    torrents = claims,
+                    bytes = claimed,
+                    endpoint = %advertised.endpoint,
+                    "hosting report logged"
+                );
+            }
+            Ok(None) => {}
+            Err(hosting::HostingError::Hub(hubapi::ClientError::Api { code, .. }))
+                if code == "report_exists" =>
+            {
+                // Logged by an earlier run of this node: nothing to do until the next epoch.
+                if let Ok(view) = hub.current_epoch().await {
+                    self.reported = Some(view.current + 1);
+                }
+            }
+            Err(e) => tracing::warn!("hosting report not logged (will retry): {e}"),
+        }
+    }
+
     /// Runs until `shutdown` resolves, rescanning the torrents directory every few seconds.
     pub async fn run(
         mut self,
@@ -246,6 +342,7 @@ impl Node {
             if let Err(e) = self.scan().await {
                 tracing::error!("scan: {e}");
             }
+            self.report_hosting().await;
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(5)) => {}
                 _ = &mut shutdown => break,

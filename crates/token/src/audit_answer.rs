@@ -21,7 +21,8 @@ pub struct AuditAnswer {
 }
 
 impl TypedMessage for AuditAnswer {
-    const TYPE: &'static str = "AuditAnswer(uint256 epoch,bytes32 torrent,uint256 piece,uint256 offset,bytes32 answer)";
+    const TYPE: &'static str =
+        "AuditAnswer(uint256 epoch,bytes32 torrent,uint256 piece,uint256 offset,bytes32 answer)";
     fn words(&self) -> Vec<[u8; 32]> {
         vec![
             word_u64(self.epoch),
@@ -88,9 +89,15 @@ mod tests {
         let sig = key.sign_digest(&domain().digest(&answer));
         assert_eq!(sig.recover(&domain().digest(&answer)), Ok(key.address()));
         for other in [
-            AuditAnswer { epoch: 10, ..answer },
+            AuditAnswer {
+                epoch: 10,
+                ..answer
+            },
             AuditAnswer { piece: 5, ..answer },
-            AuditAnswer { offset: 0, ..answer },
+            AuditAnswer {
+                offset: 0,
+                ..answer
+            },
             AuditAnswer {
                 answer: answer_hash_piece(b"data"),
                 ..answer

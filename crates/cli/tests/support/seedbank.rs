@@ -238,3 +238,17 @@ pub fn fetch_with_args(
     cmd.args(extra).envs(envs.iter().copied());
     Proc::spawn("seedbank fetch", cmd)
 }
+
+/// Starts `seedbank node --data-dir DIR --listen 127.0.0.1:0 EXTRA...` with `envs`; returns it
+/// with its listening address once it serves.
+#[track_caller]
+pub fn start_node(data_dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> (Proc, SocketAddr) {
+    let mut cmd = command(&Place::Host);
+    cmd.args(["node", "--data-dir", path_str(data_dir)])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .envs(envs.iter().copied());
+    let mut proc = Proc::spawn(&format!("seedbank node {}", data_dir.display()), cmd);
+    let addr = proc.wait_for("`listening on IP:PORT`", STEP_TIMEOUT, parse_listening);
+    (proc, addr)
+}

@@ -50,7 +50,6 @@ const MAX_CONCURRENT_PROBES: usize = 32;
 pub struct Auditor {
     ledger: Arc<Ledger>,
     store: Mutex<AuditStore>,
-    peer_id: [u8; 20],
     /// Indexed torrents by audit id, refreshed when an epoch is scheduled or a report names an
     /// unknown one.
     torrents: Mutex<HashMap<TorrentId, Arc<Torrent>>>,
@@ -59,8 +58,6 @@ pub struct Auditor {
     /// Epochs that cannot be closed (their secret is lost); warned about once.
     stuck: Mutex<BTreeSet<u64>>,
     probes: Arc<Semaphore>,
-    /// Bytes the answered audits cost on the wire, both directions, since start.
-    wire_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// One scheduled audit.
@@ -92,17 +89,13 @@ impl Auditor {
         torrents: Vec<Torrent>,
     ) -> Result<Auditor, StoreError> {
         let store = AuditStore::open(path)?;
-        let mut peer_id = *b"-SB0001-auditor00000";
-        peer_id[15..].copy_from_slice(&rand::random::<[u8; 5]>());
         let auditor = Auditor {
             ledger,
             store: Mutex::new(store),
-            peer_id,
             torrents: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             stuck: Mutex::new(BTreeSet::new()),
             probes: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
-            wire_bytes: std::sync::atomic::AtomicU64::new(0),
         };
         auditor.set_torrents(torrents);
         Ok(auditor)
@@ -131,11 +124,6 @@ impl Auditor {
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
             .cloned()
-    }
-
-    /// Bytes the answered audits cost on the wire, both directions, since the hub started.
-    pub fn wire_bytes(&self) -> u64 {
-        self.wire_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn store(&self) -> std::sync::MutexGuard<'_, AuditStore> {
@@ -297,7 +285,6 @@ impl Auditor {
         tracing::info!(
             epoch,
             results = ?summary,
-            wire_bytes_since_start = self.wire_bytes(),
             "epoch revealed and audited"
         );
         Ok(())
@@ -394,11 +381,12 @@ impl Auditor {
         let retry = (2 * genesis.audit_deadline_secs).max(genesis.epoch_secs / 8);
         sleep_until_unix(job.at).await;
         let mut attempts = 0u32;
+        let mut bytes = 0u64;
         let (mark, detail, evidence) = loop {
             attempts += 1;
             let verdict = {
                 let _permit = self.probes.acquire().await;
-                self.attempt(&job, deadline).await
+                self.attempt(&job, deadline, &mut bytes).await
             };
             match verdict {
                 Ok(done) => break done,
@@ -422,6 +410,7 @@ impl Auditor {
             challenge: job.challenge,
             mark,
             attempts,
+            bytes,
             detail,
             time: unix_now(),
             evidence: hash,
@@ -451,6 +440,7 @@ impl Auditor {
         &self,
         job: &Job,
         deadline: Duration,
+        bytes: &mut u64,
     ) -> Result<(AuditMark, String, Option<Evidence>), String> {
         let torrent = self
             .torrent(&job.challenge.torrent)
@@ -462,9 +452,11 @@ impl Auditor {
             .or(torrent.hashes.v2_truncated())
             .ok_or("the torrent has no info-hash")?;
         let offset = u32::try_from(job.challenge.offset()).map_err(|e| e.to_string())?;
+        let other_hash = torrent.hashes.v2_truncated().filter(|h| *h != info_hash);
         let ask = probe::Ask {
             addr: job.endpoint,
             info_hash,
+            other_hash,
             piece_count: torrent.piece_count(),
             piece_size: torrent.piece_size(job.challenge.piece),
             epoch: job.epoch,
@@ -472,11 +464,10 @@ impl Auditor {
             offset,
             deadline,
         };
-        let exchange = probe::ask(&ask, self.peer_id, job.idx)
+        let exchange = probe::ask(&ask, audit_peer_id(), job.idx)
             .await
             .map_err(|e| e.to_string())?;
-        self.wire_bytes
-            .fetch_add(exchange.bytes, std::sync::atomic::Ordering::Relaxed);
+        *bytes += exchange.bytes;
         let reply = exchange.reply;
         let domain = self.domain();
         let (answer, sig) = match reply {
@@ -621,6 +612,17 @@ fn slot_time(secret: &[u8; 32], node: &Address, i: u64, n: u64, span: u64) -> u6
     let frac = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % 1_000_000;
     let slot = span * 1_000_000 / n;
     (i * slot + frac * slot / 1_000_000) / 1_000_000
+}
+
+/// A fresh peer id per audit connection: audits of one node run concurrently, and a client
+/// refuses a second connection from a peer id it is already connected to.
+fn audit_peer_id() -> [u8; 20] {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut id = *b"-SB0001-auditor00000";
+    for (b, r) in id[8..].iter_mut().zip(rand::random::<[u8; 12]>()) {
+        *b = ALPHABET[usize::from(r) % ALPHABET.len()];
+    }
+    id
 }
 
 async fn sleep_until_unix(at: u64) {

@@ -20,6 +20,8 @@ pub struct Ask {
     pub addr: SocketAddr,
     /// The 20-byte info-hash the node knows the torrent by (v1, or v2 truncated).
     pub info_hash: [u8; 20],
+    /// The torrent's other 20-byte info-hash, if hybrid: a node may answer with either (BEP 52).
+    pub other_hash: Option<[u8; 20]>,
     pub piece_count: u32,
     /// The challenged piece's size on the wire: a v1 answer is exactly this long.
     pub piece_size: u32,
@@ -116,7 +118,7 @@ async fn exchange(
     let mut theirs = [0u8; HANDSHAKE_LEN];
     stream.read_exact(&mut theirs).await.map_err(eof)?;
     let theirs = Handshake::decode(&theirs).map_err(|e| ProbeError::Protocol(e.to_string()))?;
-    if theirs.info_hash != ask.info_hash {
+    if theirs.info_hash != ask.info_hash && Some(theirs.info_hash) != ask.other_hash {
         return Err(ProbeError::WrongTorrent);
     }
     if !theirs.reserved.supports_extended() {

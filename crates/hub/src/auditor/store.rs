@@ -39,6 +39,7 @@ CREATE TABLE audits (
     block     INTEGER NOT NULL,
     mark      TEXT NOT NULL,
     attempts  INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL,
     detail    TEXT NOT NULL,
     time      INTEGER NOT NULL,
     evidence  BLOB,
@@ -173,8 +174,9 @@ impl AuditStore {
         let c = &record.challenge;
         tx.execute(
             "INSERT OR REPLACE INTO audits
-             (epoch, node, idx, torrent, piece, block, mark, attempts, detail, time, evidence)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             (epoch, node, idx, torrent, piece, block, mark, attempts, bytes, detail, time,
+              evidence)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 to_i64(record.epoch),
                 &record.node.0[..],
@@ -184,6 +186,7 @@ impl AuditStore {
                 c.block,
                 mark_text(record.mark),
                 record.attempts,
+                to_i64(record.bytes),
                 record.detail,
                 to_i64(record.time),
                 hash.as_ref().map(|h| &h[..]),
@@ -245,7 +248,8 @@ impl AuditStore {
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT epoch, node, idx, torrent, piece, block, mark, attempts, detail, time, evidence
+            "SELECT epoch, node, idx, torrent, piece, block, mark, attempts, bytes, detail, time,
+                    evidence
              FROM audits WHERE (?1 IS NULL OR epoch = ?1) AND (?2 IS NULL OR node = ?2)
              ORDER BY epoch DESC, node, idx LIMIT ?3",
         )?;
@@ -261,16 +265,29 @@ impl AuditStore {
                     r.get::<_, u32>(5)?,
                     r.get::<_, String>(6)?,
                     r.get::<_, u32>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, i64>(9)?,
-                    r.get::<_, Option<Vec<u8>>>(10)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, i64>(10)?,
+                    r.get::<_, Option<Vec<u8>>>(11)?,
                 ))
             },
         )?;
         let mut out = Vec::new();
         for row in rows {
-            let (epoch, node, idx, torrent, piece, block, mark, attempts, detail, time, evidence) =
-                row?;
+            let (
+                epoch,
+                node,
+                idx,
+                torrent,
+                piece,
+                block,
+                mark,
+                attempts,
+                bytes,
+                detail,
+                time,
+                evidence,
+            ) = row?;
             let node = <[u8; 20]>::try_from(node.as_slice())
                 .map_err(|_| StoreError::Invalid("audit node is not 20 bytes".into()))?;
             out.push(AuditRecord {
@@ -284,6 +301,7 @@ impl AuditStore {
                 },
                 mark: parse_mark(&mark)?,
                 attempts,
+                bytes: bytes as u64,
                 detail,
                 time: time as u64,
                 evidence: evidence
