@@ -146,14 +146,15 @@ liquid = "500"
         shown.iter().any(|l| l == "member   alice (active)"),
         "{shown:?}"
     );
-    // Verify replays the live ledger from a consistent snapshot while the hub runs.
+    // Verify replays the live ledger from a consistent snapshot while the hub runs. Besides the
+    // genesis, the join and the stake, the hub has logged its epoch commitments (how many depends
+    // on the clock).
     let verified = ok(&["hub", "verify", "--data-dir", data], &[]);
-    assert!(
-        verified
-            .iter()
-            .any(|l| l.starts_with("ledger OK: 3 entries")),
-        "{verified:?}"
-    );
+    let entries: u64 = verified
+        .iter()
+        .find_map(|l| l.strip_prefix("ledger OK: ")?.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{verified:?}"));
+    assert!((3..=6).contains(&entries), "{verified:?}");
     // The ledger has one writer: operator commands wait for the hub to stop.
     refused(
         &[
