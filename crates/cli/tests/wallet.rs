@@ -152,7 +152,13 @@ liquid = "500"
     let verified = ok(&["hub", "verify", "--data-dir", data], &[]);
     let entries: u64 = verified
         .iter()
-        .find_map(|l| l.strip_prefix("ledger OK: ")?.split_whitespace().next()?.parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("ledger OK: ")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .unwrap_or_else(|| panic!("{verified:?}"));
     assert!((3..=6).contains(&entries), "{verified:?}");
     // The ledger has one writer: operator commands wait for the hub to stop.

@@ -43,6 +43,10 @@ use crate::store::StoreError;
 use crate::unix_now;
 pub use store::AuditStore;
 
+/// How far back the auditor looks for epochs to close (a hub down longer leaves older ones open,
+/// which only its log mentions).
+const OPEN_EPOCHS_LOOKBACK: u64 = 1_000;
+
 /// Probes in flight at once, over all nodes.
 const MAX_CONCURRENT_PROBES: usize = 32;
 
@@ -55,7 +59,7 @@ pub struct Auditor {
     torrents: Mutex<HashMap<TorrentId, Arc<Torrent>>>,
     /// Epochs whose audits were scheduled by this process, with the audits still running.
     running: Mutex<HashMap<u64, usize>>,
-    /// Epochs that cannot be closed (their secret is lost); warned about once.
+    /// Epochs that could not be closed (a lost secret, a refused entry); warned about once.
     stuck: Mutex<BTreeSet<u64>>,
     probes: Arc<Semaphore>,
 }
@@ -194,13 +198,29 @@ impl Auditor {
         }
         // Bound first: the state's guard, a temporary of the `for` head, would live through the
         // loop, and `close` logs through the ledger's writer, which needs that lock (deadlock).
-        let unrevealed = self.ledger.state().unrevealed_epochs();
-        for epoch in unrevealed {
-            if epoch < current
-                && self.idle(epoch)
-                && let Err(e) = self.close(epoch)
+        // Revealed but not audited happens when the hub stopped (or the ledger refused) between
+        // the two entries: the results are logged on the next look.
+        let open: Vec<(u64, bool)> = self
+            .ledger
+            .state()
+            .epochs_from(current.saturating_sub(OPEN_EPOCHS_LOOKBACK))
+            .into_iter()
+            .filter(|(e, info)| *e < current && !info.audited)
+            .map(|(e, info)| (e, info.secret.is_some()))
+            .collect();
+        for (epoch, revealed) in open {
+            if self.idle(epoch)
+                && let Err(e) = self.close(epoch, revealed)
             {
-                tracing::error!("auditor: cannot close epoch {epoch}: {e}");
+                // Retried every second; said once.
+                if self
+                    .stuck
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(epoch)
+                {
+                    tracing::error!("auditor: cannot close epoch {epoch} (will retry): {e}");
+                }
             }
         }
         let scheduled = self
@@ -251,8 +271,29 @@ impl Auditor {
             .is_none_or(|n| *n == 0)
     }
 
-    /// Reveals a finished epoch and logs its results.
-    fn close(&self, epoch: u64) -> Result<(), AuditorError> {
+    /// Reveals a finished epoch (unless `revealed` already) and logs its results.
+    fn close(&self, epoch: u64, revealed: bool) -> Result<(), AuditorError> {
+        if !revealed && !self.reveal(epoch)? {
+            return Ok(());
+        }
+        let records = self.store().audits(Some(epoch), None, u32::MAX)?;
+        let nodes = results(records);
+        let summary: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("{}: {}", n.node, marks_text(&n.outcomes)))
+            .collect();
+        self.ledger
+            .system(SystemTx::AuditResults { epoch, nodes })?;
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&epoch);
+        tracing::info!(epoch, results = ?summary, "epoch revealed and audited");
+        Ok(())
+    }
+
+    /// Logs the epoch's secret; `false` if the secret is lost (said once in the log).
+    fn reveal(&self, epoch: u64) -> Result<bool, AuditorError> {
         let Some(secret) = self.store().secret(epoch)? else {
             if self
                 .stuck
@@ -266,28 +307,11 @@ impl Auditor {
                      be revealed, and its audits count for nothing"
                 );
             }
-            return Ok(());
+            return Ok(false);
         };
         self.ledger
             .system(SystemTx::EpochReveal { epoch, secret })?;
-        let records = self.store().audits(Some(epoch), None, u32::MAX)?;
-        let nodes = results(records);
-        let summary: Vec<String> = nodes
-            .iter()
-            .map(|n| format!("{}: {}", n.node, marks_text(&n.outcomes)))
-            .collect();
-        self.ledger
-            .system(SystemTx::AuditResults { epoch, nodes })?;
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&epoch);
-        tracing::info!(
-            epoch,
-            results = ?summary,
-            "epoch revealed and audited"
-        );
-        Ok(())
+        Ok(true)
     }
 
     /// The audits of `epoch`: owed blocks first, then the derived challenges.
