@@ -115,7 +115,7 @@ pub enum Answer {
     Block {
         #[serde(with = "crate::hexser::bytes")]
         data: Vec<u8>,
-        #[serde(with = "crate::hexser::hashes")]
+        #[serde(with = "token::hexser::hex32_list")]
         proof: Vec<[u8; 32]>,
     },
     /// v1: the whole piece.

@@ -197,7 +197,7 @@ async fn verify(
                 .await
                 .with_context(|| format!("evidence {hash}"))?;
             let json = serde_json::to_vec(&evidence)?;
-            if format!("0x{}", hex::encode(token::keccak256(&json))) != *hash {
+            if token::hash_hex(&token::keccak256(&json)) != *hash {
                 problems.push(format!("{who}: the evidence does not hash to {hash}"));
             }
             let Some(torrent) = by_id.get(&record.challenge.torrent) else {
@@ -234,10 +234,6 @@ async fn verify(
         bail!("epoch {epoch}: {} problems", problems.len())
     }
 }
-
 fn hash32(text: &str) -> Result<[u8; 32]> {
-    let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
-        .with_context(|| format!("hash {text:?}"))?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| anyhow::anyhow!("hash {text:?} is not 32 bytes"))
+    token::parse_hash(text).map_err(anyhow::Error::msg)
 }

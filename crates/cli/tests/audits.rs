@@ -13,11 +13,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use audit::Mark;
-use support::fixture;
+use support::fixture::{self, mkdir};
 use support::libtorrent::path_str;
 use support::meta::Format;
 use support::process::Proc;
-use support::seedbank::{self, CreateOptions, run, start_hub, start_node};
+use support::seedbank::{
+    self, CreateOptions, OPERATOR_PASSWORD, PASSWORD, new_wallet, ok, start_hub, start_node,
+};
 use token::{Address, Amount};
 
 const EPOCH_SECS: u64 = 8;
@@ -26,21 +28,6 @@ const MIN_STAKE: u64 = 100;
 const SHARED: &[(&str, u64)] = &[("shared/a.bin", 1_500_007), ("shared/b.bin", 700_001)];
 const OLD: &[(&str, u64)] = &[("old/only.bin", 400_009)];
 const NODES: [&str; 3] = ["ann", "bob", "cat"];
-
-const PASSWORD: (&str, &str) = ("SEEDBANK_PASSWORD", "wallet pw");
-const OPERATOR_PASSWORD: (&str, &str) = ("SEEDBANK_OPERATOR_PASSWORD", "operator secret");
-
-#[track_caller]
-fn ok(args: &[&str], envs: &[(&str, &str)]) -> Vec<String> {
-    let (success, stdout, output) = run(args, envs);
-    assert!(success, "seedbank {} failed:\n{output}", args.join(" "));
-    stdout
-}
-
-fn mkdir(path: &Path) -> PathBuf {
-    std::fs::create_dir_all(path).unwrap_or_else(|e| panic!("mkdir {path:?}: {e}"));
-    path.to_path_buf()
-}
 
 fn copy_tree(from: &Path, to: &Path) {
     mkdir(to);
@@ -99,17 +86,7 @@ fn three_nodes_are_audited_and_the_one_that_lost_data_is_frozen() {
     // 1. Wallets, then a collective whose genesis stakes each node's minimum, with short epochs.
     let wallets: Vec<(String, String)> = NODES
         .iter()
-        .map(|name| {
-            let file = mkdir(&dir.join("wallets").join(name))
-                .join("wallet.json")
-                .display()
-                .to_string();
-            let out = ok(
-                &["wallet", "new", "--light", "--wallet", &file],
-                &[PASSWORD],
-            );
-            (file, out[0].clone())
-        })
+        .map(|name| new_wallet(&dir.join("wallets").join(name)))
         .collect();
     let mut genesis = format!(
         r#"name = "Audit test"

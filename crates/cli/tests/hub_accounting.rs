@@ -18,14 +18,14 @@ mod support;
 use std::future::Future;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hubapi::{ClientError, ErrorBody, HubClient, MemberStats, TorrentDetail};
 
 use support::external;
-use support::fixture;
+use support::fixture::{self, mkdir};
 use support::libtorrent::{self, Libtorrent, path_str};
 use support::meta::Format;
 use support::netns::Place;
@@ -220,11 +220,6 @@ fn stop(proc: &mut Proc) {
         proc.name(),
         proc.tail()
     );
-}
-
-fn mkdir(path: &Path) -> PathBuf {
-    std::fs::create_dir_all(path).unwrap_or_else(|e| panic!("mkdir {path:?}: {e}"));
-    path.to_path_buf()
 }
 
 #[test]

@@ -13,14 +13,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::fixture;
+use support::fixture::{self, mkdir};
 use support::libtorrent::path_str;
 use support::meta::Format;
 use support::process::Proc;
-use support::seedbank::{self, CreateOptions, run, start_hub};
+use support::seedbank::{
+    self, CreateOptions, OPERATOR_PASSWORD, PASSWORD, new_wallet, ok, start_hub,
+};
 use token::Amount;
 
 /// About 5.5 MB over several files: the hybrid torrent carries pad files, which are not file data
@@ -46,33 +48,8 @@ const THRESHOLD: u64 = 1 << 20;
 const DOWNLOADER_TOKENS: u64 = 10;
 const MIN_STAKE: u64 = 100;
 
-const PASSWORD: (&str, &str) = ("SEEDBANK_PASSWORD", "wallet pw");
-const OPERATOR_PASSWORD: (&str, &str) = ("SEEDBANK_OPERATOR_PASSWORD", "operator secret");
 /// Bound for each wait on a process (the whole test takes a few seconds).
 const WAIT: Duration = Duration::from_secs(60);
-
-#[track_caller]
-fn ok(args: &[&str], envs: &[(&str, &str)]) -> Vec<String> {
-    let (success, stdout, output) = run(args, envs);
-    assert!(success, "seedbank {} failed:\n{output}", args.join(" "));
-    stdout
-}
-
-fn mkdir(path: &Path) -> PathBuf {
-    std::fs::create_dir_all(path).unwrap_or_else(|e| panic!("mkdir {path:?}: {e}"));
-    path.to_path_buf()
-}
-
-/// A new wallet in its own directory (receipts are kept beside the wallet); returns (file, address).
-fn new_wallet(dir: &Path) -> (String, String) {
-    let file = mkdir(dir).join("wallet.json").display().to_string();
-    let out = ok(
-        &["wallet", "new", "--light", "--wallet", &file],
-        &[PASSWORD],
-    );
-    assert_eq!(out.len(), 1, "one address on stdout: {out:?}");
-    (file, out[0].clone())
-}
 
 /// `seedbank wallet balance`'s `balance` line for `wallet`.
 fn balance_line(wallet: &str, hub: &str) -> String {

@@ -8,19 +8,10 @@ mod support;
 use std::path::Path;
 
 use support::libtorrent::path_str;
-use support::seedbank::{run, start_hub};
-
-const OPERATOR_PASSWORD: (&str, &str) = ("SEEDBANK_OPERATOR_PASSWORD", "operator secret");
+use support::seedbank::{OPERATOR_PASSWORD, ok, run, start_hub};
 
 fn wallet(dir: &Path, name: &str) -> String {
     dir.join(format!("{name}.json")).display().to_string()
-}
-
-#[track_caller]
-fn ok(args: &[&str], envs: &[(&str, &str)]) -> Vec<String> {
-    let (success, stdout, output) = run(args, envs);
-    assert!(success, "seedbank {} failed:\n{output}", args.join(" "));
-    stdout
 }
 
 #[track_caller]

@@ -10,7 +10,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hubapi::{EpochView, NodeView, ReportSubmission, ReportView, Submitted};
-use token::UserTx;
+use token::{UserTx, hash_hex};
 
 use crate::Shared;
 use crate::auditor::{Auditor, AuditorError};
@@ -38,10 +38,6 @@ impl From<AuditorError> for ApiError {
             AuditorError::Store(e) => e.into(),
         }
     }
-}
-
-fn hex32(h: &[u8; 32]) -> String {
-    format!("0x{}", hex::encode(h))
 }
 
 /// A node's signed report and the full report: checked against each other and the index, kept,
@@ -101,8 +97,8 @@ async fn epoch_view(shared: &Arc<Shared>, epoch: u64) -> ApiResult<EpochView> {
         start: genesis.epoch_start(epoch),
         end: genesis.epoch_start(epoch + 1),
         current: genesis.epoch_at(crate::unix_now()),
-        commitment: info.as_ref().map(|i| hex32(&i.commitment)),
-        secret: info.as_ref().and_then(|i| i.secret.as_ref().map(hex32)),
+        commitment: info.as_ref().map(|i| hash_hex(&i.commitment)),
+        secret: info.as_ref().and_then(|i| i.secret.as_ref().map(hash_hex)),
         audited: info.as_ref().is_some_and(|i| i.audited),
         audits: records.len() as u64,
         pass: count(audit::Mark::Pass),
@@ -136,7 +132,7 @@ pub(crate) async fn epoch_reports(
             .map(|(node, from, r)| ReportView {
                 node,
                 epoch: from,
-                report_hash: hex32(&r.report_hash),
+                report_hash: hash_hex(&r.report_hash),
                 claimed_bytes: r.claimed_bytes,
                 endpoint: r.endpoint,
                 location: r.location,
@@ -146,8 +142,7 @@ pub(crate) async fn epoch_reports(
 }
 
 fn parse_hash(text: &str) -> Result<[u8; 32], ApiError> {
-    crate::auditor::store::parse_hash(text)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_hash", e.to_string()))
+    token::parse_hash(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_hash", e))
 }
 
 pub(crate) async fn evidence(
@@ -191,10 +186,8 @@ pub(crate) async fn node(
             ApiError::new(StatusCode::NOT_FOUND, "no_genesis", "the ledger is empty")
         })?;
         let epoch = genesis.epoch_at(now);
-        // The report in force now, or the one waiting for the next epoch.
-        let report = state
-            .report_in_force(&address, epoch + 2)
-            .or_else(|| state.report_in_force(&address, epoch));
+        // The latest report: in force now, or waiting for its epoch (at most two ahead).
+        let report = state.report_in_force(&address, epoch + 2);
         (
             state.host(&address),
             state.host_bound(&address),
@@ -223,7 +216,7 @@ pub(crate) async fn node(
         report: report.map(|(epoch, r)| ReportView {
             node: address,
             epoch,
-            report_hash: hex32(&r.report_hash),
+            report_hash: hash_hex(&r.report_hash),
             claimed_bytes: r.claimed_bytes,
             endpoint: r.endpoint,
             location: r.location,

@@ -221,33 +221,46 @@ ALTER TABLE members ADD COLUMN account BLOB;
 CREATE UNIQUE INDEX members_account ON members(account);
 ";
 
+/// Opens one of the hub's SQLite files durably (WAL, `synchronous=FULL`: a commit that returned
+/// survives power loss) and brings its schema to `version`: a new file gets `schema`, an older one
+/// the `upgrades` (from version, SQL) in turn; a newer one is refused.
+pub(crate) fn open_durable(
+    path: &Path,
+    schema: &str,
+    version: i64,
+    upgrades: &[(i64, &str)],
+) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let mut found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found == 0 {
+        conn.execute_batch(&format!(
+            "BEGIN; {schema} PRAGMA user_version = {version}; COMMIT;"
+        ))?;
+        found = version;
+    }
+    while let Some((_, sql)) = upgrades.iter().find(|(from, _)| *from == found) {
+        conn.execute_batch(&format!(
+            "BEGIN; {sql} PRAGMA user_version = {}; COMMIT;",
+            found + 1
+        ))?;
+        found += 1;
+    }
+    if found != version {
+        return Err(StoreError::Invalid(format!(
+            "{} has schema version {found}; this seedbank knows {version}",
+            path.display()
+        )));
+    }
+    Ok(conn)
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        match version {
-            0 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                ))?;
-            }
-            1 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {MIGRATE_1_TO_2} PRAGMA user_version = 2; COMMIT;"
-                ))?;
-            }
-            SCHEMA_VERSION => {}
-            v => {
-                return Err(StoreError::Invalid(format!(
-                    "{} has schema version {v}; this seedbank knows {SCHEMA_VERSION}",
-                    path.display()
-                )));
-            }
-        }
+        let conn = open_durable(path, SCHEMA, SCHEMA_VERSION, &[(1, MIGRATE_1_TO_2)])?;
         Ok(Store { conn })
     }
 

@@ -61,7 +61,7 @@ pub struct ReportInfo {
 pub struct EpochInfo {
     #[serde(with = "hex32")]
     pub commitment: [u8; 32],
-    #[serde(with = "hex32_option")]
+    #[serde(with = "token::hexser::hex32_option")]
     pub secret: Option<[u8; 32]>,
     pub audited: bool,
 }
@@ -549,29 +549,6 @@ impl State {
                 active,
             });
         }
-    }
-}
-
-/// Serde for an optional 32-byte value: `null`, or `0x` and 64 hex digits.
-mod hex32_option {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(bytes) => s.serialize_some(&format!("0x{}", hex::encode(bytes))),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
-        let Some(s) = Option::<String>::deserialize(d)? else {
-            return Ok(None);
-        };
-        let digits = s.strip_prefix("0x").unwrap_or(&s);
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(digits, &mut out)
-            .map_err(|_| serde::de::Error::custom("expected 0x and 64 hex digits"))?;
-        Ok(Some(out))
     }
 }
 

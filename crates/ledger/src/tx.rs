@@ -54,7 +54,7 @@ pub struct NodeAudit {
     pub outcomes: Vec<AuditMark>,
     /// One per [`AuditMark::Wrong`], in order: keccak-256 of the evidence JSON the hub keeps
     /// (`audit::Evidence`), so the ledger binds what anyone can ask the hub to show.
-    #[serde(with = "hex32_list")]
+    #[serde(with = "token::hexser::hex32_list")]
     pub evidence: Vec<[u8; 32]>,
 }
 
@@ -62,34 +62,6 @@ pub struct NodeAudit {
 /// the `audit` crate's [`audit::Mark`], one type for the auditor that produces it and the ledger
 /// that applies it. A timeout or refused connection that containment did not clear is `Offline`.
 pub use audit::Mark as AuditMark;
-
-/// Serde for lists of 32-byte hashes, each as `0x` and 64 hex digits.
-mod hex32_list {
-    use serde::ser::SerializeSeq;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(list: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(list.len()))?;
-        for bytes in list {
-            seq.serialize_element(&format!("0x{}", hex::encode(bytes)))?;
-        }
-        seq.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
-        let strings = Vec::<String>::deserialize(d)?;
-        strings
-            .iter()
-            .map(|s| {
-                let digits = s.strip_prefix("0x").unwrap_or(s);
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(digits, &mut out)
-                    .map_err(|_| serde::de::Error::custom("expected 0x and 64 hex digits"))?;
-                Ok(out)
-            })
-            .collect()
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]

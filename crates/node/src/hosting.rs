@@ -58,20 +58,26 @@ pub fn build(
         epoch,
         claims: Vec::new(),
     };
-    let mut claimed = 0;
+    let mut claimed = 0u64;
     let mut left_out = Vec::new();
     for h in sorted {
-        let pieces = PieceSet::from_pieces(h.pieces.iter().copied(), h.torrent.piece_count())?;
-        report.claims.push(Claim {
+        let claim = Claim {
             torrent: torrent_key(h.torrent),
-            pieces,
-        });
-        let with = report.claimed_bytes(&layouts)?;
-        if with > bound {
-            report.claims.pop();
-            left_out.push(h.torrent.info.name.clone());
-        } else {
-            claimed = with;
+            pieces: PieceSet::from_pieces(h.pieces.iter().copied(), h.torrent.piece_count())?,
+        };
+        // This claim's bytes alone: a report of one claim, counted by the same rules.
+        let bytes = HostingReport {
+            node,
+            epoch,
+            claims: vec![claim.clone()],
+        }
+        .claimed_bytes(&layouts)?;
+        match claimed.checked_add(bytes).filter(|with| *with <= bound) {
+            Some(with) => {
+                claimed = with;
+                report.claims.push(claim);
+            }
+            None => left_out.push(h.torrent.info.name.clone()),
         }
     }
     // Claims in the canonical order the report's hash expects.
@@ -103,4 +109,72 @@ pub async fn submit(
     Ok(hub
         .submit_report(&ReportSubmission { tx: signed, report })
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metainfo::{CreateOptions, create_torrent};
+
+    fn torrent(dir: &std::path::Path, name: &str, len: usize) -> Torrent {
+        let path = dir.join(name);
+        std::fs::write(&path, vec![7u8; len]).unwrap();
+        let opts = CreateOptions {
+            piece_length: Some(16 * 1024),
+            ..CreateOptions::default()
+        };
+        create_torrent(&path, &opts, &mut |_, _| {}).unwrap()
+    }
+
+    #[test]
+    fn whole_torrents_are_claimed_first_and_the_bound_leaves_the_rest_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let (big, small, part) = (
+            torrent(dir.path(), "big", 100_000),
+            torrent(dir.path(), "small", 40_000),
+            torrent(dir.path(), "part", 80_000),
+        );
+        let holdings = [
+            Holding {
+                torrent: &part,
+                pieces: vec![0, 2],
+            },
+            Holding {
+                torrent: &big,
+                pieces: (0..big.piece_count()).collect(),
+            },
+            Holding {
+                torrent: &small,
+                pieces: (0..small.piece_count()).collect(),
+            },
+        ];
+        let node = token::Address([1; 20]);
+        let layouts: TorrentLayouts = holdings.iter().map(|h| h.torrent).collect();
+
+        // Room for everything: every claim, and the bytes the report itself counts.
+        let (report, claimed, left_out) = build(node, 9, &holdings, u64::MAX).unwrap();
+        assert_eq!(report.claims.len(), 3);
+        assert!(left_out.is_empty());
+        assert_eq!(claimed, 100_000 + 40_000 + 2 * 16_384);
+        assert_eq!(report.claimed_bytes(&layouts), Ok(claimed));
+        assert!(
+            report.claims.windows(2).all(|w| w[0] < w[1]),
+            "canonical order"
+        );
+
+        // Room for the two whole torrents only: the partial one is left out, not a whole one.
+        let (report, claimed, left_out) = build(node, 9, &holdings, 140_000).unwrap();
+        assert_eq!(claimed, 140_000);
+        assert_eq!(left_out, vec!["part".to_owned()]);
+        assert_eq!(report.claimed_bytes(&layouts), Ok(claimed));
+
+        // Room for the small whole torrent and the partial one: the big one does not fit.
+        let (_, claimed, left_out) = build(node, 9, &holdings, 80_000).unwrap();
+        assert_eq!(left_out, vec!["big".to_owned()]);
+        assert_eq!(claimed, 40_000 + 2 * 16_384);
+
+        // Nothing held, nothing claimed.
+        let (report, claimed, _) = build(node, 9, &[], 5_000_000_000).unwrap();
+        assert!(report.claims.is_empty() && claimed == 0);
+    }
 }

@@ -10,6 +10,7 @@ mod address;
 mod amount;
 pub mod audit_answer;
 pub mod eip712;
+pub mod hexser;
 mod key;
 pub mod keystore;
 pub mod messages;
@@ -18,8 +19,9 @@ pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError, DECIMALS};
 pub use audit_answer::AuditAnswer;
 pub use eip712::{Domain, TypedMessage, keccak256};
+pub use hexser::{hash_hex, hex32, parse_hash};
 pub use key::{SecretKey, Signature, SignatureError};
 pub use messages::{
-    Invite, Join, Receipt, ReceiptOutcome, Report, Signed, Stake, Transfer, Unstake, UserTx, hex32,
+    Invite, Join, Receipt, ReceiptOutcome, Report, Signed, Stake, Transfer, Unstake, UserTx,
     session_id, torrent_id,
 };

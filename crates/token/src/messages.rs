@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 use crate::amount::Amount;
 use crate::eip712::{Domain, TypedMessage, word_address, word_string, word_u64};
+use crate::hexser::hex32;
 use crate::key::{SecretKey, Signature, SignatureError};
 
 /// Moves liquid tokens from `from` to `to`.
@@ -307,24 +308,6 @@ pub fn torrent_id(v1: Option<[u8; 20]>, v2: Option<[u8; 32]>) -> [u8; 32] {
 /// A fresh random session id for one download connection.
 pub fn session_id() -> [u8; 32] {
     rand::random()
-}
-
-/// Serde for 32-byte ids as `0x` and 64 hex digits.
-pub mod hex32 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("0x{}", hex::encode(bytes)))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let s = String::deserialize(d)?;
-        let digits = s.strip_prefix("0x").unwrap_or(&s);
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(digits, &mut out)
-            .map_err(|_| serde::de::Error::custom("expected 0x and 64 hex digits"))?;
-        Ok(out)
-    }
 }
 
 #[cfg(test)]

@@ -195,3 +195,10 @@ pub fn corrupt_byte(path: &Path, offset: u64) {
         .and_then(|_| file.write_all(&[byte[0] ^ 0xFF]))
         .unwrap_or_else(|e| panic!("corrupt {path:?} at {offset}: {e}"));
 }
+
+/// Creates `path` (and its parents) and returns it.
+#[track_caller]
+pub fn mkdir(path: &Path) -> PathBuf {
+    std::fs::create_dir_all(path).unwrap_or_else(|e| panic!("mkdir {path:?}: {e}"));
+    path.to_path_buf()
+}

@@ -252,3 +252,32 @@ pub fn start_node(data_dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> (Pr
     let addr = proc.wait_for("`listening on IP:PORT`", STEP_TIMEOUT, parse_listening);
     (proc, addr)
 }
+
+/// The wallet password the ledger tests use (`SEEDBANK_PASSWORD`).
+pub const PASSWORD: (&str, &str) = ("SEEDBANK_PASSWORD", "wallet pw");
+/// The operator key's password the ledger tests use.
+pub const OPERATOR_PASSWORD: (&str, &str) = ("SEEDBANK_OPERATOR_PASSWORD", "operator secret");
+
+/// Runs `seedbank ARGS` to success and returns its stdout lines; panics with its output otherwise.
+#[track_caller]
+pub fn ok(args: &[&str], envs: &[(&str, &str)]) -> Vec<String> {
+    let (success, stdout, output) = run(args, envs);
+    assert!(success, "seedbank {} failed:\n{output}", args.join(" "));
+    stdout
+}
+
+/// A new wallet (cheap scrypt) in its own directory `dir` (receipts are kept beside it); returns
+/// (file, address).
+#[track_caller]
+pub fn new_wallet(dir: &Path) -> (String, String) {
+    let file = super::fixture::mkdir(dir)
+        .join("wallet.json")
+        .display()
+        .to_string();
+    let out = ok(
+        &["wallet", "new", "--light", "--wallet", &file],
+        &[PASSWORD],
+    );
+    assert_eq!(out.len(), 1, "one address on stdout: {out:?}");
+    (file, out[0].clone())
+}

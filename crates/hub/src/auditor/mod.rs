@@ -426,7 +426,7 @@ impl Auditor {
         };
         let hash = evidence
             .as_ref()
-            .map(|e| format!("0x{}", hex::encode(evidence_hash(e))));
+            .map(|e| token::hash_hex(&evidence_hash(e)));
         let record = AuditRecord {
             epoch: job.epoch,
             node: job.node,
@@ -584,7 +584,7 @@ fn results(mut records: Vec<AuditRecord>) -> Vec<NodeAudit> {
         if let Some(hash) = r
             .evidence
             .as_deref()
-            .and_then(|h| store::parse_hash(h).ok())
+            .and_then(|h| token::parse_hash(h).ok())
         {
             node.evidence.push(hash);
         }

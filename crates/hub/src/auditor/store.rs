@@ -14,7 +14,7 @@ use hubapi::AuditRecord;
 use rusqlite::{Connection, OptionalExtension, params};
 use token::Address;
 
-use crate::store::StoreError;
+use crate::store::{StoreError, open_durable, to_i64};
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -85,23 +85,7 @@ pub struct AuditStore {
 
 impl AuditStore {
     pub fn open(path: &Path) -> Result<AuditStore, StoreError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        match version {
-            0 => conn.execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))?,
-            SCHEMA_VERSION => {}
-            v => {
-                return Err(StoreError::Invalid(format!(
-                    "{} has schema version {v}; this seedbank knows {SCHEMA_VERSION}",
-                    path.display()
-                )));
-            }
-        }
+        let conn = open_durable(path, SCHEMA, SCHEMA_VERSION, &[])?;
         Ok(AuditStore { conn })
     }
 
@@ -162,7 +146,12 @@ impl AuditStore {
         evidence: Option<&Evidence>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let hash = record.evidence.as_deref().map(parse_hash).transpose()?;
+        let hash = record
+            .evidence
+            .as_deref()
+            .map(token::parse_hash)
+            .transpose()
+            .map_err(StoreError::Invalid)?;
         if let (Some(hash), Some(evidence)) = (hash, evidence) {
             let body =
                 serde_json::to_string(evidence).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -305,7 +294,7 @@ impl AuditStore {
                 detail,
                 time: time as u64,
                 evidence: evidence
-                    .map(|e| hash32(&e).map(|h| format!("0x{}", hex::encode(h))))
+                    .map(|e| hash32(&e).map(|h| token::hash_hex(&h)))
                     .transpose()?,
             });
         }
@@ -326,18 +315,7 @@ impl AuditStore {
     }
 }
 
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 fn hash32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
     <[u8; 32]>::try_from(bytes)
         .map_err(|_| StoreError::Invalid("stored hash is not 32 bytes".into()))
-}
-
-/// A `0x`-prefixed 32-byte hex hash, as the API writes them.
-pub fn parse_hash(text: &str) -> Result<[u8; 32], StoreError> {
-    let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
-        .map_err(|e| StoreError::Invalid(format!("hash {text:?}: {e}")))?;
-    hash32(&bytes)
 }
