@@ -21,6 +21,12 @@ pub struct HubConfig {
     /// Take the client address from this header (set by a reverse proxy), not from the socket.
     pub client_ip_header: Option<String>,
     pub tracker: tracker::Config,
+    /// Where the hub's auditor measures round trips from (`"lat,lon"`): without it no node gets
+    /// the geographic boost, since no declared location can be checked.
+    pub location: Option<String>,
+    /// Bytes per second assumed for a peer the tracker has no rate for yet, when estimating a
+    /// torrent's demand and capacity for surge pricing.
+    pub assumed_peer_rate: u64,
 }
 
 /// The file form: every field optional.
@@ -35,9 +41,14 @@ pub struct HubConfigFile {
     pub min_announce_interval_secs: Option<u32>,
     pub peer_timeout_secs: Option<u32>,
     pub max_numwant: Option<u32>,
+    pub location: Option<String>,
+    pub assumed_peer_rate: Option<u64>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7800";
+
+/// 1 MiB/s: a modest home uplink.
+pub const DEFAULT_ASSUMED_PEER_RATE: u64 = 1 << 20;
 
 impl HubConfig {
     pub fn defaults(data_dir: &Path) -> HubConfig {
@@ -48,6 +59,8 @@ impl HubConfig {
             flush_interval: Duration::from_secs(3),
             client_ip_header: None,
             tracker: tracker::Config::default(),
+            location: None,
+            assumed_peer_rate: DEFAULT_ASSUMED_PEER_RATE,
         }
     }
 
@@ -90,6 +103,8 @@ impl HubConfig {
             (None, None) => t.peer_timeout,
         };
         t.max_numwant = file.max_numwant.unwrap_or(t.max_numwant);
+        self.location = file.location.or(self.location.take());
+        self.assumed_peer_rate = file.assumed_peer_rate.unwrap_or(self.assumed_peer_rate);
     }
 
     /// Checks the combination; the message says what to change.
@@ -114,6 +129,14 @@ impl HubConfig {
         }
         if t.max_numwant > t.numwant_limit {
             return Err(format!("max_numwant must be at most {}", t.numwant_limit));
+        }
+        if let Some(l) = &self.location
+            && let Err(e) = economics::geo::Location::parse(l)
+        {
+            return Err(format!("location {l:?}: {e}"));
+        }
+        if self.assumed_peer_rate == 0 {
+            return Err("assumed_peer_rate must be at least 1 byte/s".into());
         }
         if self.flush_interval.is_zero() {
             return Err("flush_interval_secs must be at least 1".into());

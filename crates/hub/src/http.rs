@@ -19,7 +19,7 @@ use metainfo::Torrent;
 use tracker::request::parse_passkey;
 
 use crate::store::{MemberRow, NewTorrent, StoreError};
-use crate::{Shared, http_audit, http_ledger, unix_now};
+use crate::{Shared, http_audit, http_economy, http_ledger, unix_now};
 
 pub(crate) type S = State<Arc<Shared>>;
 
@@ -68,6 +68,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v1/evidence/{hash}", get(http_audit::evidence))
         .route("/api/v1/nodes/{address}", get(http_audit::node))
+        .route("/api/v1/market", get(http_economy::market))
+        .route("/api/v1/earnings/{address}", get(http_economy::earnings))
+        .route("/api/v1/epochs/{epoch}/close", get(http_economy::close))
+        .route(
+            "/api/v1/epochs/closed/latest",
+            get(http_economy::latest_close),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -20,7 +20,7 @@ use crate::http_ledger::{blocking, commit_user_tx, ledger_of, parse_address, par
 /// Audits listed with a node's standing.
 const NODE_AUDITS: u32 = 200;
 
-fn auditor_of(shared: &Shared) -> Result<Arc<Auditor>, ApiError> {
+pub(crate) fn auditor_of(shared: &Shared) -> Result<Arc<Auditor>, ApiError> {
     shared.auditor.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -180,7 +180,7 @@ pub(crate) async fn node(
     let Path(address) = address?;
     let address = parse_address(&address)?;
     let now = crate::unix_now();
-    let (host, bound, report, params) = {
+    let (host, bound, report, params, hosting) = {
         let state = ledger.state();
         let genesis = state.genesis().cloned().ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, "no_genesis", "the ledger is empty")
@@ -188,11 +188,17 @@ pub(crate) async fn node(
         let epoch = genesis.epoch_at(now);
         // The latest report: in force now, or waiting for its epoch (at most two ahead).
         let report = state.report_in_force(&address, epoch + 2);
+        let hosting = state
+            .economy()
+            .last
+            .as_ref()
+            .and_then(|l| crate::http_economy::hosting_view(l, &address));
         (
             state.host(&address),
             state.host_bound(&address),
             report,
             genesis.reputation,
+            hosting,
         )
     };
     let Some(host) = host else {
@@ -222,5 +228,6 @@ pub(crate) async fn node(
             location: r.location,
         }),
         audits,
+        hosting,
     }))
 }

@@ -69,17 +69,9 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// The ledger id of an indexed torrent: its v2 info-hash, or its padded v1 hash.
-pub(crate) fn torrent_key(t: &TorrentSummary) -> Option<[u8; 32]> {
-    let decode = |h: &Option<String>| h.as_deref().and_then(|h| hex::decode(h).ok());
-    let v2 = decode(&t.info_hash_v2).and_then(|b| <[u8; 32]>::try_from(b).ok());
-    let v1 = decode(&t.info_hash_v1).and_then(|b| <[u8; 20]>::try_from(b).ok());
-    (v1.is_some() || v2.is_some()).then(|| token::torrent_id(v1, v2))
-}
-
 /// Makes a torrent payable at the collective's default price, once.
 pub(crate) fn register_torrent(ledger: &Ledger, t: &TorrentSummary) -> Result<(), StoreError> {
-    let Some(id) = torrent_key(t) else {
+    let Some(id) = t.ledger_id() else {
         return Ok(());
     };
     if ledger.torrent(&id).is_some() {
@@ -248,6 +240,17 @@ pub(crate) async fn settle(
             format!("at most {MAX_RECEIPTS_PER_BATCH} receipts per request"),
         ));
     }
+    let torrents: Vec<[u8; 32]> = batch.receipts.iter().map(|r| r.message.torrent).collect();
     let outcomes = blocking(move || ledger.settle(batch.receipts)).await?;
+    // Bytes delivered per torrent since the last close: a floor under its measured capacity.
+    {
+        let mut settled = shared.settled.lock().unwrap_or_else(|e| e.into_inner());
+        for (torrent, outcome) in torrents.iter().zip(&outcomes) {
+            if let token::ReceiptOutcome::Settled { bytes, .. } = outcome {
+                let sum = settled.entry(*torrent).or_default();
+                *sum = sum.saturating_add(*bytes);
+            }
+        }
+    }
     Ok(axum::Json(ReceiptResults { outcomes }))
 }

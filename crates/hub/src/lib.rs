@@ -12,8 +12,11 @@
 
 pub mod auditor;
 pub mod config;
+mod epochs;
 mod http;
 mod http_audit;
+mod http_economy;
+pub use epochs::SATURATION_WINDOW_SECS;
 mod http_ledger;
 pub mod store;
 
@@ -79,6 +82,8 @@ pub(crate) struct Shared {
     pub ledger: Option<Arc<ledger::Ledger>>,
     /// Availability audits, with the ledger.
     pub auditor: Option<Arc<auditor::Auditor>>,
+    /// Bytes settled per ledger torrent id since the last epoch close (see [`epochs`]).
+    pub settled: Mutex<std::collections::HashMap<[u8; 32], u64>>,
 }
 
 impl Shared {
@@ -282,6 +287,7 @@ impl Hub {
             public_url: OnceLock::new(),
             ledger,
             auditor: None,
+            settled: Mutex::new(std::collections::HashMap::new()),
         });
         let members = shared.refresh_members()?;
         // A member suspended while the hub was down must not come back through its stored peers.
@@ -343,6 +349,10 @@ impl Hub {
         let _ = shared.public_url.set(url);
         let (stop_background, background_stop) = tokio::sync::watch::channel(false);
         let background = tokio::spawn(background(Arc::clone(&shared), background_stop.clone()));
+        let closing = shared
+            .auditor
+            .is_some()
+            .then(|| tokio::spawn(epochs::run(Arc::clone(&shared), background_stop.clone())));
         let auditing = shared
             .auditor
             .clone()
@@ -359,6 +369,9 @@ impl Hub {
         let _ = background.await;
         if let Some(auditing) = auditing {
             let _ = auditing.await;
+        }
+        if let Some(closing) = closing {
+            let _ = closing.await;
         }
         // Announces have stopped: this batch is the last. A store that fails gets a few tries.
         let mut attempt = 0;

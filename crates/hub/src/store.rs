@@ -516,6 +516,28 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every indexed torrent's tracker id and ledger id (`token::torrent_id`).
+    pub fn ledger_ids(&self) -> Result<Vec<(TorrentId, [u8; 32])>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, info_hash_v1, info_hash_v2 FROM torrents ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            let v1: Option<Vec<u8>> = r.get(1)?;
+            let v2: Option<Vec<u8>> = r.get(2)?;
+            Ok((r.get::<_, TorrentId>(0)?, v1, v2))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, v1, v2) = row?;
+            let v1 = hash20(v1);
+            let v2 = v2.and_then(|b| <[u8; 32]>::try_from(b).ok());
+            if v1.is_some() || v2.is_some() {
+                out.push((id, token::torrent_id(v1, v2)));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn list_torrents(&self, q: &ListQuery) -> Result<(u64, Vec<TorrentSummary>), StoreError> {
         let limit = q.limit.unwrap_or(50).min(500);
         let offset = q.offset.unwrap_or(0);

@@ -350,4 +350,29 @@ impl HubClient {
     pub async fn node(&self, address: &token::Address) -> Result<crate::NodeView, ClientError> {
         self.json(&format!("/api/v1/nodes/{address}"), false).await
     }
+
+    /// What hosting each torrent pays in the coming epoch.
+    pub async fn market(&self) -> Result<crate::Market, ClientError> {
+        self.json("/api/v1/market", false).await
+    }
+
+    /// An account's cumulative earnings and their Merkle proof.
+    pub async fn earnings(&self, address: &token::Address) -> Result<crate::Earnings, ClientError> {
+        self.json(&format!("/api/v1/earnings/{address}"), false)
+            .await
+    }
+
+    /// What the close of `epoch` did (the latest close with `None`). The body is the ledger's
+    /// `CloseSummary`; callers that link the ledger decode it as that, others as
+    /// `serde_json::Value`.
+    pub async fn close<T: serde::de::DeserializeOwned>(
+        &self,
+        epoch: Option<u64>,
+    ) -> Result<T, ClientError> {
+        let path = match epoch {
+            Some(e) => format!("/api/v1/epochs/{e}/close"),
+            None => "/api/v1/epochs/closed/latest".to_owned(),
+        };
+        self.json(&path, false).await
+    }
 }

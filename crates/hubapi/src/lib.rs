@@ -35,6 +35,17 @@ pub struct TorrentSummary {
     pub snatches: u64,
 }
 
+impl TorrentSummary {
+    /// The ledger's id of the torrent (`token::torrent_id`): its v2 info-hash, or its v1 hash
+    /// padded with zeros; `None` if neither hash reads.
+    pub fn ledger_id(&self) -> Option<[u8; 32]> {
+        let decode = |h: &Option<String>| h.as_deref().and_then(|h| hex::decode(h).ok());
+        let v2 = decode(&self.info_hash_v2).and_then(|b| <[u8; 32]>::try_from(b).ok());
+        let v1 = decode(&self.info_hash_v1).and_then(|b| <[u8; 20]>::try_from(b).ok());
+        (v1.is_some() || v2.is_some()).then(|| token::torrent_id(v1, v2))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TorrentFile {
     pub path: String,
@@ -297,6 +308,9 @@ pub struct NodeView {
     pub host_bound_bytes: u64,
     pub report: Option<ReportView>,
     pub audits: Vec<AuditRecord>,
+    /// What the node's hosting earned at the last close it took part in.
+    #[serde(default)]
+    pub hosting: Option<HostingView>,
 }
 
 /// A node's report as the ledger holds it (`GET /api/v1/epochs/{epoch}/reports` lists the ones in
@@ -310,4 +324,85 @@ pub struct ReportView {
     pub claimed_bytes: u64,
     pub endpoint: String,
     pub location: String,
+}
+
+// ---- the epoch economy ----
+
+/// One torrent of `GET /api/v1/market`: what hosting and downloading it pays in the coming epoch.
+/// A node's hosting policy ranks torrents by these figures (see `docs/economics.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarketEntry {
+    /// The index id (for `GET /api/v1/torrents/{id}` and the personal `.torrent`).
+    pub id: u32,
+    pub name: String,
+    pub category: String,
+    /// Bytes of content.
+    pub size: u64,
+    /// The ledger's torrent id (`token::torrent_id`), hex.
+    pub torrent: String,
+    /// Hosting weight in force this epoch, ×10^18 (1.0 = `1000000000000000000`).
+    pub weight_wad: token::Amount,
+    /// Download price in force, base units per byte.
+    pub price_per_byte: token::Amount,
+    /// Verified replicas at the last close, in thousandths (1500 = one and a half copies).
+    pub replicas_milli: u64,
+    pub target_replicas: u32,
+    /// Saturation measured at the last close (demand / capacity over the next 15 minutes), ×10^18.
+    pub saturation_wad: token::Amount,
+    /// Tokens the sponsored hosting pool still holds, and what it pays out per epoch.
+    pub pool: token::Amount,
+    pub pool_per_epoch: token::Amount,
+}
+
+/// `GET /api/v1/market`: every payable torrent, and the collective-wide figures a node needs to
+/// value a byte of hosting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Market {
+    /// The last closed epoch, if any.
+    pub closed_epoch: Option<u64>,
+    /// Inflation minted for hosting at the last close, and the weighted verified bytes it was
+    /// split over (so one weighted byte earned `minted / weighted_bytes`).
+    pub minted: token::Amount,
+    pub weighted_bytes: token::Amount,
+    pub torrents: Vec<MarketEntry>,
+}
+
+/// `GET /api/v1/earnings/{address}`: an account's cumulative earnings (hosting rewards, sponsored
+/// pools, staker fees) as of the last close, and its proof in that close's Merkle root
+/// (OpenZeppelin `StandardMerkleTree` of `(address, uint256)`), for a distributor contract.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Earnings {
+    pub address: token::Address,
+    pub epoch: Option<u64>,
+    pub cumulative: token::Amount,
+    /// `0x…` hex.
+    pub root: String,
+    /// Sibling hashes from the leaf up, `0x…` hex; empty if the account earned nothing yet.
+    pub proof: Vec<String>,
+    /// Liquid at once vs still vesting, of everything earned from hosting.
+    pub vesting: token::Amount,
+}
+
+/// A node's hosting outcome at the last close, in `GET /api/v1/nodes/{address}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostingView {
+    pub epoch: u64,
+    pub verified_bytes: u64,
+    /// From inflation and from sponsored pools.
+    pub reward: token::Amount,
+    pub sponsored: token::Amount,
+    /// Why the node earned nothing from hosting, if so (frozen, suspended, not audited, ...).
+    pub excluded: Option<String>,
+    pub replicas: Vec<ReplicaView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaView {
+    /// The ledger's torrent id, hex.
+    pub torrent: String,
+    pub claimed_bytes: u64,
+    pub verified_bytes: u64,
+    /// The geographic boost: basis points of the score (10000 = none, 11500 = +15 %), and why.
+    pub geo_bps: u32,
+    pub geo_reason: String,
 }

@@ -2,6 +2,7 @@
 //! first log entry. Everything economic that the state machine needs is here, so replaying the
 //! log needs nothing but the log.
 
+use economics::params::EconomyParams;
 use economics::reputation::ReputationParams;
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Domain, keccak256};
@@ -70,6 +71,14 @@ pub struct Genesis {
     /// The audit reputation's rules (forgetting factor, thresholds, a newcomer's record).
     #[serde(default)]
     pub reputation: ReputationParams,
+    /// The lowest a torrent's download price may fall under surge pricing, in basis points of the
+    /// price it was registered at.
+    #[serde(default = "default_price_floor_bps")]
+    pub price_floor_bps: u32,
+    /// The epoch economy: inflation, weights, surge step, geography, vesting, stakers' curve, and
+    /// which of the seed's two routes moves (the download price or the joining stake).
+    #[serde(default)]
+    pub economy: EconomyParams,
     #[serde(default)]
     pub allocations: Vec<Allocation>,
 }
@@ -120,6 +129,10 @@ fn default_audit_samples() -> u32 {
 
 fn default_audit_deadline_secs() -> u64 {
     10
+}
+
+fn default_price_floor_bps() -> u32 {
+    5000
 }
 
 fn default_wrong_data_burn_bps() -> u32 {
@@ -193,6 +206,12 @@ impl Genesis {
         self.reputation
             .validate()
             .map_err(|e| GenesisError::Invalid(format!("reputation: {e}")))?;
+        self.economy
+            .validate()
+            .map_err(|e| GenesisError::Invalid(format!("economy: {e}")))?;
+        if self.price_floor_bps > 10_000 {
+            return bad("price_floor_bps is basis points of the registered price: at most 10000".into());
+        }
         let mut names = std::collections::BTreeSet::new();
         let mut accounts = std::collections::BTreeSet::new();
         let mut total = Amount::ZERO;

@@ -490,11 +490,11 @@ impl State {
 
         // One observation per epoch, split by the pass rate (see `Reputation::record_epoch`).
         let passes = n.outcomes.iter().filter(|m| **m == AuditMark::Pass).count();
-        host.reputation.record_epoch(
-            &rules,
-            u32::try_from(passes).expect("outcomes are bounded by 4 × audit_samples"),
-            u32::try_from(n.outcomes.len()).expect("outcomes are bounded by 4 × audit_samples"),
-        );
+        let passes = u32::try_from(passes).expect("outcomes are bounded by 4 × audit_samples");
+        let total =
+            u32::try_from(n.outcomes.len()).expect("outcomes are bounded by 4 × audit_samples");
+        host.reputation.record_epoch(&rules, passes, total);
+        self.record_tally(n.node, epoch, passes, total);
         let wrong = n.outcomes.contains(&AuditMark::Wrong);
         let absent = n
             .outcomes
@@ -510,6 +510,7 @@ impl State {
             let burn = basis_points(collateral.0, wrong_bps);
             let from_vesting = burn.min(account.vesting.0);
             account.vesting = Amount(account.vesting.0 - from_vesting);
+            self.burn_vesting(&n.node, from_vesting);
             // burn ≤ vesting + stake, so the rest is at most the stake.
             account.stake = Amount(account.stake.0 - (burn - from_vesting));
             burned += burn;

@@ -5,6 +5,8 @@
 //! - [`genesis`]: the collective's founding parameters (TOML).
 //! - [`hosting`]: availability audits as the ledger sees them: hosting reports, the epoch secret's
 //!   commitment and reveal, audit results, penalties and the collateral bound.
+//! - [`economy`]: closing an epoch: hosting rewards, sponsored pools, staker fees, vesting,
+//!   prices, weights and the earnings Merkle root.
 //! - `store`: the SQLite file: log, materialised tables, checkpoints.
 //! - `replay`: rebuilding the state from the log (start-up, `verify`).
 //! - [`Ledger`]: the running ledger: a writer thread that applies submitted transactions in groups
@@ -12,6 +14,7 @@
 //!
 //! The log is the truth: every table can be rebuilt from it, and start-up checks that they agree.
 
+pub mod economy;
 pub mod genesis;
 pub mod hosting;
 mod ledger;
@@ -26,7 +29,11 @@ pub use ledger::{Committed, HistoryItem, Ledger, Summary, verify};
 pub use replay::ReplayReport;
 pub use state::{Account, MemberChange, Supply, TorrentTerms};
 pub use store::StoreError;
-pub use tx::{AuditMark, NodeAudit, ReceiptOutcome, SystemTx, Tx, TxError};
+pub use economy::{CloseSummary, Economy, Market};
+pub use tx::{
+    AuditMark, EpochCloseTx, HostedBytes, MarketObservation, NodeAudit, NodeRtt, ReceiptOutcome,
+    SystemTx, Tx, TxError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {

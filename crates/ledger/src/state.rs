@@ -3,7 +3,8 @@
 //! replay of the log on any machine ends in the same state and the same root.
 //!
 //! Invariants, asserted after every entry:
-//! - supply: `minted − burned = Σ balance + Σ stake + Σ vesting + stakers' pool`;
+//! - supply: `minted − burned = Σ balance + Σ stake + Σ vesting + stakers' pool + hosting pools`
+//!   (sponsored pools and minted rewards not yet paid, `crate::economy`);
 //! - every transaction is all-or-nothing: it is validated in full before anything changes (a
 //!   settlement's receipts are each all-or-nothing);
 //! - a lane's settled bytes only grow, and a session's total never exceeds the torrent's size;
@@ -36,7 +37,7 @@ pub struct Account {
 
 impl Account {
     /// Takes `amount` from the liquid balance, or says how much was missing.
-    fn debit(&mut self, amount: Amount) -> Result<(), TxError> {
+    pub(crate) fn debit(&mut self, amount: Amount) -> Result<(), TxError> {
         self.balance = self
             .balance
             .checked_sub(amount)
@@ -103,6 +104,8 @@ pub(crate) struct Dirty {
     pub reports: BTreeSet<(Address, u64)>,
     pub epochs: BTreeSet<u64>,
     pub genesis: bool,
+    /// The economy is written whole (one JSON value) when any part of it changed.
+    pub economy: bool,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +125,8 @@ pub struct State {
     pub(crate) reports: BTreeMap<(Address, u64), ReportInfo>,
     /// Audit epochs the hub committed to, by number.
     pub(crate) epochs: BTreeMap<u64, EpochInfo>,
+    /// Epoch closes: markets, pools, grants, earnings (see `crate::economy`).
+    pub(crate) economy: crate::economy::Economy,
     pub(crate) stakers_pool: Amount,
     pub(crate) minted: Amount,
     pub(crate) burned: Amount,
@@ -234,6 +239,7 @@ impl State {
             stakes: self.stakes,
             vesting: self.vesting,
             stakers_pool: self.stakers_pool,
+            pools: self.pooled(),
         }
     }
 
@@ -335,13 +341,11 @@ impl State {
     }
 
     fn assert_supply(&self) {
-        let held = [self.stakes, self.vesting, self.stakers_pool]
-            .into_iter()
-            .try_fold(self.balances, Amount::checked_add);
         let outstanding = self.minted.checked_sub(self.burned);
         assert_eq!(
-            held, outstanding,
-            "supply invariant: balances + stakes + vesting + pool = minted − burned"
+            self.supply().held(),
+            outstanding,
+            "supply invariant: balances + stakes + vesting + stakers' pool + pools = minted − burned"
         );
     }
 
@@ -469,7 +473,7 @@ impl State {
                 if self.members.contains_key(&j.name) {
                     return Err(TxError::NameTaken(j.name.clone()));
                 }
-                let min = self.params().min_stake;
+                let min = self.join_stake();
                 if me.stake < min {
                     return Err(TxError::InsufficientStake {
                         need: min,
@@ -485,6 +489,7 @@ impl State {
             UserTx::Report(r) => {
                 report = Some((r.epoch, self.check_report(signer, r, now, was_active)?));
             }
+            UserTx::Sponsor(sp) => self.sponsor(sp, &mut me)?,
         }
         self.put(signer, me, effects);
         if let Some((address, account)) = other {
@@ -553,6 +558,7 @@ impl State {
                     },
                 );
                 self.dirty.torrents.insert(*torrent);
+                self.open_market(*torrent, *price_per_byte);
                 Ok(())
             }
             SystemTx::Admit {
@@ -563,7 +569,7 @@ impl State {
             } => {
                 check_member_name(name)?;
                 let operator = self.params().operator;
-                let min = self.params().min_stake;
+                let min = self.join_stake();
                 let max = now.saturating_add(self.params().max_lock_secs());
                 let mut member = self.account(account);
                 if member.member.is_some() {
@@ -627,6 +633,7 @@ impl State {
             }
             SystemTx::EpochReveal { epoch, secret } => self.epoch_reveal(*epoch, *secret, now),
             SystemTx::AuditResults { epoch, nodes } => self.audit_results(*epoch, nodes, effects),
+            SystemTx::EpochClose(close) => self.epoch_close(close, now, effects),
         }
     }
 
@@ -792,7 +799,7 @@ impl State {
             h.update((s.len() as u64).to_be_bytes());
             h.update(s.as_bytes());
         };
-        h.update(b"seedbank ledger state v2");
+        h.update(b"seedbank ledger state v3");
         h.update(self.next_seq.to_be_bytes());
         h.update(self.time.to_be_bytes());
         h.update(self.log_hash);
@@ -881,6 +888,11 @@ impl State {
             option(&mut h, e.secret.as_ref().map(|s| &s[..]));
             h.update([u8::from(e.audited)]);
         }
+        // Canonical JSON: struct fields in declaration order, maps as ordered pairs, integers only.
+        text(
+            &mut h,
+            &serde_json::to_string(&self.economy).expect("the economy serialises"),
+        );
         h.finalize().into()
     }
 
@@ -893,6 +905,7 @@ impl State {
             }
         }
         let supply = self.supply();
+        self.check_grants()?;
         if sums != [supply.balances, supply.stakes, supply.vesting] {
             return Err(format!(
                 "running totals {:?} disagree with the accounts' {sums:?}",
@@ -936,4 +949,15 @@ pub struct Supply {
     pub stakes: Amount,
     pub vesting: Amount,
     pub stakers_pool: Amount,
+    /// Sponsored hosting pools and minted rewards not yet paid.
+    pub pools: Amount,
+}
+
+impl Supply {
+    /// Every token that exists, by where it is: equals `minted - burned`.
+    pub fn held(&self) -> Option<Amount> {
+        [self.stakes, self.vesting, self.stakers_pool, self.pools]
+            .into_iter()
+            .try_fold(self.balances, Amount::checked_add)
+    }
 }

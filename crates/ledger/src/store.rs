@@ -22,13 +22,14 @@ pub enum StoreError {
     #[error("ledger database is corrupt: {0}")]
     Corrupt(String),
     #[error(
-        "ledger database has schema version {0}; this seedbank knows version {SCHEMA_VERSION} (a version 1 ledger, from before availability audits, is not migrated: its state root and genesis differ; start the collective anew with `seedbank hub init`)"
+        "ledger database has schema version {0}; this seedbank knows version {SCHEMA_VERSION} (older ledgers, from before availability audits (1) or the epoch economy (2), are not migrated: their state root and genesis differ; start the collective anew with `seedbank hub init`)"
     )]
     Version(i64),
 }
 
 /// 2: hosts, reports and epochs (availability audits).
-const SCHEMA_VERSION: i64 = 2;
+/// 3: the epoch economy (one JSON value in `meta`: markets, pools, grants, earnings).
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE log (
@@ -100,7 +101,7 @@ CREATE TABLE epochs (
     secret      BLOB,
     audited     INTEGER NOT NULL
 );
--- genesis, minted, burned, stakers_pool, next_seq, time, log_hash
+-- genesis, minted, burned, stakers_pool, next_seq, time, log_hash, economy (JSON)
 CREATE TABLE meta (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
@@ -282,6 +283,11 @@ pub(crate) fn write_group(
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             meta.execute(params!["genesis", genesis])?;
         }
+        if dirty.economy {
+            let economy = serde_json::to_string(&state.economy)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            meta.execute(params!["economy", economy])?;
+        }
     }
     Ok(())
 }
@@ -352,6 +358,9 @@ pub(crate) fn load_tables(conn: &Connection) -> Result<State, StoreError> {
     state.minted = amount(meta("minted")?.unwrap_or_else(|| "0".into()))?;
     state.burned = amount(meta("burned")?.unwrap_or_else(|| "0".into()))?;
     state.stakers_pool = amount(meta("stakers_pool")?.unwrap_or_else(|| "0".into()))?;
+    if let Some(e) = meta("economy")? {
+        state.economy = serde_json::from_str(&e).map_err(|_| corrupt("economy"))?;
+    }
     state.next_seq =
         meta("next_seq")?.map_or(Ok(0), |s| s.parse().map_err(|_| corrupt("next_seq")))?;
     state.time = meta("time")?.map_or(Ok(0), |s| s.parse().map_err(|_| corrupt("time")))?;

@@ -44,6 +44,48 @@ pub enum SystemTx {
     },
     /// How the audits of epoch `epoch` ended, per node (ascending), with their penalties.
     AuditResults { epoch: u64, nodes: Vec<NodeAudit> },
+    /// Closes epoch `epoch`: hosting rewards, sponsored pools, staker fees, vesting, prices and
+    /// weights (see `crate::economy`), from the hub's observations.
+    EpochClose(EpochCloseTx),
+}
+
+/// What the hub observed of an epoch, for its close. Lists are in ascending key order, each key
+/// once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochCloseTx {
+    pub epoch: u64,
+    /// Per torrent: download demand and upload capacity over the next 15 minutes, in bytes.
+    pub markets: Vec<MarketObservation>,
+    /// Per node and torrent: the bytes its report in force claims (they add up to the report's
+    /// `claimed_bytes`; the full report is the hub's, by hash).
+    pub hosted: Vec<HostedBytes>,
+    /// Per node: the shortest round trip the auditor measured to it during the epoch.
+    pub rtts: Vec<NodeRtt>,
+    /// Where the auditor measured from (`"lat,lon"`), or `""` if the hub does not say.
+    #[serde(default)]
+    pub auditor_location: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketObservation {
+    #[serde(with = "hex32")]
+    pub torrent: [u8; 32],
+    pub demand_bytes: u64,
+    pub capacity_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedBytes {
+    pub node: Address,
+    #[serde(with = "hex32")]
+    pub torrent: [u8; 32],
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRtt {
+    pub node: Address,
+    pub rtt_us: u64,
 }
 
 /// One node's audits in one epoch.
@@ -141,6 +183,10 @@ pub enum TxError {
     BadReveal(u64),
     #[error("audit results: {0}")]
     BadAudit(String),
+    #[error("epoch close: {0}")]
+    BadClose(String),
+    #[error("sponsorship: {0}")]
+    BadSponsor(String),
     #[error("the ledger could not store it: {0}")]
     Storage(String),
     #[error("the ledger is shutting down")]
@@ -176,6 +222,8 @@ impl TxError {
             TxError::Epoch { .. } => "bad_epoch",
             TxError::BadReveal(_) => "bad_reveal",
             TxError::BadAudit(_) => "bad_audit",
+            TxError::BadClose(_) => "bad_close",
+            TxError::BadSponsor(_) => "bad_sponsor",
             TxError::Storage(_) => "storage",
             TxError::Closed => "closed",
         }

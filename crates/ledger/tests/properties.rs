@@ -1134,6 +1134,11 @@ fn check(
             prop_assert_eq!(tx.message.nonce(), old.nonce, "applied with a wrong nonce");
             prop_assert_eq!(new.nonce, old.nonce + 1);
             match &tx.message {
+                // The deposit leaves the balance for the pool; the supply is unchanged.
+                UserTx::Sponsor(sp) => {
+                    prop_assert_eq!(sub(old.balance, new.balance), sp.amount.0);
+                    prop_assert_eq!(after.supply.minted, before.supply.minted);
+                }
                 UserTx::Transfer(t) => {
                     let j = (0..ACCOUNTS).find(|&j| addr(j) == t.to).unwrap();
                     prop_assert!(t.amount > Amount::ZERO && i != j);

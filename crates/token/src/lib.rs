@@ -1,6 +1,7 @@
 //! The collective's token where it meets users: amounts, EVM accounts and their keys, the EIP-712
-//! typed messages that carry every user action and every download receipt, and the Ethereum v3
-//! keystore that holds a key on disk.
+//! typed messages that carry every user action and every download receipt, the Ethereum v3
+//! keystore that holds a key on disk, and the Merkle tree of cumulative earnings a distributor
+//! contract pays out against.
 //!
 //! Pure: no I/O beyond what the keystore is handed, no clock. The ledger checks what is signed here;
 //! a contract on an EVM chain can check the same signatures, which is why the encodings follow
@@ -9,6 +10,7 @@
 mod address;
 mod amount;
 pub mod audit_answer;
+pub mod distributor;
 pub mod eip712;
 pub mod hexser;
 mod key;
@@ -22,6 +24,6 @@ pub use eip712::{Domain, TypedMessage, keccak256};
 pub use hexser::{hash_hex, hex32, parse_hash};
 pub use key::{SecretKey, Signature, SignatureError};
 pub use messages::{
-    Invite, Join, Receipt, ReceiptOutcome, Report, Signed, Stake, Transfer, Unstake, UserTx,
-    session_id, torrent_id,
+    Invite, Join, Receipt, ReceiptOutcome, Report, Signed, Sponsor, Stake, Transfer, Unstake,
+    UserTx, session_id, torrent_id,
 };

@@ -53,6 +53,19 @@ pub struct Join {
     pub nonce: u64,
 }
 
+/// Deposits `amount` from `sponsor`'s balance into the hosting pool of `torrent` (see
+/// `torrent_id`), paid out over `epochs` epoch closes to that torrent's verified hosts, on top of
+/// inflation ("buy data hosting with tokens").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sponsor {
+    pub sponsor: Address,
+    #[serde(with = "hex32")]
+    pub torrent: [u8; 32],
+    pub amount: Amount,
+    pub epochs: u64,
+    pub nonce: u64,
+}
+
 /// A node's hosting report, fixed before the epochs it covers: from `epoch` on (until a later
 /// report's epoch) the node hosts what the report with hash `report_hash` lists, `claimed_bytes`
 /// of file data, and answers auditors at `endpoint` (`ip:port` of its peer-wire listener).
@@ -159,6 +172,20 @@ impl TypedMessage for Report {
     }
 }
 
+impl TypedMessage for Sponsor {
+    const TYPE: &'static str =
+        "Sponsor(address sponsor,bytes32 torrent,uint256 amount,uint256 epochs,uint256 nonce)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.sponsor),
+            self.torrent,
+            self.amount.to_word(),
+            word_u64(self.epochs),
+            word_u64(self.nonce),
+        ]
+    }
+}
+
 impl TypedMessage for Receipt {
     const TYPE: &'static str = "Receipt(address collective,bytes32 torrent,address uploader,address downloader,bytes32 session,uint256 bytes)";
     fn words(&self) -> Vec<[u8; 32]> {
@@ -215,6 +242,7 @@ pub enum UserTx {
     Invite(Invite),
     Join(Join),
     Report(Report),
+    Sponsor(Sponsor),
 }
 
 impl UserTx {
@@ -227,6 +255,7 @@ impl UserTx {
             UserTx::Invite(i) => i.inviter,
             UserTx::Join(j) => j.account,
             UserTx::Report(r) => r.node,
+            UserTx::Sponsor(s) => s.sponsor,
         }
     }
 
@@ -238,6 +267,7 @@ impl UserTx {
             UserTx::Invite(i) => i.nonce,
             UserTx::Join(j) => j.nonce,
             UserTx::Report(r) => r.nonce,
+            UserTx::Sponsor(s) => s.nonce,
         }
     }
 
@@ -249,6 +279,7 @@ impl UserTx {
             UserTx::Invite(m) => domain.digest_with(separator, m),
             UserTx::Join(m) => domain.digest_with(separator, m),
             UserTx::Report(m) => domain.digest_with(separator, m),
+            UserTx::Sponsor(m) => domain.digest_with(separator, m),
         }
     }
 }

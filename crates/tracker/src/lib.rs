@@ -140,6 +140,13 @@ pub struct Tracker {
     shards: Box<[Mutex<Shard>]>,
 }
 
+/// See [`Tracker::flow`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flow {
+    pub demand: u64,
+    pub capacity: u64,
+}
+
 /// Swarm size as scrape reports it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SwarmCounts {
@@ -396,6 +403,35 @@ impl Tracker {
             leechers: swarm.leechers(),
             snatches: swarm.snatches,
         })
+    }
+
+    /// A swarm's expected download demand and upload capacity over the next `window` seconds, in
+    /// bytes: the surge-pricing saturation's two sides (`docs/economics.md`). Each peer's rate is
+    /// what it was credited over its time in the swarm; a peer too new (or too idle) to have a
+    /// rate counts at `assumed_rate` bytes/s, so a fresh swarm reads as peers wanting against
+    /// peers offering:
+    /// - demand: per leecher, what it still lacks, at most `max(down rate, assumed) × window`;
+    /// - capacity: per seeder `max(up rate, assumed) × window`, per leecher its measured up rate
+    ///   × window (a leecher shares only what it has).
+    pub fn flow(&self, torrent: TorrentId, window: u64, assumed_rate: u64) -> Option<Flow> {
+        let shard = self.shard(torrent);
+        let swarm = shard.swarms.get(&torrent)?;
+        let mut flow = Flow::default();
+        for p in swarm.records() {
+            let age = p.last_announce.saturating_sub(p.first_seen).max(1);
+            let up = p.credited_up / age;
+            let down = p.credited_down / age;
+            if p.is_seeder() {
+                flow.capacity = flow
+                    .capacity
+                    .saturating_add(up.max(assumed_rate).saturating_mul(window));
+            } else {
+                let want = down.max(assumed_rate).saturating_mul(window).min(p.left);
+                flow.demand = flow.demand.saturating_add(want);
+                flow.capacity = flow.capacity.saturating_add(up.saturating_mul(window));
+            }
+        }
+        Some(flow)
     }
 
     /// Peers in all swarms.

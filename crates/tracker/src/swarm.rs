@@ -92,6 +92,10 @@ impl Swarm {
         self.peers.len()
     }
 
+    pub fn records(&self) -> impl Iterator<Item = &PeerRecord> {
+        self.peers.values()
+    }
+
     pub fn upsert(&mut self, slot: Slot, record: PeerRecord) {
         let now_seeder = record.is_seeder();
         match self.peers.insert(slot, record) {

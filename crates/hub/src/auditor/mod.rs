@@ -62,6 +62,10 @@ pub struct Auditor {
     /// Epochs that could not be closed (a lost secret, a refused entry); warned about once.
     stuck: Mutex<BTreeSet<u64>>,
     probes: Arc<Semaphore>,
+    /// The shortest connect time measured per (epoch, node), in µs: the round trips an epoch's
+    /// close checks declared locations against. Kept in memory: after a restart mid-epoch the
+    /// epoch's earlier measurements are gone and only later ones count.
+    rtts: Mutex<HashMap<(u64, Address), u64>>,
 }
 
 /// One scheduled audit.
@@ -100,6 +104,7 @@ impl Auditor {
             running: Mutex::new(HashMap::new()),
             stuck: Mutex::new(BTreeSet::new()),
             probes: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
+            rtts: Mutex::new(HashMap::new()),
         };
         auditor.set_torrents(torrents);
         Ok(auditor)
@@ -128,6 +133,22 @@ impl Auditor {
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
             .cloned()
+    }
+
+    /// Takes the round trips measured in `epoch` (and forgets older ones), by node.
+    pub fn take_rtts(&self, epoch: u64) -> Vec<ledger::NodeRtt> {
+        let mut rtts = self.rtts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<ledger::NodeRtt> = rtts
+            .iter()
+            .filter(|((e, _), _)| *e == epoch)
+            .map(|((_, node), us)| ledger::NodeRtt {
+                node: *node,
+                rtt_us: *us,
+            })
+            .collect();
+        rtts.retain(|(e, _), _| *e > epoch);
+        out.sort_by_key(|r| r.node);
+        out
     }
 
     pub fn store(&self) -> std::sync::MutexGuard<'_, AuditStore> {
@@ -492,6 +513,12 @@ impl Auditor {
             .await
             .map_err(|e| e.to_string())?;
         *bytes += exchange.bytes;
+        self.rtts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((job.epoch, job.node))
+            .and_modify(|us| *us = (*us).min(exchange.connect_us))
+            .or_insert(exchange.connect_us);
         let reply = exchange.reply;
         let domain = self.domain();
         let (answer, sig) = match reply {

@@ -79,18 +79,26 @@ const MAX_OTHER_MESSAGES: usize = 10_000;
 pub struct Exchange {
     pub reply: Reply,
     pub bytes: u64,
+    /// How long the TCP connect took: one round trip (SYN, SYN-ACK), the geographic check's
+    /// measurement. A node can lengthen it but never shorten it.
+    pub connect_us: u64,
 }
 
 /// Asks once; the whole exchange is bounded by `ask.deadline`.
 pub async fn ask(ask: &Ask, peer_id: [u8; 20], challenge_id: u32) -> Result<Exchange, ProbeError> {
     let mut bytes = 0u64;
+    let mut connect_us = 0u64;
     match tokio::time::timeout(
         ask.deadline,
-        exchange(ask, peer_id, challenge_id, &mut bytes),
+        exchange(ask, peer_id, challenge_id, &mut bytes, &mut connect_us),
     )
     .await
     {
-        Ok(result) => result.map(|reply| Exchange { reply, bytes }),
+        Ok(result) => result.map(|reply| Exchange {
+            reply,
+            bytes,
+            connect_us,
+        }),
         Err(_) => Err(ProbeError::Timeout(ask.deadline)),
     }
 }
@@ -100,10 +108,15 @@ async fn exchange(
     peer_id: [u8; 20],
     challenge_id: u32,
     bytes: &mut u64,
+    connect_us: &mut u64,
 ) -> Result<Reply, ProbeError> {
+    let started = std::time::Instant::now();
     let mut stream = TcpStream::connect(ask.addr)
         .await
         .map_err(ProbeError::Connect)?;
+    *connect_us = u64::try_from(started.elapsed().as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1);
     let _ = stream.set_nodelay(true);
     let ours = Handshake {
         reserved: Reserved::seedbank(),

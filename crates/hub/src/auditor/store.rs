@@ -16,7 +16,15 @@ use token::Address;
 
 use crate::store::{StoreError, open_durable, to_i64};
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `closes`, what each epoch close did.
+const SCHEMA_VERSION: i64 = 2;
+
+const CLOSES: &str = "
+CREATE TABLE closes (
+    epoch    INTEGER PRIMARY KEY,
+    summary  TEXT NOT NULL
+);
+";
 
 const SCHEMA: &str = "
 CREATE TABLE secrets (
@@ -58,6 +66,10 @@ CREATE TABLE containment (
     since    INTEGER NOT NULL,
     PRIMARY KEY (node, torrent, piece, block)
 ) WITHOUT ROWID;
+CREATE TABLE closes (
+    epoch    INTEGER PRIMARY KEY,
+    summary  TEXT NOT NULL
+);
 ";
 
 fn mark_text(mark: AuditMark) -> &'static str {
@@ -85,7 +97,7 @@ pub struct AuditStore {
 
 impl AuditStore {
     pub fn open(path: &Path) -> Result<AuditStore, StoreError> {
-        let conn = open_durable(path, SCHEMA, SCHEMA_VERSION, &[])?;
+        let conn = open_durable(path, SCHEMA, SCHEMA_VERSION, &[(1, CLOSES)])?;
         Ok(AuditStore { conn })
     }
 
@@ -123,6 +135,41 @@ impl AuditStore {
             params![&hash[..], &report.node.0[..], to_i64(report.epoch), body],
         )?;
         Ok(())
+    }
+
+    /// Keeps what an epoch close did (the ledger keeps only the last one).
+    pub fn put_close(&self, summary: &ledger::CloseSummary) -> Result<(), StoreError> {
+        let body =
+            serde_json::to_string(summary).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO closes (epoch, summary) VALUES (?1, ?2)",
+            params![to_i64(summary.epoch), body],
+        )?;
+        Ok(())
+    }
+
+    /// An epoch's close, or the latest one with `None`.
+    pub fn close(&self, epoch: Option<u64>) -> Result<Option<ledger::CloseSummary>, StoreError> {
+        let body: Option<String> = match epoch {
+            Some(e) => self
+                .conn
+                .query_row(
+                    "SELECT summary FROM closes WHERE epoch = ?1",
+                    [to_i64(e)],
+                    |r| r.get(0),
+                )
+                .optional()?,
+            None => self
+                .conn
+                .query_row(
+                    "SELECT summary FROM closes ORDER BY epoch DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?,
+        };
+        body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Invalid(e.to_string())))
+            .transpose()
     }
 
     pub fn report(&self, hash: &[u8; 32]) -> Result<Option<HostingReport>, StoreError> {

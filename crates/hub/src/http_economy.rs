@@ -1,0 +1,152 @@
+//! The epoch economy's routes under `/api/v1`: the market a node's hosting policy reads, an
+//! account's cumulative earnings with their Merkle proof, and what each epoch close did.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hubapi::{Earnings, HostingView, ListQuery, Market, MarketEntry, ReplicaView};
+use token::{Amount, hash_hex};
+
+use crate::http::{ApiError, ApiResult, S};
+use crate::http_ledger::{blocking, ledger_of, parse_address};
+
+/// Every payable indexed torrent with its weight, price, replicas, saturation and pool.
+pub(crate) async fn market(State(shared): S) -> ApiResult<Market> {
+    let ledger = ledger_of(&shared)?;
+    let reader = shared.clone();
+    let mut indexed = Vec::new();
+    let mut offset = 0;
+    loop {
+        let query = ListQuery {
+            limit: Some(500),
+            offset: Some(offset),
+            ..Default::default()
+        };
+        let page = reader.with_store(false, move |s| s.list_torrents(&query)).await?.1;
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len() as u32;
+        indexed.extend(page);
+    }
+    let state = ledger.state();
+    let target = state.genesis().map_or(0, |g| g.economy.target_replicas);
+    let last = state.economy().last.as_ref();
+    let mut torrents = Vec::new();
+    for t in indexed {
+        let Some(key) = t.ledger_id() else { continue };
+        let (Some(terms), Some(m)) = (state.torrent(&key), state.market(&key)) else {
+            continue;
+        };
+        let (pool, pool_per_epoch) = state.pool(&key);
+        torrents.push(MarketEntry {
+            id: t.id,
+            name: t.name,
+            category: t.category,
+            size: t.size,
+            torrent: hex::encode(key),
+            weight_wad: Amount(m.weight_wad),
+            price_per_byte: terms.price_per_byte,
+            replicas_milli: m.replicas_milli,
+            target_replicas: target,
+            saturation_wad: Amount(m.saturation_wad),
+            pool,
+            pool_per_epoch,
+        });
+    }
+    Ok(axum::Json(Market {
+        closed_epoch: state.economy().last_closed,
+        minted: last.map_or(Amount::ZERO, |l| l.minted),
+        weighted_bytes: Amount(last.map_or(0, |l| l.weighted_bytes)),
+        torrents,
+    }))
+}
+
+/// An account's cumulative earnings and its proof in the last close's root.
+pub(crate) async fn earnings(
+    State(shared): S,
+    address: Result<Path<String>, PathRejection>,
+) -> ApiResult<Earnings> {
+    let ledger = ledger_of(&shared)?;
+    let Path(address) = address?;
+    let address = parse_address(&address)?;
+    let (values, epoch, root, vesting) = {
+        let state = ledger.state();
+        let e = state.economy();
+        let values: Vec<(token::Address, u128)> =
+            e.earned.iter().map(|(a, x)| (*a, x.0)).collect();
+        (
+            values,
+            e.last_closed,
+            e.earnings_root,
+            state.account(&address).vesting,
+        )
+    };
+    // Rebuilt per request (O(accounts)), off the async threads.
+    let (cumulative, proof) = blocking(move || {
+        let tree = token::distributor::EarningsTree::build(&values);
+        debug_assert_eq!(tree.root(), root, "the ledger's root is the tree's");
+        let cumulative = values
+            .iter()
+            .find(|(a, _)| *a == address)
+            .map_or(0, |(_, x)| *x);
+        Ok::<_, crate::StoreError>((cumulative, tree.proof(&address).unwrap_or_default()))
+    })
+    .await?;
+    Ok(axum::Json(Earnings {
+        address,
+        epoch,
+        cumulative: Amount(cumulative),
+        root: hash_hex(&root),
+        proof: proof.iter().map(hash_hex).collect(),
+        vesting,
+    }))
+}
+
+fn close_of(summary: Option<ledger::CloseSummary>, what: String) -> ApiResult<ledger::CloseSummary> {
+    summary
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", what))
+}
+
+pub(crate) async fn close(
+    State(shared): S,
+    epoch: Result<Path<u64>, PathRejection>,
+) -> ApiResult<ledger::CloseSummary> {
+    let auditor = crate::http_audit::auditor_of(&shared)?;
+    let Path(epoch) = epoch?;
+    let summary = blocking(move || auditor.store().close(Some(epoch))).await?;
+    close_of(summary, format!("epoch {epoch} has not been closed"))
+}
+
+pub(crate) async fn latest_close(State(shared): S) -> ApiResult<ledger::CloseSummary> {
+    let auditor = crate::http_audit::auditor_of(&shared)?;
+    let summary = blocking(move || auditor.store().close(None)).await?;
+    close_of(summary, "no epoch has been closed yet".into())
+}
+
+/// A node's part of the last close it took part in, for its page.
+pub(crate) fn hosting_view(
+    summary: &ledger::CloseSummary,
+    node: &token::Address,
+) -> Option<HostingView> {
+    let h = summary.hosts.iter().find(|h| h.node == *node)?;
+    Some(HostingView {
+        epoch: summary.epoch,
+        verified_bytes: h.verified_bytes,
+        reward: h.reward,
+        sponsored: h.sponsored,
+        excluded: h.excluded.clone(),
+        replicas: h
+            .replicas
+            .iter()
+            .map(|r| ReplicaView {
+                torrent: hex::encode(r.torrent),
+                claimed_bytes: r.claimed_bytes,
+                verified_bytes: r.verified_bytes,
+                geo_bps: r.geo_bps,
+                geo_reason: r.geo.reason(),
+            })
+            .collect(),
+    })
+}

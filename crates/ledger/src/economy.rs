@@ -1,0 +1,888 @@
+//! The ledger's side of the epoch economy: the one entry that closes an epoch (`EpochClose`), the
+//! sponsored hosting pools, vesting grants, and every account's cumulative earnings with their
+//! Merkle root. The formulas are the `economics` crate's; the rules and their order are in
+//! `docs/economics.md` ("Closing an epoch").
+//!
+//! What the hub observes and the ledger cannot (so the entry carries it, and anyone can compare it
+//! with the hub's public data): each torrent's download demand and upload capacity for the next 15
+//! minutes, the per-torrent bytes of each node's report in force (the hub keeps the full reports by
+//! the hash the ledger holds; the ledger checks that they add up to the signed claim), the
+//! round-trip times its auditor measured, and where that auditor measures from. Everything else is
+//! derived here, deterministically, from the state.
+//!
+//! Invariants:
+//! - conservation: every token minted by a close is paid out or kept in `reward_carry`; every token
+//!   a close pays from a pool or the stakers' pool leaves that pool; the supply identity
+//!   (`Supply::held`) holds after every entry;
+//! - an account's `vesting` equals the unreleased part of its grants (`State::recount` checks);
+//! - epochs close in order, each once, only after they ended; a close either applies whole or
+//!   changes nothing (all fallible arithmetic runs before the first write).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use economics::EconError;
+use economics::fixed::WAD;
+use economics::geo::{GeoVerdict, Location};
+use economics::params::Route;
+use economics::{inflation, market, rewards, stakers, vesting};
+use serde::{Deserialize, Serialize};
+use token::{Address, Amount, Sponsor};
+
+use crate::state::{Effects, State};
+use crate::tx::{HostedBytes, MarketObservation, NodeRtt, TxError};
+
+/// Most epochs a sponsorship may be spread over (10 years of hourly epochs).
+pub const MAX_SPONSOR_EPOCHS: u64 = 87_600;
+
+/// Most sponsorships one torrent's pool may hold at once (each close walks them).
+pub const MAX_POOL_SPONSORSHIPS: usize = 256;
+
+/// The economy's state: what epoch closes carry from one to the next.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Economy {
+    /// The last epoch closed; the next close must be for a later, ended epoch.
+    pub last_closed: Option<u64>,
+    /// Minted for hosting but not paid (the rounding of the split); paid with the next close.
+    pub reward_carry: Amount,
+    /// The minimum stake to join under the dynamic gate (`Route::DynamicGate`); `None` is the
+    /// genesis minimum.
+    pub min_stake: Option<Amount>,
+    /// Per registered torrent: weight and market figures.
+    #[serde(with = "pairs")]
+    pub markets: BTreeMap<[u8; 32], Market>,
+    /// Per torrent: the sponsorships still paying out, in deposit order.
+    #[serde(with = "pairs")]
+    pub pools: BTreeMap<[u8; 32], Vec<Sponsorship>>,
+    /// Per account: rewards still vesting, one grant per UTC day, oldest first.
+    #[serde(with = "pairs")]
+    pub grants: BTreeMap<Address, Vec<Grant>>,
+    /// Per account: everything ever paid to it by closes (hosting rewards, vested or not, sponsored
+    /// pools, staker fees): the leaves of the distributor's Merkle tree.
+    #[serde(with = "pairs")]
+    pub earned: BTreeMap<Address, Amount>,
+    /// Per node: its latest epoch's audit tally, from `AuditResults`, used by that epoch's close.
+    #[serde(with = "pairs")]
+    pub tallies: BTreeMap<Address, Tally>,
+    /// Root of the OpenZeppelin `StandardMerkleTree` over `earned` at the last close.
+    #[serde(with = "token::hexser::hex32")]
+    pub earnings_root: [u8; 32],
+    /// What the last close did, for the API and the demo's report.
+    pub last: Option<CloseSummary>,
+}
+
+/// A torrent's market, as the last close left it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Market {
+    /// Hosting weight in force (WAD: 10^18 is 1.0).
+    pub weight_wad: u128,
+    /// Saturation measured at the last close (WAD).
+    pub saturation_wad: u128,
+    /// Verified replicas at the last close, in thousandths.
+    pub replicas_milli: u64,
+    /// The price the torrent was registered at; the floor is a share of it.
+    pub base_price: Amount,
+    pub demand_bytes: u64,
+    pub capacity_bytes: u64,
+}
+
+impl Market {
+    pub fn new(price: Amount) -> Market {
+        Market {
+            weight_wad: WAD,
+            saturation_wad: WAD,
+            replicas_milli: 0,
+            base_price: price,
+            demand_bytes: 0,
+            capacity_bytes: 0,
+        }
+    }
+}
+
+/// One deposit into a torrent's hosting pool: `left` still to pay, at most `per_epoch` per close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sponsorship {
+    pub sponsor: Address,
+    pub left: Amount,
+    pub per_epoch: Amount,
+}
+
+/// Rewards granted on one UTC day, vesting linearly from `start` over the genesis' vesting days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub start: u64,
+    pub amount: Amount,
+    pub released: Amount,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub epoch: u64,
+    pub passes: u32,
+    pub total: u32,
+}
+
+/// What one close did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseSummary {
+    pub epoch: u64,
+    pub time: u64,
+    /// Inflation minted by this close (0 when no replica was verified: nothing to pay for).
+    pub minted: Amount,
+    pub hosting_paid: Amount,
+    pub sponsored_paid: Amount,
+    pub fees_paid: Amount,
+    /// Vesting released to balances by this close.
+    pub released: Amount,
+    /// Σ of every replica's score (verified bytes × weight × geo), the denominator of the split.
+    pub weighted_bytes: u128,
+    pub hosts: Vec<HostOutcome>,
+    pub stakers: Vec<StakerShare>,
+    /// Per torrent: price and weight before and after, replicas and saturation.
+    pub torrents: Vec<TorrentOutcome>,
+    /// The minimum stake to join after this close.
+    pub min_stake: Amount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostOutcome {
+    pub node: Address,
+    pub verified_bytes: u64,
+    pub score: u128,
+    /// From inflation.
+    pub reward: Amount,
+    /// From sponsored pools.
+    pub sponsored: Amount,
+    /// Of `reward + sponsored`: liquid now, and granted to vest.
+    pub liquid: Amount,
+    pub vesting: Amount,
+    /// Why the node earned nothing from hosting, if so.
+    pub excluded: Option<String>,
+    pub replicas: Vec<ReplicaOutcome>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaOutcome {
+    #[serde(with = "token::hexser::hex32")]
+    pub torrent: [u8; 32],
+    pub claimed_bytes: u64,
+    pub verified_bytes: u64,
+    pub geo: GeoVerdict,
+    pub geo_bps: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StakerShare {
+    pub account: Address,
+    pub weight: u128,
+    pub paid: Amount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TorrentOutcome {
+    #[serde(with = "token::hexser::hex32")]
+    pub torrent: [u8; 32],
+    pub price_before: Amount,
+    pub price_after: Amount,
+    pub weight_before: u128,
+    pub weight_after: u128,
+    pub replicas_milli: u64,
+    pub saturation_wad: u128,
+    pub pool_paid: Amount,
+}
+
+/// Serialises a map as a list of `[key, value]` pairs: JSON objects only take string keys.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+fn econ(e: EconError) -> TxError {
+    match e {
+        EconError::Overflow => TxError::Overflow,
+        other => TxError::BadClose(other.to_string()),
+    }
+}
+
+fn add(a: Amount, b: u128) -> Result<Amount, TxError> {
+    a.0.checked_add(b).map(Amount).ok_or(TxError::Overflow)
+}
+
+/// Start of the UTC day `t` falls in: grants made on one day vest as one.
+fn day_start(t: u64) -> u64 {
+    t - t % 86_400
+}
+
+impl Economy {
+    /// The unreleased part of `account`'s grants.
+    pub fn unvested(&self, account: &Address) -> u128 {
+        self.grants
+            .get(account)
+            .map_or(0, |gs| gs.iter().map(|g| g.amount.0 - g.released.0).sum())
+    }
+
+    /// Takes `amount` of `account`'s unreleased grants, newest first (a penalty burns what would
+    /// have vested last). The caller has checked that the account's vesting covers it.
+    pub(crate) fn take_vesting(&mut self, account: &Address, mut amount: u128) {
+        if amount == 0 {
+            return;
+        }
+        let grants = self.grants.entry(*account).or_default();
+        for g in grants.iter_mut().rev() {
+            let unreleased = g.amount.0 - g.released.0;
+            let take = unreleased.min(amount);
+            g.amount = Amount(g.amount.0 - take);
+            amount -= take;
+            if amount == 0 {
+                break;
+            }
+        }
+        assert_eq!(amount, 0, "vesting equals the unreleased grants");
+        grants.retain(|g| g.amount != g.released);
+        if grants.is_empty() {
+            self.grants.remove(account);
+        }
+    }
+
+    fn grant(&mut self, account: Address, amount: u128, now: u64) {
+        if amount == 0 {
+            return;
+        }
+        let start = day_start(now);
+        let grants = self.grants.entry(account).or_default();
+        match grants.last_mut() {
+            Some(g) if g.start == start => g.amount = Amount(g.amount.0 + amount),
+            _ => grants.push(Grant {
+                start,
+                amount: Amount(amount),
+                released: Amount::ZERO,
+            }),
+        }
+    }
+}
+
+/// Everything a close will write, computed before the first write.
+struct Plan {
+    minted: u128,
+    reward_carry: Amount,
+    /// Per account: (liquid to balance, to vest, released from vesting, earned).
+    credits: BTreeMap<Address, Credit>,
+    pools: BTreeMap<[u8; 32], Vec<Sponsorship>>,
+    stakers_pool_left: Amount,
+    prices: BTreeMap<[u8; 32], Amount>,
+    markets: BTreeMap<[u8; 32], Market>,
+    min_stake: Option<Amount>,
+    summary: CloseSummary,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Credit {
+    liquid: u128,
+    vest: u128,
+    released: u128,
+    earned: u128,
+}
+
+impl State {
+    pub fn economy(&self) -> &Economy {
+        &self.economy
+    }
+
+    /// The stake an account needs to join now (the dynamic gate moves it; see `Route`).
+    pub fn join_stake(&self) -> Amount {
+        self.economy
+            .min_stake
+            .unwrap_or_else(|| self.params().min_stake)
+    }
+
+    /// A torrent's market figures (defaults for one registered before any close).
+    pub fn market(&self, torrent: &[u8; 32]) -> Option<Market> {
+        let terms = self.torrents.get(torrent)?;
+        Some(
+            self.economy
+                .markets
+                .get(torrent)
+                .copied()
+                .unwrap_or_else(|| Market::new(terms.price_per_byte)),
+        )
+    }
+
+    /// Tokens a torrent's pool holds, and what it pays per close.
+    pub fn pool(&self, torrent: &[u8; 32]) -> (Amount, Amount) {
+        self.economy.pools.get(torrent).map_or(
+            (Amount::ZERO, Amount::ZERO),
+            |ss| {
+                let left = ss.iter().map(|s| s.left.0).sum();
+                let per = ss.iter().map(|s| s.per_epoch.0.min(s.left.0)).sum();
+                (Amount(left), Amount(per))
+            },
+        )
+    }
+
+    /// Σ of every pool and the undistributed rewards: part of the supply.
+    pub(crate) fn pooled(&self) -> Amount {
+        let pools: u128 = self
+            .economy
+            .pools
+            .values()
+            .flatten()
+            .map(|s| s.left.0)
+            .sum();
+        Amount(pools + self.economy.reward_carry.0)
+    }
+
+    /// Records a node's audit tally for its epoch's close.
+    pub(crate) fn record_tally(&mut self, node: Address, epoch: u64, passes: u32, total: u32) {
+        self.economy.tallies.insert(
+            node,
+            Tally {
+                epoch,
+                passes,
+                total,
+            },
+        );
+        self.dirty.economy = true;
+    }
+
+    /// A new torrent's market, at its registered price and weight 1.
+    pub(crate) fn open_market(&mut self, torrent: [u8; 32], price: Amount) {
+        self.economy.markets.insert(torrent, Market::new(price));
+        self.dirty.economy = true;
+    }
+
+    /// Takes part of a node's vesting (a penalty): the account's `vesting` and its grants move
+    /// together.
+    pub(crate) fn burn_vesting(&mut self, node: &Address, amount: u128) {
+        self.economy.take_vesting(node, amount);
+        self.dirty.economy = true;
+    }
+
+    /// `UserTx::Sponsor`, checked; moves the deposit from `me`'s balance into the pool.
+    pub(crate) fn sponsor(
+        &mut self,
+        s: &Sponsor,
+        me: &mut crate::state::Account,
+    ) -> Result<(), TxError> {
+        if s.amount == Amount::ZERO {
+            return Err(TxError::ZeroAmount);
+        }
+        if s.epochs == 0 || s.epochs > MAX_SPONSOR_EPOCHS {
+            return Err(TxError::BadSponsor(format!(
+                "epochs must be 1 to {MAX_SPONSOR_EPOCHS}, not {}",
+                s.epochs
+            )));
+        }
+        if !self.torrents.contains_key(&s.torrent) {
+            return Err(TxError::BadSponsor(format!(
+                "torrent 0x{} is not registered",
+                hex::encode(s.torrent)
+            )));
+        }
+        let pool = self.economy.pools.get(&s.torrent).map_or(0, Vec::len);
+        if pool >= MAX_POOL_SPONSORSHIPS {
+            return Err(TxError::BadSponsor(format!(
+                "this torrent's pool already holds {MAX_POOL_SPONSORSHIPS} sponsorships"
+            )));
+        }
+        me.debit(s.amount)?;
+        // Rounded up, so the deposit is paid out within `epochs` closes that have hosts.
+        let per_epoch = s.amount.0.div_ceil(u128::from(s.epochs));
+        self.economy
+            .pools
+            .entry(s.torrent)
+            .or_default()
+            .push(Sponsorship {
+                sponsor: s.sponsor,
+                left: s.amount,
+                per_epoch: Amount(per_epoch),
+            });
+        self.dirty.economy = true;
+        Ok(())
+    }
+
+    /// Closes `epoch` (see the module documentation and `docs/economics.md`).
+    pub(crate) fn epoch_close(
+        &mut self,
+        close: &crate::tx::EpochCloseTx,
+        now: u64,
+        effects: &mut Effects,
+    ) -> Result<(), TxError> {
+        self.check_close(close, now)?;
+        let plan = self.plan_close(close, now)?;
+        self.write_close(plan, effects);
+        Ok(())
+    }
+
+    fn check_close(&self, c: &crate::tx::EpochCloseTx, now: u64) -> Result<(), TxError> {
+        let epoch = c.epoch;
+        let refuse = |why: String| Err(TxError::Epoch { epoch, why });
+        if let Some(last) = self.economy.last_closed
+            && epoch <= last
+        {
+            return refuse(format!("closes come in order: epoch {last} is closed already"));
+        }
+        let end = self.params().epoch_start(epoch.saturating_add(1));
+        if now < end {
+            return refuse(format!("it ends at {end}; it is {now}"));
+        }
+        let bad = |why: String| Err(TxError::BadClose(why));
+        if let Some(w) = c.markets.windows(2).find(|w| w[0].torrent >= w[1].torrent) {
+            return bad(format!(
+                "markets must be in ascending torrent order, each once (0x{})",
+                hex::encode(w[1].torrent)
+            ));
+        }
+        for m in &c.markets {
+            if !self.torrents.contains_key(&m.torrent) {
+                return bad(format!(
+                    "market for unregistered torrent 0x{}",
+                    hex::encode(m.torrent)
+                ));
+            }
+        }
+        if let Some(w) = c
+            .hosted
+            .windows(2)
+            .find(|w| (w[0].node, w[0].torrent) >= (w[1].node, w[1].torrent))
+        {
+            return bad(format!(
+                "hosted bytes must be in ascending (node, torrent) order, each once ({})",
+                w[1].node
+            ));
+        }
+        let mut sums: BTreeMap<Address, u64> = BTreeMap::new();
+        for h in &c.hosted {
+            let Some(terms) = self.torrents.get(&h.torrent) else {
+                return bad(format!(
+                    "{} hosts unregistered torrent 0x{}",
+                    h.node,
+                    hex::encode(h.torrent)
+                ));
+            };
+            if h.bytes == 0 || h.bytes > terms.size {
+                return bad(format!(
+                    "{} hosts {} bytes of a {}-byte torrent",
+                    h.node, h.bytes, terms.size
+                ));
+            }
+            let sum = sums.entry(h.node).or_default();
+            *sum = sum.checked_add(h.bytes).ok_or(TxError::Overflow)?;
+        }
+        for (node, sum) in &sums {
+            let Some((_, report)) = self.report_in_force(node, epoch) else {
+                return bad(format!("{node} had no report in force at epoch {epoch}"));
+            };
+            if *sum != report.claimed_bytes {
+                return bad(format!(
+                    "{node}'s hosted bytes add up to {sum}; its report claims {}",
+                    report.claimed_bytes
+                ));
+            }
+        }
+        if let Some(w) = c.rtts.windows(2).find(|w| w[0].node >= w[1].node) {
+            return bad(format!(
+                "round trips must be in ascending node order, each once ({})",
+                w[1].node
+            ));
+        }
+        if !c.auditor_location.is_empty() {
+            Location::parse(&c.auditor_location)
+                .map_err(|e| TxError::BadClose(format!("auditor location: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Why `node` earns nothing from hosting for `epoch`, if so.
+    fn excluded(&self, node: &Address, epoch: u64) -> Option<String> {
+        let host = self.hosts.get(node)?;
+        let rules = self.params().reputation;
+        if host.disqualified {
+            return Some("disqualified".into());
+        }
+        if host.frozen {
+            return Some("frozen: an audit this epoch went unanswered or found data missing".into());
+        }
+        if rules.standing(host.reputation.score_ppb())
+            != economics::reputation::Standing::Good
+        {
+            return Some("suspended: audit reputation below the reward threshold".into());
+        }
+        match self.economy.tallies.get(node) {
+            Some(t) if t.epoch == epoch && t.total > 0 => None,
+            _ => Some("not audited this epoch".into()),
+        }
+    }
+
+    fn plan_close(&self, c: &crate::tx::EpochCloseTx, now: u64) -> Result<Plan, TxError> {
+        let g = self.params();
+        let p = g.economy;
+        let epoch = c.epoch;
+        let auditor = (!c.auditor_location.is_empty())
+            .then(|| Location::parse(&c.auditor_location).ok())
+            .flatten();
+        let rtts: BTreeMap<Address, u64> = c.rtts.iter().map(|r| (r.node, r.rtt_us)).collect();
+
+        // 1. Verified bytes per replica, and where each node says it is.
+        let mut hosts: BTreeMap<Address, HostOutcome> = BTreeMap::new();
+        let mut located: BTreeMap<Address, Option<Location>> = BTreeMap::new();
+        // Per torrent: (node, verified) of every replica with verified bytes.
+        let mut replicas: BTreeMap<[u8; 32], Vec<(Address, u64)>> = BTreeMap::new();
+        for h in &c.hosted {
+            let excluded = self.excluded(&h.node, epoch);
+            let verified = match (&excluded, self.economy.tallies.get(&h.node)) {
+                (None, Some(t)) => rewards::verified_bytes(h.bytes, t.passes, t.total),
+                _ => 0,
+            };
+            let out = hosts.entry(h.node).or_insert_with(|| HostOutcome {
+                node: h.node,
+                verified_bytes: 0,
+                score: 0,
+                reward: Amount::ZERO,
+                sponsored: Amount::ZERO,
+                liquid: Amount::ZERO,
+                vesting: Amount::ZERO,
+                excluded: excluded.clone(),
+                replicas: Vec::new(),
+            });
+            out.verified_bytes = out.verified_bytes.saturating_add(verified);
+            out.replicas.push(ReplicaOutcome {
+                torrent: h.torrent,
+                claimed_bytes: h.bytes,
+                verified_bytes: verified,
+                geo: GeoVerdict::NoLocation,
+                geo_bps: 10_000,
+            });
+            located.entry(h.node).or_insert_with(|| {
+                self.report_in_force(&h.node, epoch)
+                    .and_then(|(_, r)| Location::parse(&r.location).ok())
+            });
+            if verified > 0 {
+                replicas
+                    .entry(h.torrent)
+                    .or_default()
+                    .push((h.node, verified));
+            }
+        }
+
+        // 2. Geography and scores, with the weights in force during the epoch.
+        let mut scores: Vec<(Address, u128)> = Vec::new();
+        let mut weighted: u128 = 0;
+        for out in hosts.values_mut() {
+            let node = out.node;
+            for r in &mut out.replicas {
+                if r.verified_bytes == 0 {
+                    continue;
+                }
+                let others: Vec<Location> = replicas[&r.torrent]
+                    .iter()
+                    .filter(|(other, _)| *other != node)
+                    .filter_map(|(other, _)| located[other])
+                    .collect();
+                r.geo = economics::geo::verdict(
+                    located[&node],
+                    auditor,
+                    rtts.get(&node).copied(),
+                    &others,
+                    &p,
+                );
+                r.geo_bps = r.geo.factor_bps(&p);
+                let weight = self.market(&r.torrent).map_or(WAD, |m| m.weight_wad);
+                let s = rewards::score(r.verified_bytes, weight, r.geo_bps).map_err(econ)?;
+                out.score = out.score.checked_add(s).ok_or(TxError::Overflow)?;
+            }
+            if out.score > 0 {
+                scores.push((node, out.score));
+                weighted = weighted.checked_add(out.score).ok_or(TxError::Overflow)?;
+            }
+        }
+
+        // 3. Inflation: minted only when some replica was verified, split by score.
+        let supply = self.minted.0 - self.burned.0;
+        let mut minted = 0;
+        let mut reward_carry = self.economy.reward_carry;
+        let mut credits: BTreeMap<Address, Credit> = BTreeMap::new();
+        if weighted > 0 {
+            minted = inflation::per_epoch(supply, p.inflation_bps, g.epoch_secs).map_err(econ)?;
+            self.minted.0.checked_add(minted).ok_or(TxError::Overflow)?;
+            let pot = reward_carry.0.checked_add(minted).ok_or(TxError::Overflow)?;
+            let shares: Vec<u128> = scores.iter().map(|(_, s)| *s).collect();
+            let (parts, rest) = rewards::split(pot, &shares).map_err(econ)?;
+            reward_carry = Amount(rest);
+            for ((node, _), part) in scores.iter().zip(parts) {
+                let out = hosts.get_mut(node).expect("scored nodes are hosts");
+                out.reward = Amount(part);
+            }
+        }
+
+        // 4. Sponsored pools: to the torrent's verified replicas by verified bytes.
+        let mut pools = self.economy.pools.clone();
+        let mut pool_paid: BTreeMap<[u8; 32], u128> = BTreeMap::new();
+        for (torrent, sponsorships) in pools.iter_mut() {
+            let Some(holders) = replicas.get(torrent) else {
+                continue; // No verified host: the pool waits.
+            };
+            let due: u128 = sponsorships
+                .iter()
+                .map(|s| s.per_epoch.0.min(s.left.0))
+                .sum();
+            let shares: Vec<u128> = holders.iter().map(|(_, v)| u128::from(*v)).collect();
+            let (parts, _) = rewards::split(due, &shares).map_err(econ)?;
+            let mut paid: u128 = 0;
+            for ((node, _), part) in holders.iter().zip(parts) {
+                let out = hosts.get_mut(node).expect("replicas are hosts");
+                out.sponsored = add(out.sponsored, part)?;
+                paid += part;
+            }
+            // Take what was paid from the sponsorships in deposit order; the rounding stays.
+            let mut owed = paid;
+            for s in sponsorships.iter_mut() {
+                let take = s.per_epoch.0.min(s.left.0).min(owed);
+                s.left = Amount(s.left.0 - take);
+                owed -= take;
+            }
+            assert_eq!(owed, 0, "paid ≤ due = Σ min(per_epoch, left)");
+            sponsorships.retain(|s| s.left != Amount::ZERO);
+            pool_paid.insert(*torrent, paid);
+        }
+        pools.retain(|_, s| !s.is_empty());
+
+        // 5. Rewards: a quarter liquid, the rest vests.
+        let mut summary = CloseSummary {
+            epoch,
+            time: now,
+            minted: Amount(minted),
+            weighted_bytes: weighted,
+            ..CloseSummary::default()
+        };
+        for out in hosts.values_mut() {
+            let total = out
+                .reward
+                .0
+                .checked_add(out.sponsored.0)
+                .ok_or(TxError::Overflow)?;
+            let (liquid, vest) = vesting::split_reward(total, p.liquid_bps);
+            out.liquid = Amount(liquid);
+            out.vesting = Amount(vest);
+            summary.hosting_paid = add(summary.hosting_paid, out.reward.0)?;
+            summary.sponsored_paid = add(summary.sponsored_paid, out.sponsored.0)?;
+            let credit = credits.entry(out.node).or_default();
+            credit.liquid += liquid;
+            credit.vest += vest;
+            credit.earned += total;
+        }
+
+        // 6. The stakers' pool, by lock-weighted stake.
+        let max_lock = g.max_lock_secs();
+        let mut stakers_pool_left = self.stakers_pool;
+        if self.stakers_pool > Amount::ZERO {
+            let mut weights = Vec::new();
+            for (address, a) in &self.accounts {
+                if a.stake == Amount::ZERO || a.lock_until <= now {
+                    continue;
+                }
+                let w = stakers::lock_weight(a.stake.0, a.lock_until - now, max_lock, p.staker_alpha_wad)
+                    .map_err(econ)?;
+                if w > 0 {
+                    weights.push((*address, w));
+                }
+            }
+            let shares: Vec<u128> = weights.iter().map(|(_, w)| *w).collect();
+            let (parts, rest) = rewards::split(self.stakers_pool.0, &shares).map_err(econ)?;
+            stakers_pool_left = Amount(rest);
+            for ((account, weight), part) in weights.into_iter().zip(parts) {
+                summary.fees_paid = add(summary.fees_paid, part)?;
+                summary.stakers.push(StakerShare {
+                    account,
+                    weight,
+                    paid: Amount(part),
+                });
+                let credit = credits.entry(account).or_default();
+                credit.liquid += part;
+                credit.earned += part;
+            }
+        }
+
+        // 7. Vesting released by time (grants made by this close start vesting now).
+        let duration = u64::from(p.vesting_days) * 86_400;
+        for (account, grants) in &self.economy.grants {
+            let released: u128 = grants
+                .iter()
+                .map(|g| vesting::vested(g.amount.0, g.start, now, duration).saturating_sub(g.released.0))
+                .sum();
+            if released > 0 {
+                credits.entry(*account).or_default().released = released;
+                summary.released = add(summary.released, released)?;
+            }
+        }
+
+        // 8. Prices or the gate, and weights, for the next epoch.
+        let observed: BTreeMap<[u8; 32], &MarketObservation> =
+            c.markets.iter().map(|m| (m.torrent, m)).collect();
+        let mut prices = BTreeMap::new();
+        let mut markets = BTreeMap::new();
+        for (torrent, terms) in &self.torrents {
+            let mut m = self.market(torrent).expect("registered");
+            let (demand, capacity) = observed
+                .get(torrent)
+                .map_or((0, 0), |o| (o.demand_bytes, o.capacity_bytes));
+            let saturation = market::saturation_wad(demand, capacity);
+            let verified: u128 = replicas
+                .get(torrent)
+                .map_or(0, |rs| rs.iter().map(|(_, v)| u128::from(*v)).sum());
+            let replicas_milli = if terms.size == 0 {
+                0
+            } else {
+                u64::try_from(verified * 1000 / u128::from(terms.size)).unwrap_or(u64::MAX)
+            };
+            let price_after = match p.route {
+                Route::DynamicPrice => {
+                    let floor = crate::state::basis_points(m.base_price.0, g.price_floor_bps);
+                    Amount(
+                        market::next_price(terms.price_per_byte.0, saturation, p.max_step_bps, floor)
+                            .map_err(econ)?,
+                    )
+                }
+                Route::DynamicGate => terms.price_per_byte,
+            };
+            let target = market::target_weight(replicas_milli, saturation, &p).map_err(econ)?;
+            let weight_after = market::next_weight(m.weight_wad, target, &p).map_err(econ)?;
+            summary.torrents.push(TorrentOutcome {
+                torrent: *torrent,
+                price_before: terms.price_per_byte,
+                price_after,
+                weight_before: m.weight_wad,
+                weight_after,
+                replicas_milli,
+                saturation_wad: saturation,
+                pool_paid: Amount(pool_paid.get(torrent).copied().unwrap_or(0)),
+            });
+            m.weight_wad = weight_after;
+            m.saturation_wad = saturation;
+            m.replicas_milli = replicas_milli;
+            m.demand_bytes = demand;
+            m.capacity_bytes = capacity;
+            markets.insert(*torrent, m);
+            if price_after != terms.price_per_byte {
+                prices.insert(*torrent, price_after);
+            }
+        }
+        let min_stake = match p.route {
+            Route::DynamicPrice => self.economy.min_stake,
+            Route::DynamicGate => {
+                let members = self
+                    .members
+                    .values()
+                    .filter(|a| self.is_active(a))
+                    .count() as u64;
+                Some(Amount(
+                    market::next_min_stake(self.join_stake().0, members, &p, g.min_stake.0)
+                        .map_err(econ)?,
+                ))
+            }
+        };
+        summary.min_stake = min_stake.unwrap_or(g.min_stake);
+        summary.hosts = hosts.into_values().collect();
+        Ok(Plan {
+            minted,
+            reward_carry,
+            credits,
+            pools,
+            stakers_pool_left,
+            prices,
+            markets,
+            min_stake,
+            summary,
+        })
+    }
+
+    /// Applies a computed close. Cannot fail: every sum was checked while planning, and each
+    /// credit is part of a supply that fits.
+    fn write_close(&mut self, plan: Plan, effects: &mut Effects) {
+        let now = plan.summary.time;
+        let duration = u64::from(self.params().economy.vesting_days) * 86_400;
+        self.minted = Amount(self.minted.0 + plan.minted);
+        self.stakers_pool = plan.stakers_pool_left;
+        self.economy.reward_carry = plan.reward_carry;
+        self.economy.pools = plan.pools;
+        for (account, c) in &plan.credits {
+            let mut a = self.account(account);
+            // Release before granting: a grant made now has vested nothing yet.
+            if c.released > 0 {
+                let grants = self.economy.grants.get_mut(account).expect("released from grants");
+                for g in grants.iter_mut() {
+                    g.released = Amount(vesting::vested(g.amount.0, g.start, now, duration).max(g.released.0));
+                }
+                grants.retain(|g| g.released != g.amount);
+                if grants.is_empty() {
+                    self.economy.grants.remove(account);
+                }
+                a.vesting = Amount(a.vesting.0 - c.released);
+            }
+            a.balance = Amount(a.balance.0 + c.liquid + c.released);
+            a.vesting = Amount(a.vesting.0 + c.vest);
+            self.economy.grant(*account, c.vest, now);
+            if c.earned > 0 {
+                let e = self.economy.earned.entry(*account).or_default();
+                *e = Amount(e.0 + c.earned);
+            }
+            self.put(*account, a, effects);
+        }
+        for (torrent, price) in plan.prices {
+            if let Some(t) = self.torrents.get_mut(&torrent) {
+                t.price_per_byte = price;
+                self.dirty.torrents.insert(torrent);
+            }
+        }
+        self.economy.markets = plan.markets;
+        self.economy.min_stake = plan.min_stake;
+        let epoch = plan.summary.epoch;
+        self.economy.tallies.retain(|_, t| t.epoch > epoch);
+        self.economy.last_closed = Some(epoch);
+        let leaves: Vec<(Address, u128)> =
+            self.economy.earned.iter().map(|(a, e)| (*a, e.0)).collect();
+        self.economy.earnings_root = token::distributor::EarningsTree::build(&leaves).root();
+        self.economy.last = Some(plan.summary);
+        self.dirty.economy = true;
+    }
+
+    /// The accounts the economy names, for `recount`: each one's unreleased grants must equal its
+    /// `vesting`.
+    pub(crate) fn check_grants(&self) -> Result<(), String> {
+        let mut with_vesting: BTreeSet<Address> = self
+            .accounts
+            .iter()
+            .filter(|(_, a)| a.vesting > Amount::ZERO)
+            .map(|(k, _)| *k)
+            .collect();
+        with_vesting.extend(self.economy.grants.keys().copied());
+        for account in with_vesting {
+            let grants = self.economy.unvested(&account);
+            let vesting = self.account(&account).vesting.0;
+            if grants != vesting {
+                return Err(format!(
+                    "{account} has {vesting} vesting but {grants} in unreleased grants"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The per-node and per-torrent observations of a close, for callers building one.
+pub type Observations = (Vec<MarketObservation>, Vec<HostedBytes>, Vec<NodeRtt>);
