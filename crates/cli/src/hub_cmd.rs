@@ -40,6 +40,10 @@ pub struct HubArgs {
     /// Tokio worker threads (default: one per core). 1 pins the hub to a single core's worth.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Where the hub's auditor measures round trips from, "lat,lon" (overrides hub.toml): without
+    /// it no node gets the geographic boost.
+    #[arg(long, value_name = "LAT,LON")]
+    pub location: Option<String>,
 }
 
 /// The operator key's password, when not typed at a prompt.
@@ -88,6 +92,9 @@ fn config(args: &HubArgs) -> Result<HubConfig> {
     config.listen = args.listen.unwrap_or(config.listen);
     if args.public_url.is_some() {
         config.public_url = args.public_url.clone();
+    }
+    if args.location.is_some() {
+        config.location = args.location.clone();
     }
     if let Some(s) = args.flush_interval {
         config.flush_interval = Duration::from_secs(s);

@@ -137,6 +137,21 @@ pub struct NodeArgs {
     /// node.toml).
     #[arg(long, value_name = "LAT,LON")]
     pub location: Option<String>,
+    /// Pin a torrent, by name or info-hash: hosted whatever it pays, never evicted (repeatable;
+    /// adds to `pinned` in node.toml's `[interests]`).
+    #[arg(long = "pin", value_name = "NAME", global = true)]
+    pub pins: Vec<String>,
+    /// Host the torrents of this index category (repeatable; adds to `categories`).
+    #[arg(long = "category", value_name = "CATEGORY", global = true)]
+    pub categories: Vec<String>,
+    /// Host torrents whose name matches, `*` as wildcard, case-insensitive (repeatable; adds to
+    /// `patterns`).
+    #[arg(long = "pattern", value_name = "GLOB", global = true)]
+    pub patterns: Vec<String>,
+    /// Also fill the rest of the disk budget with what pays best per byte (needs a wallet; sets
+    /// `auto_host = true`).
+    #[arg(long, global = true)]
+    pub auto_host: bool,
     #[command(flatten)]
     pub pay: pay::PayArgs,
 }
@@ -152,10 +167,22 @@ pub enum NodeAction {
     },
     /// List the torrents registered with the node.
     List,
+    /// Show what the hosting policy would keep, add and evict this epoch, and why (asks the hub's
+    /// market; changes nothing).
+    Plan {
+        /// Disk budget to plan with (overrides node.toml).
+        #[arg(long)]
+        disk_budget: Option<String>,
+        /// The collective's hub (overrides node.toml).
+        #[arg(long)]
+        hub: Option<String>,
+    },
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, quiet: bool) {
     let default = match verbose {
+        // The demo narrates what its parts warn about (a node's missing data, say) in its report.
+        0 if quiet => "error",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -172,7 +199,7 @@ fn init_logging(verbose: u8) {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, matches!(cli.command, Command::Demo(_)));
     match cli.command {
         Command::Torrent(TorrentCommand::Create(args)) => torrent_cmd::create(args),
         Command::Torrent(TorrentCommand::Show(args)) => torrent_cmd::show(args),

@@ -12,6 +12,8 @@ pub enum Progress {
         label: String,
         last: Instant,
         total: u64,
+        /// What is counted, after the figures ("bytes", or nothing).
+        unit: &'static str,
     },
 }
 
@@ -35,7 +37,37 @@ impl Progress {
                 label: label.to_owned(),
                 last: Instant::now(),
                 total,
+                unit: " bytes",
             }
+        }
+    }
+
+    /// Counts steps (epochs, say), not bytes.
+    pub fn steps(label: &str, total: u64) -> Progress {
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(label.to_owned());
+            Progress::Bar(bar)
+        } else {
+            Progress::Lines {
+                label: label.to_owned(),
+                last: Instant::now(),
+                total,
+                unit: "",
+            }
+        }
+    }
+
+    /// A line of its own, above the bar.
+    pub fn say(&self, line: &str) {
+        match self {
+            Progress::Bar(bar) => bar.println(line),
+            Progress::Lines { .. } => eprintln!("{line}"),
         }
     }
 
@@ -45,7 +77,12 @@ impl Progress {
             Progress::Bar(bar) => {
                 bar.set_position(done);
             }
-            Progress::Lines { label, last, total } => {
+            Progress::Lines {
+                label,
+                last,
+                total,
+                unit,
+            } => {
                 if last.elapsed() >= LINE_EVERY {
                     *last = Instant::now();
                     let pct = if *total == 0 {
@@ -53,7 +90,7 @@ impl Progress {
                     } else {
                         done as f64 * 100.0 / *total as f64
                     };
-                    eprintln!("{label}: {done}/{total} bytes ({pct:.1}%){extra}");
+                    eprintln!("{label}: {done}/{total}{unit} ({pct:.1}%){extra}");
                 }
             }
         }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use engine::{CheckProgress, Engine, EngineConfig, TorrentHandle};
 use metainfo::Torrent;
 use node::size::{format_size, parse_size};
-use node::{Node, NodeConfig};
+use node::{Node, NodeConfig, policy};
 
 use crate::pay::{Paying, Settling, StateDir};
 use crate::progress::Progress;
@@ -265,6 +265,17 @@ pub async fn node(args: NodeArgs) -> Result<()> {
         ledger::check_location(location).context("--location")?;
         config.location = Some(location.clone());
     }
+    // Interests on the command line add to node.toml's.
+    config.interests.pinned.extend(args.pins.iter().cloned());
+    config
+        .interests
+        .categories
+        .extend(args.categories.iter().cloned());
+    config
+        .interests
+        .patterns
+        .extend(args.patterns.iter().cloned());
+    config.auto_host |= args.auto_host;
     match args.action {
         Some(NodeAction::Add {
             torrent,
@@ -303,6 +314,17 @@ pub async fn node(args: NodeArgs) -> Result<()> {
             );
             Ok(())
         }
+        Some(NodeAction::Plan { disk_budget, hub }) => {
+            if let Some(budget) = disk_budget {
+                config.disk_budget = parse_size(&budget)
+                    .map_err(anyhow::Error::msg)
+                    .context("--disk-budget")?;
+            }
+            if let Some(hub) = hub {
+                config.hub = Some(hub);
+            }
+            print_plan(&config).await
+        }
         None => {
             eprintln!(
                 "node: data dir {}, disk budget {}",
@@ -327,13 +349,203 @@ pub async fn node(args: NodeArgs) -> Result<()> {
                 }
                 None => None,
             };
+            let policy_hub = match (&paying, config.hosting_policy()) {
+                (Some(p), true) => {
+                    let passkey = config
+                        .passkey
+                        .clone()
+                        .or_else(|| std::env::var("SEEDBANK_PASSKEY").ok())
+                        .context(
+                            "the hosting policy fetches .torrent files with your passkey: set \
+                             `passkey` in node.toml or SEEDBANK_PASSKEY",
+                        )?;
+                    Some(p.hub.clone().with_passkey(Some(passkey)))
+                }
+                (None, true) => {
+                    eprintln!(
+                        "warning: interests and auto_host need a wallet (the node pays for what it \
+                         downloads): the hosting policy is off"
+                    );
+                    None
+                }
+                (_, false) => None,
+            };
+            let auto_host = config.auto_host;
             let mut node = Node::start(config).await?;
             if let Some(p) = paying {
                 node.enable_payments(p.payments, p.hub);
+            }
+            if let Some(hub) = policy_hub {
+                node.enable_policy(hub)?;
+                eprintln!(
+                    "hosting policy: {} (see `seedbank node plan`)",
+                    if auto_host {
+                        "interests, then what pays best"
+                    } else {
+                        "interests only"
+                    }
+                );
             }
             eprintln!("listening on {}", node.engine().listen_addr());
             node.run(interrupted()).await?;
             Ok(())
         }
+    }
+}
+
+/// `seedbank node plan`: the plan the node would apply this epoch, as a table.
+async fn print_plan(config: &NodeConfig) -> Result<()> {
+    let url = config
+        .hub
+        .as_deref()
+        .context("the plan needs the hub's market: pass --hub URL or set `hub` in node.toml")?;
+    let market = hubapi::HubClient::new(url)?
+        .market()
+        .await
+        .context("asking the hub's market")?;
+    let record_path = node::policy_record_path(&config.data_dir);
+    let record = policy::Record::load(&record_path)
+        .with_context(|| format!("reading {}", record_path.display()))?;
+    let active = config.hosting_policy();
+    // With the policy off, show what --auto-host would do.
+    let options = policy::Options {
+        fill: config.auto_host || !active,
+        ..policy::Options::default()
+    };
+    let (plan, leaving) = node::plan_hosting(config, &market, &record, &options)?;
+
+    match market.closed_epoch {
+        Some(epoch) if !plan.relative => println!(
+            "market after epoch {epoch}: {} tokens minted for hosting over {} weighted bytes",
+            policy::significant(market.minted.0 as f64 / 1e18),
+            market.weighted_bytes.0
+        ),
+        _ => println!(
+            "market: no hosting reward measured yet, values are relative (weight x share); \
+             pools and demand break ties"
+        ),
+    }
+    if !active {
+        println!(
+            "the policy is off (no interests, no auto_host): the node adds nothing by itself; \
+             this is what --auto-host would do"
+        );
+    } else if !config.auto_host {
+        println!("interests only: auto_host is off, nothing is added for pay");
+    }
+    if active && config.wallet.is_none() {
+        println!("note: the node runs the policy only with a wallet (it pays for its downloads)");
+    }
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let value = |v: f64| policy::significant(v);
+    for (action, choices) in [
+        ("keep", &plan.keep),
+        ("add", &plan.add),
+        ("evict", &plan.evict),
+    ] {
+        for c in choices {
+            rows.push([
+                action.to_owned(),
+                c.name.clone(),
+                format_size(c.size),
+                value(c.value_per_gib),
+                c.reason.clone(),
+            ]);
+        }
+    }
+    const MAX_SKIPPED: usize = 20;
+    for (name, reason) in plan.skipped.iter().take(MAX_SKIPPED) {
+        rows.push([
+            "skip".to_owned(),
+            name.clone(),
+            String::new(),
+            String::new(),
+            reason.clone(),
+        ]);
+    }
+    print_table(
+        &[
+            "ACTION",
+            "NAME",
+            "SIZE",
+            if plan.relative {
+                "VALUE (RELATIVE)"
+            } else {
+                "TOKENS/GiB/EPOCH"
+            },
+            "REASON",
+        ],
+        &rows,
+    );
+    if plan.skipped.len() > MAX_SKIPPED {
+        println!(
+            "... and {} more not taken",
+            plan.skipped.len() - MAX_SKIPPED
+        );
+    }
+    println!(
+        "{} planned of a {} budget{}",
+        format_size(plan.planned_bytes),
+        format_size(config.disk_budget),
+        if leaving > 0 {
+            format!(
+                " ({} evicted, deleted once no hosting report claims it)",
+                format_size(leaving)
+            )
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "value per GiB per epoch = (minted/weighted_bytes x weight x min(1, target/(replicas+1)) \
+         + pool_per_epoch/((replicas+1) x size) + price x saturation x {}/(replicas+1)) x 2^30; \
+         a holding is swapped only for {:.0} % more",
+        policy::DEMAND_SHARE,
+        policy::SWAP_MARGIN * 100.0
+    );
+    Ok(())
+}
+
+/// Left-aligned columns; long names are cut so the table stays readable.
+fn print_table(header: &[&str; 5], rows: &[[String; 5]]) {
+    const MAX_NAME: usize = 40;
+    let cut = |s: &str, max: usize| -> String {
+        if s.chars().count() > max {
+            let mut out: String = s.chars().take(max - 1).collect();
+            out.push('…');
+            out
+        } else {
+            s.to_owned()
+        }
+    };
+    let rows: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r[1] = cut(&r[1], MAX_NAME);
+            r
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(*header);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
     }
 }

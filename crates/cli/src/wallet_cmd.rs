@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use hubapi::{HubClient, LedgerInfo};
 use token::keystore::{self, Strength};
-use token::{Address, Amount, Invite, Join, SecretKey, Signed, Stake, Transfer, Unstake, UserTx};
+use token::{
+    Address, Amount, Invite, Join, SecretKey, Signed, Sponsor, Stake, Transfer, Unstake, UserTx,
+};
 
 use crate::secret;
 
@@ -67,6 +69,17 @@ enum WalletAction {
     /// Become the member NAME (needs the minimum stake, and an invitation where required); prints
     /// the passkey.
     Join { name: String },
+    /// Deposit AMOUNT into the hosting pool of a torrent (its index name or id), paid out to its
+    /// verified hosts over EPOCHS epoch closes on top of inflation.
+    Sponsor {
+        torrent: String,
+        amount: Amount,
+        #[arg(long, default_value_t = 24)]
+        epochs: u64,
+    },
+    /// The wallet's (or ADDRESS's) cumulative earnings and their Merkle proof in the last close's
+    /// root (OpenZeppelin StandardMerkleTree of (address, uint256)), for a distributor contract.
+    Proof { address: Option<Address> },
     /// Transactions touching the wallet, newest first.
     History {
         #[arg(long, default_value_t = 20)]
@@ -188,6 +201,30 @@ async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction
             }
             return Ok(());
         }
+        WalletAction::Proof { address } => {
+            let address = match address {
+                Some(a) => a,
+                None => own_address()?,
+            };
+            let e = client.earnings(&address).await?;
+            let Some(epoch) = e.epoch else {
+                bail!("no epoch has been closed yet: nothing has been earned");
+            };
+            println!("account     {}", e.address);
+            println!("epoch       {epoch}");
+            println!(
+                "cumulative  {} {} ({} base units)",
+                e.cumulative, info.symbol, e.cumulative.0
+            );
+            println!("vesting     {} {}", e.vesting, info.symbol);
+            println!("root        {}", e.root);
+            if e.proof.is_empty() && e.cumulative == Amount::ZERO {
+                println!("proof       none: this account has earned nothing");
+            } else {
+                println!("proof       [{}]", e.proof.join(", "));
+            }
+            return Ok(());
+        }
         WalletAction::History { limit } => {
             let address = own_address()?;
             for e in client.history(&address, limit).await? {
@@ -231,6 +268,30 @@ async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction
             name,
             nonce,
         }),
+        WalletAction::Sponsor {
+            torrent,
+            amount,
+            epochs,
+        } => {
+            let entry = match torrent.parse::<u32>() {
+                Ok(id) => client.torrent(id).await?.summary,
+                Err(_) => client.torrent_named(&torrent).await?,
+            };
+            let key = entry
+                .ledger_id()
+                .with_context(|| format!("{} has no info-hash", entry.name))?;
+            eprintln!(
+                "sponsoring {:?}: {amount} {} over {epochs} epochs",
+                entry.name, info.symbol
+            );
+            UserTx::Sponsor(Sponsor {
+                sponsor: me,
+                torrent: key,
+                amount,
+                epochs,
+                nonce,
+            })
+        }
         _ => unreachable!("handled above"),
     };
     submit(client, &info, &key, tx).await

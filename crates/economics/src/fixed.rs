@@ -6,11 +6,13 @@
 //! wrapping or panicking.
 //!
 //! [`pow_wad`] is `x^y = 2^(y · log2 x)` in binary fixed point with 63 fractional bits (Q.63):
-//! `log2` by repeated squaring (one exact bit per squaring), `2^f` for the fractional part by its
+//! `log2` by repeated squaring (one bit per squaring), `2^f` for the fractional part by its
 //! Taylor series `e^(f ln 2)`, whose terms are all positive. Every step is a floor of a product of
 //! non-negative numbers, so the result is monotone in `x` and in `y` by construction (not just up
 //! to rounding), and the whole computation is a fixed sequence of integer operations: the same
-//! bits on every machine.
+//! bits on every machine. (The other classic `2^f`, a product of constants `2^(2^-i)` for the
+//! bits of `f`, is as accurate but not monotone: `f + 1` can carry through many bits and multiply
+//! a different set of rounded constants, landing a unit below `2^f`.)
 
 use crate::EconError;
 
@@ -167,17 +169,15 @@ fn scale_wad(p: u128, k: i128) -> Result<u128, EconError> {
     }
 }
 
-/// x^y for x and y in WAD (x > 0; x = 0 gives 0 for y > 0 and WAD for y = 0). Via log2/exp2 in
-/// fixed point (e.g. Q.60 in u128: log2 by repeated squaring, exp2 by a product of 2^(2^-i)
-/// constants computed with u128::isqrt at first use or as consts), relative error below 1e-12 for
-/// x in [1e-9, 1e9] and y in [0, 8]. Err(Overflow) if the result does not fit.
+/// x^y for x and y in WAD (x > 0; x = 0 gives 0 for y > 0 and WAD for y = 0), rounded down.
+/// Err(Overflow) if the result does not fit.
 ///
-/// As implemented: Q.63, `log2` by repeated squaring, `2^f` by a positive Taylor series (see the
-/// module documentation). The relative error is about 10^-17 (a few units in 2^-63 from each
-/// stage, times `y` for the logarithm), far inside the 10^-12 promised, plus the final floor to a
-/// whole unit of 10^-18, which dominates for results below about 10^-6. Exact cases: `x^0 = 1`,
-/// `0^y = 0` (y > 0), `1^y = 1`. `x^1` is `x` within that error, not always to the unit.
-/// The result is monotone (non-decreasing) in `x`, and in `y` in the direction the exact power
+/// `2^(y · log2 x)` in Q.63: `log2` by repeated squaring, `2^f` by a positive Taylor series (see
+/// the module documentation). For x in [1e-9, 1e9] and y in [0, 8] the relative error is about
+/// 10^-18 (10^-12 is the promise; the logarithm's error grows with `y`), plus the final floor to
+/// a whole unit of 10^-18, which dominates for results below about 10^-6.
+/// Exact: `x^0 = 1`, `0^y = 0` (y > 0), `1^y = 1`; `x^1` is `x` within that error, not always
+/// to the unit. Monotone (non-decreasing) in `x`, and in `y` in the direction the exact power
 /// moves (up for `x >= 1`, down for `x < 1`), by construction.
 pub fn pow_wad(x: u128, y: u128) -> Result<u128, EconError> {
     if y == 0 {
@@ -324,9 +324,17 @@ mod tests {
         for (x, y, exact) in [
             (2 * WAD, WAD / 2, 1_414_213_562_373_095_048u128),
             (10 * WAD, 3 * WAD / 2, 31_622_776_601_683_793_319),
-            (105 * WAD / 100, 114_155_251_141_552, 1_000_005_569_668_954_547), // 1.05^(1/8760)
+            (
+                105 * WAD / 100,
+                114_155_251_141_552,
+                1_000_005_569_668_954_547,
+            ), // 1.05^(1/8760)
             (WAD / 2, 3 * WAD / 2, 353_553_390_593_273_762),
-            (725 * WAD / 100, 7_125 * WAD / 1000, 1_348_678_073_242_189_002_695_626),
+            (
+                725 * WAD / 100,
+                7_125 * WAD / 1000,
+                1_348_678_073_242_189_002_695_626,
+            ),
             (1_000_000_000, 3 * WAD / 10, 1_995_262_314_968_879),
             (10u128.pow(27), 2 * WAD, 10u128.pow(36)),
             (123_456_789, 8 * WAD, 0),
@@ -335,7 +343,10 @@ mod tests {
         ] {
             let got = pow_wad(x, y).unwrap();
             let tolerance = exact / 10u128.pow(17) + 2;
-            assert!(got.abs_diff(exact) <= tolerance, "{x}^{y}: {got} vs {exact}");
+            assert!(
+                got.abs_diff(exact) <= tolerance,
+                "{x}^{y}: {got} vs {exact}"
+            );
         }
     }
 

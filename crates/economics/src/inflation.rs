@@ -5,7 +5,7 @@
 //! back to `(1 + r)`. Inflation pays for verified hosting only (the caller splits the amount by
 //! score, [`crate::rewards`]); never for traffic, which is paid by downloaders.
 //!
-//! Rounding: the growth factor `(1 + r)^(t / year)` is [`pow_wad`] (relative error about 10^-17)
+//! Rounding: the growth factor `(1 + r)^(t / year)` is [`pow_wad`] (relative error about 10^-18)
 //! and the mint is floored, so the supply never grows faster than the stated rate by more than
 //! that error; the floors cost at most one base unit per epoch.
 

@@ -281,6 +281,19 @@ pub mod wad_text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every WAD value prints as text that reads back exactly, in a valid parameter table too.
+        #[test]
+        fn wad_text_round_trips_any_value(v in any::<u128>(), alpha in 0u128..=8 * WAD) {
+            let text = wad_text::format(v);
+            prop_assert_eq!(wad_text::parse(&text), Ok(v));
+            let p = EconomyParams { staker_alpha_wad: alpha, weight_max_wad: v.max(WAD), ..EconomyParams::default() };
+            let back: EconomyParams = toml::from_str(&toml::to_string(&p).unwrap()).unwrap();
+            prop_assert_eq!(back, p);
+        }
+    }
 
     #[test]
     fn defaults_are_valid_and_documented() {

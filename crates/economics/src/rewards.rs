@@ -14,14 +14,13 @@ use crate::fixed::{WAD, mul_div};
 use crate::{BPS, EconError};
 
 /// A replica's hosting score: verified_bytes × weight × geo factor (geo_bps: 10000 = ×1.0,
-/// 11500 = ×1.15), in units of WAD-bytes / 10^4... define it exactly: verified_bytes × weight_wad / WAD × geo_bps / 10000
-/// computed as mul_div(verified_bytes × geo_bps, weight_wad, WAD × 10000) — state the unit in docs.
+/// 11500 = ×1.15), computed as `mul_div(verified_bytes × geo_bps, weight_wad, WAD × 10000)`, one
+/// rounding (down).
 ///
-/// As implemented: `floor(verified_bytes · geo_bps · weight_wad / (WAD · 10^4))`, one rounding.
 /// **Unit: weighted bytes**: a byte verified on a torrent of weight 1.0 with no geographic boost
 /// scores 1; the same byte on a torrent of weight 4.0 from a boosted location scores 4.6.
 /// Scores are only ever compared with each other ([`split`]), so the unit cancels.
-/// `Err(Overflow)` only for weights beyond any valid `weight_max` (about 3 · 10^12 WAD for a
+/// `Err(Overflow)` only for weights far beyond any sensible `weight_max` (about 10^19 WAD for a
 /// claim of 2^64 bytes).
 pub fn score(verified_bytes: u64, weight_wad: u128, geo_bps: u32) -> Result<u128, EconError> {
     // Below 2^64 · 2^32 = 2^96; the divisor is 10^22.

@@ -220,11 +220,7 @@ fn markets(
         .map(|(id, key)| {
             let flow = shared
                 .tracker
-                .flow(
-                    *id,
-                    SATURATION_WINDOW_SECS,
-                    shared.config.assumed_peer_rate,
-                )
+                .flow(*id, SATURATION_WINDOW_SECS, shared.config.assumed_peer_rate)
                 .unwrap_or_default();
             // What receipts show was delivered, at the same pace over the window.
             let delivered = settled.get(key).copied().unwrap_or(0);

@@ -22,7 +22,10 @@ pub(crate) async fn market(State(shared): S) -> ApiResult<Market> {
             offset: Some(offset),
             ..Default::default()
         };
-        let page = reader.with_store(false, move |s| s.list_torrents(&query)).await?.1;
+        let page = reader
+            .with_store(false, move |s| s.list_torrents(&query))
+            .await?
+            .1;
         if page.is_empty() {
             break;
         }
@@ -73,8 +76,7 @@ pub(crate) async fn earnings(
     let (values, epoch, root, vesting) = {
         let state = ledger.state();
         let e = state.economy();
-        let values: Vec<(token::Address, u128)> =
-            e.earned.iter().map(|(a, x)| (*a, x.0)).collect();
+        let values: Vec<(token::Address, u128)> = e.earned.iter().map(|(a, x)| (*a, x.0)).collect();
         (
             values,
             e.last_closed,
@@ -103,7 +105,10 @@ pub(crate) async fn earnings(
     }))
 }
 
-fn close_of(summary: Option<ledger::CloseSummary>, what: String) -> ApiResult<ledger::CloseSummary> {
+fn close_of(
+    summary: Option<ledger::CloseSummary>,
+    what: String,
+) -> ApiResult<ledger::CloseSummary> {
     summary
         .map(axum::Json)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", what))

@@ -106,7 +106,8 @@ pub struct Sponsorship {
     pub per_epoch: Amount,
 }
 
-/// Rewards granted on one UTC day, vesting linearly from `start` over the genesis' vesting days.
+/// Rewards granted on one UTC day, vesting linearly from `start` (the next midnight) over the
+/// genesis' vesting days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub start: u64,
@@ -224,9 +225,10 @@ fn add(a: Amount, b: u128) -> Result<Amount, TxError> {
     a.0.checked_add(b).map(Amount).ok_or(TxError::Overflow)
 }
 
-/// Start of the UTC day `t` falls in: grants made on one day vest as one.
-fn day_start(t: u64) -> u64 {
-    t - t % 86_400
+/// When a reward earned at `t` starts vesting: the next UTC midnight. Grants of one day then
+/// vest as one (one grant per account and day, however short the epochs), and none vests early.
+fn vesting_start(t: u64) -> u64 {
+    (t - t % 86_400).saturating_add(86_400)
 }
 
 impl Economy {
@@ -264,7 +266,7 @@ impl Economy {
         if amount == 0 {
             return;
         }
-        let start = day_start(now);
+        let start = vesting_start(now);
         let grants = self.grants.entry(account).or_default();
         match grants.last_mut() {
             Some(g) if g.start == start => g.amount = Amount(g.amount.0 + amount),
@@ -325,14 +327,14 @@ impl State {
 
     /// Tokens a torrent's pool holds, and what it pays per close.
     pub fn pool(&self, torrent: &[u8; 32]) -> (Amount, Amount) {
-        self.economy.pools.get(torrent).map_or(
-            (Amount::ZERO, Amount::ZERO),
-            |ss| {
+        self.economy
+            .pools
+            .get(torrent)
+            .map_or((Amount::ZERO, Amount::ZERO), |ss| {
                 let left = ss.iter().map(|s| s.left.0).sum();
                 let per = ss.iter().map(|s| s.per_epoch.0.min(s.left.0)).sum();
                 (Amount(left), Amount(per))
-            },
-        )
+            })
     }
 
     /// Σ of every pool and the undistributed rewards: part of the supply.
@@ -435,7 +437,9 @@ impl State {
         if let Some(last) = self.economy.last_closed
             && epoch <= last
         {
-            return refuse(format!("closes come in order: epoch {last} is closed already"));
+            return refuse(format!(
+                "closes come in order: epoch {last} is closed already"
+            ));
         }
         let end = self.params().epoch_start(epoch.saturating_add(1));
         if now < end {
@@ -516,11 +520,11 @@ impl State {
             return Some("disqualified".into());
         }
         if host.frozen {
-            return Some("frozen: an audit this epoch went unanswered or found data missing".into());
+            return Some(
+                "frozen: an audit this epoch went unanswered or found data missing".into(),
+            );
         }
-        if rules.standing(host.reputation.score_ppb())
-            != economics::reputation::Standing::Good
-        {
+        if rules.standing(host.reputation.score_ppb()) != economics::reputation::Standing::Good {
             return Some("suspended: audit reputation below the reward threshold".into());
         }
         match self.economy.tallies.get(node) {
@@ -620,7 +624,10 @@ impl State {
         if weighted > 0 {
             minted = inflation::per_epoch(supply, p.inflation_bps, g.epoch_secs).map_err(econ)?;
             self.minted.0.checked_add(minted).ok_or(TxError::Overflow)?;
-            let pot = reward_carry.0.checked_add(minted).ok_or(TxError::Overflow)?;
+            let pot = reward_carry
+                .0
+                .checked_add(minted)
+                .ok_or(TxError::Overflow)?;
             let shares: Vec<u128> = scores.iter().map(|(_, s)| *s).collect();
             let (parts, rest) = rewards::split(pot, &shares).map_err(econ)?;
             reward_carry = Amount(rest);
@@ -696,8 +703,13 @@ impl State {
                 if a.stake == Amount::ZERO || a.lock_until <= now {
                     continue;
                 }
-                let w = stakers::lock_weight(a.stake.0, a.lock_until - now, max_lock, p.staker_alpha_wad)
-                    .map_err(econ)?;
+                let w = stakers::lock_weight(
+                    a.stake.0,
+                    a.lock_until - now,
+                    max_lock,
+                    p.staker_alpha_wad,
+                )
+                .map_err(econ)?;
                 if w > 0 {
                     weights.push((*address, w));
                 }
@@ -723,7 +735,9 @@ impl State {
         for (account, grants) in &self.economy.grants {
             let released: u128 = grants
                 .iter()
-                .map(|g| vesting::vested(g.amount.0, g.start, now, duration).saturating_sub(g.released.0))
+                .map(|g| {
+                    vesting::vested(g.amount.0, g.start, now, duration).saturating_sub(g.released.0)
+                })
                 .sum();
             if released > 0 {
                 credits.entry(*account).or_default().released = released;
@@ -754,8 +768,13 @@ impl State {
                 Route::DynamicPrice => {
                     let floor = crate::state::basis_points(m.base_price.0, g.price_floor_bps);
                     Amount(
-                        market::next_price(terms.price_per_byte.0, saturation, p.max_step_bps, floor)
-                            .map_err(econ)?,
+                        market::next_price(
+                            terms.price_per_byte.0,
+                            saturation,
+                            p.max_step_bps,
+                            floor,
+                        )
+                        .map_err(econ)?,
                     )
                 }
                 Route::DynamicGate => terms.price_per_byte,
@@ -785,11 +804,7 @@ impl State {
         let min_stake = match p.route {
             Route::DynamicPrice => self.economy.min_stake,
             Route::DynamicGate => {
-                let members = self
-                    .members
-                    .values()
-                    .filter(|a| self.is_active(a))
-                    .count() as u64;
+                let members = self.members.values().filter(|a| self.is_active(a)).count() as u64;
                 Some(Amount(
                     market::next_min_stake(self.join_stake().0, members, &p, g.min_stake.0)
                         .map_err(econ)?,
@@ -824,9 +839,15 @@ impl State {
             let mut a = self.account(account);
             // Release before granting: a grant made now has vested nothing yet.
             if c.released > 0 {
-                let grants = self.economy.grants.get_mut(account).expect("released from grants");
+                let grants = self
+                    .economy
+                    .grants
+                    .get_mut(account)
+                    .expect("released from grants");
                 for g in grants.iter_mut() {
-                    g.released = Amount(vesting::vested(g.amount.0, g.start, now, duration).max(g.released.0));
+                    g.released = Amount(
+                        vesting::vested(g.amount.0, g.start, now, duration).max(g.released.0),
+                    );
                 }
                 grants.retain(|g| g.released != g.amount);
                 if grants.is_empty() {

@@ -210,7 +210,9 @@ impl Genesis {
             .validate()
             .map_err(|e| GenesisError::Invalid(format!("economy: {e}")))?;
         if self.price_floor_bps > 10_000 {
-            return bad("price_floor_bps is basis points of the registered price: at most 10000".into());
+            return bad(
+                "price_floor_bps is basis points of the registered price: at most 10000".into(),
+            );
         }
         let mut names = std::collections::BTreeSet::new();
         let mut accounts = std::collections::BTreeSet::new();

@@ -663,7 +663,12 @@ mod tests {
             signature: operator.sign_digest(&system_digest(&domain, seq, &tx)),
             tx,
         };
-        apply(&mut state, t0, system(0, SystemTx::Genesis(g.clone()))).unwrap();
+        apply(
+            &mut state,
+            t0,
+            system(0, SystemTx::Genesis(Box::new(g.clone()))),
+        )
+        .unwrap();
         // Stake → vesting: 100 vesting, 200 staked.
         let mut account = state.account(&node.address());
         account.stake = Amount::tokens(200);

@@ -148,7 +148,7 @@ impl Ledger {
             return Err(LedgerError::Exists);
         }
         let mut state = State::default();
-        let tx = SystemTx::Genesis(genesis.clone());
+        let tx = SystemTx::Genesis(Box::new(genesis.clone()));
         let signature = operator.sign_digest(&system_digest(&genesis.domain(), 0, &tx));
         let tx = Tx::System { tx, signature };
         let body = serde_json::to_string(&tx).map_err(|e| LedgerError::Genesis(e.to_string()))?;

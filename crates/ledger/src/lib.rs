@@ -23,13 +23,13 @@ pub mod state;
 mod store;
 pub mod tx;
 
+pub use economy::{CloseSummary, Economy, Market};
 pub use genesis::{Genesis, GenesisError, JoinPolicy};
 pub use hosting::{EpochInfo, Host, ReportInfo, check_endpoint, check_location};
 pub use ledger::{Committed, HistoryItem, Ledger, Summary, verify};
 pub use replay::ReplayReport;
 pub use state::{Account, MemberChange, Supply, TorrentTerms};
 pub use store::StoreError;
-pub use economy::{CloseSummary, Economy, Market};
 pub use tx::{
     AuditMark, EpochCloseTx, HostedBytes, MarketObservation, NodeAudit, NodeRtt, ReceiptOutcome,
     SystemTx, Tx, TxError,

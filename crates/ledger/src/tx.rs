@@ -12,7 +12,7 @@ use crate::genesis::Genesis;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SystemTx {
     /// The first entry, and only there.
-    Genesis(Genesis),
+    Genesis(Box<Genesis>),
     /// A torrent becomes payable: its id (see `token::torrent_id`), data bytes and price.
     RegisterTorrent {
         #[serde(with = "hex32")]

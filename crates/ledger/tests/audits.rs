@@ -6,15 +6,14 @@
 //! end by replaying what they logged, with and without signature checks. The last ones run a real
 //! `Ledger` on one-second epochs: the tables, `verify` and a reopen must agree with the live root.
 
-
 mod support;
 
 use economics::PPB;
 use economics::reputation::Standing;
-use ledger::state::State;
-use ledger::{AuditMark, Ledger, SystemTx, TxError, verify};
+use ledger::state::Effects;
+use ledger::{AuditMark, Ledger, SystemTx, Tx, TxError, verify};
 use support::*;
-use token::{Address, Amount, Transfer, UserTx};
+use token::{Address, Amount, Report, SecretKey, Signed, Transfer, Unstake, UserTx};
 
 #[test]
 fn reports_are_fixed_before_their_epoch_and_bounded_by_collateral() {

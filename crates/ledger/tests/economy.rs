@@ -141,7 +141,10 @@ fn a_hot_torrents_price_rises_while_saturated_and_falls_after_seeders_join() {
         let s = close(&mut w, c);
         let t = s.torrents.iter().find(|t| t.torrent == TORRENT).unwrap();
         prices.push(t.price_after.0);
-        assert_eq!(w.state.torrent(&TORRENT).unwrap().price_per_byte.0, t.price_after.0);
+        assert_eq!(
+            w.state.torrent(&TORRENT).unwrap().price_per_byte.0,
+            t.price_after.0
+        );
     }
     // +12.5 % a step while saturated (the EIP-1559 bound), then down.
     for i in 0..3 {
@@ -179,9 +182,16 @@ fn an_under_replicated_torrents_weight_rises_until_replicas_reach_target() {
     }
     for pair in weights.windows(2) {
         assert!(pair[1] > pair[0] || pair[1] == 3 * WAD / 2, "{weights:?}");
-        assert!(pair[1] <= pair[0] + pair[0] / 8, "bounded step: {weights:?}");
+        assert!(
+            pair[1] <= pair[0] + pair[0] / 8,
+            "bounded step: {weights:?}"
+        );
     }
-    assert_eq!(*weights.last().unwrap(), 3 * WAD / 2, "reached 3/2: {weights:?}");
+    assert_eq!(
+        *weights.last().unwrap(),
+        3 * WAD / 2,
+        "reached 3/2: {weights:?}"
+    );
     // A third replica reaches the target: the weight heads back to 1.
     let s = audited_epoch(
         &mut w,
@@ -227,17 +237,20 @@ fn a_lazy_nodes_earnings_fall_and_it_is_penalised_while_an_honest_one_earns() {
     let carry = w.state.economy().reward_carry.0;
     let s = audited_epoch(
         &mut w,
-        &[
-            (&alice, TORRENT, "", passes()),
-            (&bob, TORRENT, "", lazy),
-        ],
+        &[(&alice, TORRENT, "", passes()), (&bob, TORRENT, "", lazy)],
         Vec::new(),
         "",
     );
     let b = host(&s, &bob);
     assert_eq!(b.reward, Amount::ZERO);
-    assert!(b.excluded.as_deref().unwrap().starts_with("frozen"), "{b:?}");
-    assert!(w.state.host(&bob.address()).unwrap().frozen, "penalised: frozen");
+    assert!(
+        b.excluded.as_deref().unwrap().starts_with("frozen"),
+        "{b:?}"
+    );
+    assert!(
+        w.state.host(&bob.address()).unwrap().frozen,
+        "penalised: frozen"
+    );
     // Alice took the whole epoch's inflation, less the rounding carried to the next close.
     let a = host(&s, &alice);
     assert_eq!(
@@ -245,7 +258,10 @@ fn a_lazy_nodes_earnings_fall_and_it_is_penalised_while_an_honest_one_earns() {
         s.minted.0 + carry,
         "minted = paid + carried"
     );
-    assert!(a.reward > a1, "the honest node earns more when the lazy one is out");
+    assert!(
+        a.reward > a1,
+        "the honest node earns more when the lazy one is out"
+    );
     w.replays_agree();
 }
 
@@ -261,9 +277,18 @@ fn rewards_vest_three_quarters_over_180_days_and_penalties_take_vesting_first() 
     assert_eq!(w.state.account(&alice.address()).vesting, a.vesting);
     assert_eq!(w.state.economy().unvested(&alice.address()), a.vesting.0);
 
-    // 90 days on, a close releases half of the grant (it vests from the day it was made).
+    // Nothing vests before the next UTC midnight; 90 days after it, a close releases half.
     let epoch = w.epoch();
-    w.go_to(epoch + 90 * 24);
+    let ended = w.epoch();
+    w.go_to(epoch + 1);
+    let s = close(&mut w, empty_close(ended));
+    assert_eq!(
+        s.released,
+        Amount::ZERO,
+        "vesting starts at the next midnight"
+    );
+    let midnight = (w.now / 86_400 + 1) * 86_400;
+    w.go_to(w.genesis.epoch_at(midnight + 90 * 86_400));
     let before = w.state.account(&alice.address());
     let ended = w.epoch() - 1;
     let s = close(&mut w, empty_close(ended));
@@ -271,7 +296,10 @@ fn rewards_vest_three_quarters_over_180_days_and_penalties_take_vesting_first() 
     let released = after.balance.0 - before.balance.0;
     assert_eq!(s.released.0, released);
     let half = a.vesting.0 / 2;
-    assert!(released.abs_diff(half) <= a.vesting.0 / 180, "{released} vs {half}");
+    assert!(
+        released.abs_diff(half) <= a.vesting.0 / 180,
+        "{released} vs {half}"
+    );
     assert_eq!(after.vesting.0, a.vesting.0 - released);
 
     // Wrong data burns vesting before stake.
@@ -287,7 +315,10 @@ fn rewards_vest_three_quarters_over_180_days_and_penalties_take_vesting_first() 
     w.results(epoch, vec![audit(&alice, marks)]).unwrap();
     let burned = w.state.account(&alice.address());
     assert!(burned.vesting < after.vesting);
-    assert_eq!(w.state.economy().unvested(&alice.address()), burned.vesting.0);
+    assert_eq!(
+        w.state.economy().unvested(&alice.address()),
+        burned.vesting.0
+    );
     assert!(burned.stake == stake || burned.vesting == Amount::ZERO);
     w.replays_agree();
 }
@@ -367,14 +398,15 @@ fn a_sponsored_pool_pays_only_its_torrents_verified_hosts_and_is_conserved() {
     for round in 0..5 {
         let s = audited_epoch(
             &mut w,
-            &[
-                (&alice, TORRENT, "", passes()),
-                (&bob, OTHER, "", passes()),
-            ],
+            &[(&alice, TORRENT, "", passes()), (&bob, OTHER, "", passes())],
             Vec::new(),
             "",
         );
-        assert_eq!(host(&s, &bob).sponsored, Amount::ZERO, "bob hosts the other torrent");
+        assert_eq!(
+            host(&s, &bob).sponsored,
+            Amount::ZERO,
+            "bob hosts the other torrent"
+        );
         let a = host(&s, &alice).sponsored.0;
         if round < 4 {
             assert_eq!(a, deposit.0 / 4, "round {round}");
@@ -382,7 +414,7 @@ fn a_sponsored_pool_pays_only_its_torrents_verified_hosts_and_is_conserved() {
             assert_eq!(a, 0, "the pool is spent");
         }
         paid += a;
-        assert_eq!(paid + w.state.pool(&TORRENT).0 .0, deposit.0, "conserved");
+        assert_eq!(paid + w.state.pool(&TORRENT).0.0, deposit.0, "conserved");
     }
     assert_eq!(paid, deposit.0);
     // Refusals change nothing.
@@ -399,7 +431,10 @@ fn a_sponsored_pool_pays_only_its_torrents_verified_hosts_and_is_conserved() {
     assert_eq!(bad(Amount::ZERO, 4, TORRENT, &mut w), "zero_amount");
     assert_eq!(bad(deposit, 0, TORRENT, &mut w), "bad_sponsor");
     assert_eq!(bad(deposit, 4, [7; 32], &mut w), "bad_sponsor");
-    assert_eq!(bad(Amount::tokens(1_000_000), 4, TORRENT, &mut w), "insufficient_balance");
+    assert_eq!(
+        bad(Amount::tokens(1_000_000), 4, TORRENT, &mut w),
+        "insufficient_balance"
+    );
     w.replays_agree();
 }
 
@@ -412,7 +447,11 @@ fn a_location_its_round_trip_contradicts_gets_no_boost() {
             .iter()
             .map(|k| NodeRtt {
                 node: k.address(),
-                rtt_us: if k.address() == dave.address() { 30_000 } else { 200 },
+                rtt_us: if k.address() == dave.address() {
+                    30_000
+                } else {
+                    200
+                },
             })
             .collect();
         v.sort_by_key(|r| r.node);
@@ -434,24 +473,34 @@ fn a_location_its_round_trip_contradicts_gets_no_boost() {
         BERLIN,
     );
     let geo = |k: &SecretKey| host(&s, k).replicas[0].clone();
-    assert!(matches!(geo(&bob).geo, GeoVerdict::Contradicted { .. }), "{:?}", geo(&bob));
+    assert!(
+        matches!(geo(&bob).geo, GeoVerdict::Contradicted { .. }),
+        "{:?}",
+        geo(&bob)
+    );
     assert_eq!(geo(&bob).geo_bps, 10_000);
     assert!(!geo(&bob).geo.reason().is_empty());
     // Dave is consistent but bob declares the same city: no boost for being near a replica.
-    assert!(matches!(geo(&dave).geo, GeoVerdict::NearReplica { .. }), "{:?}", geo(&dave));
+    assert!(
+        matches!(geo(&dave).geo, GeoVerdict::NearReplica { .. }),
+        "{:?}",
+        geo(&dave)
+    );
     // Alice is far from both Paris replicas: boosted.
-    assert!(matches!(geo(&alice).geo, GeoVerdict::Boosted { .. }), "{:?}", geo(&alice));
+    assert!(
+        matches!(geo(&alice).geo, GeoVerdict::Boosted { .. }),
+        "{:?}",
+        geo(&alice)
+    );
     assert_eq!(geo(&alice).geo_bps, 11_500);
     assert!(host(&s, &alice).reward > host(&s, &bob).reward);
     // Without the auditor's location nothing can be checked: no boost, and it says so.
     let r = rtts(&w);
-    let s = audited_epoch(
-        &mut w,
-        &[(&alice, TORRENT, BERLIN, passes())],
-        r,
-        "",
+    let s = audited_epoch(&mut w, &[(&alice, TORRENT, BERLIN, passes())], r, "");
+    assert_eq!(
+        host(&s, &alice).replicas[0].geo,
+        GeoVerdict::NoAuditorLocation
     );
-    assert_eq!(host(&s, &alice).replicas[0].geo, GeoVerdict::NoAuditorLocation);
     w.replays_agree();
 }
 
@@ -478,7 +527,11 @@ fn minted_is_paid_or_carried_and_the_earnings_root_proves_every_account() {
         paid += s.hosting_paid.0;
     }
     assert_eq!(w.state.supply().minted.0 - minted_before, minted);
-    assert_eq!(minted, paid + w.state.economy().reward_carry.0, "minted = paid + carried");
+    assert_eq!(
+        minted,
+        paid + w.state.economy().reward_carry.0,
+        "minted = paid + carried"
+    );
     // An epoch with nothing verified mints nothing.
     let epoch = w.epoch();
     w.go_to(epoch + 1);
@@ -492,7 +545,11 @@ fn minted_is_paid_or_carried_and_the_earnings_root_proves_every_account() {
     for (account, amount) in &values {
         let proof = tree.proof(account).unwrap();
         assert!(verify(&e.earnings_root, &leaf(account, *amount), &proof));
-        assert!(!verify(&e.earnings_root, &leaf(account, amount + 1), &proof));
+        assert!(!verify(
+            &e.earnings_root,
+            &leaf(account, amount + 1),
+            &proof
+        ));
     }
     w.replays_agree();
 }
@@ -502,7 +559,8 @@ fn closes_come_in_order_after_their_epoch_and_must_add_up() {
     let (mut w, _) = world();
     let alice = w.alice.clone();
     let epoch = w.epoch();
-    let code = |w: &mut World, c: EpochCloseTx| w.system(SystemTx::EpochClose(c)).unwrap_err().code();
+    let code =
+        |w: &mut World, c: EpochCloseTx| w.system(SystemTx::EpochClose(c)).unwrap_err().code();
     assert_eq!(code(&mut w, empty_close(epoch)), "bad_epoch", "not ended");
     // A report for the next epoch, then its close with hosted bytes that do not add up.
     let next = epoch + 1;
@@ -539,6 +597,10 @@ fn closes_come_in_order_after_their_epoch_and_must_add_up() {
     c.auditor_location.clear();
     close(&mut w, c.clone());
     assert_eq!(code(&mut w, c), "bad_epoch", "closed already");
-    assert_eq!(code(&mut w, empty_close(epoch)), "bad_epoch", "older than the last close");
+    assert_eq!(
+        code(&mut w, empty_close(epoch)),
+        "bad_epoch",
+        "older than the last close"
+    );
     w.replays_agree();
 }

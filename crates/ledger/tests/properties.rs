@@ -659,7 +659,7 @@ impl World {
     }
 
     fn genesis_tx(&self) -> Tx {
-        let tx = SystemTx::Genesis(self.genesis.clone());
+        let tx = SystemTx::Genesis(Box::new(self.genesis.clone()));
         Tx::System {
             signature: key(0).sign_digest(&system_digest(&self.domain, 0, &tx)),
             tx,

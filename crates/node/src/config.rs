@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::NodeError;
+use crate::policy::Interests;
 use crate::size::parse_size;
 
 /// Everything a node needs to run. Defaults are safe for a home machine: 5 GB of disk, the standard
@@ -30,6 +31,11 @@ pub struct NodeConfig {
     pub advertise: Option<SocketAddr>,
     /// Where the node says it is, `"lat,lon"` in decimal degrees, for the geographic boost.
     pub location: Option<String>,
+    /// What the member wants hosted whatever it pays (see [`crate::policy`]).
+    pub interests: Interests,
+    /// Fill the rest of the disk budget with what pays best (see [`crate::policy`]). Off by
+    /// default: downloads cost tokens, and the node spends them only when asked to.
+    pub auto_host: bool,
 }
 
 /// The file form: every field optional, sizes as text (`disk_budget = "5GB"`).
@@ -46,6 +52,9 @@ pub struct NodeConfigFile {
     pub serve_legacy: Option<bool>,
     pub advertise: Option<SocketAddr>,
     pub location: Option<String>,
+    pub auto_host: Option<bool>,
+    /// `[interests]`: `pinned`, `categories`, `patterns`, lists of strings.
+    pub interests: Option<Interests>,
 }
 
 pub const DEFAULT_DISK_BUDGET: u64 = 5_000_000_000;
@@ -64,7 +73,15 @@ impl NodeConfig {
             serve_legacy: true,
             advertise: None,
             location: None,
+            interests: Interests::default(),
+            auto_host: false,
         }
+    }
+
+    /// Whether the node should run the hosting policy: the member declared interests or turned on
+    /// `auto_host`. (A hub alone is not enough: the policy downloads, and downloads cost tokens.)
+    pub fn hosting_policy(&self) -> bool {
+        self.auto_host || !self.interests.is_empty()
     }
 
     /// Defaults, then `<data-dir>/node.toml` if it exists. Flags are applied by the caller afterwards.
@@ -104,6 +121,10 @@ impl NodeConfig {
         }
         config.advertise = file.advertise;
         config.location = file.location;
+        config.interests = file.interests.unwrap_or_default();
+        if let Some(auto) = file.auto_host {
+            config.auto_host = auto;
+        }
         Ok(config)
     }
 }
@@ -127,6 +148,18 @@ mod tests {
         let c = NodeConfig::load(dir.path()).unwrap();
         assert_eq!(c.disk_budget, 10 << 30);
         assert_eq!(c.listen, "127.0.0.1:7000".parse().unwrap());
+        std::fs::write(
+            dir.path().join("node.toml"),
+            "auto_host = true\n[interests]\npinned = [\"doom\"]\npatterns = [\"*.iso\"]\n",
+        )
+        .unwrap();
+        let c = NodeConfig::load(dir.path()).unwrap();
+        assert!(c.auto_host);
+        assert_eq!(c.interests.pinned, ["doom"]);
+        assert_eq!(c.interests.patterns, ["*.iso"]);
+        assert!(c.interests.categories.is_empty());
+        std::fs::write(dir.path().join("node.toml"), "[interests]\npinnned = []\n").unwrap();
+        assert!(NodeConfig::load(dir.path()).is_err());
         std::fs::write(dir.path().join("node.toml"), "disk_budgett = \"1GB\"\n").unwrap();
         let err = NodeConfig::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("disk_budgett"), "{err}");

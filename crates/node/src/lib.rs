@@ -5,18 +5,22 @@
 //! - `torrents/<info-hash>.torrent` — what the node hosts; `seedbank node add` drops files here and the
 //!   running node picks them up (no socket API yet: the hub issue brings one);
 //! - `content/` — the data, laid out as libtorrent's save path (`content/<name>/...`);
-//! - `receipts.json` — receipts earned and not yet settled by the hub (see [`payments`]).
+//! - `receipts.json` — receipts earned and not yet settled by the hub (see [`payments`]);
+//! - `policy.json` — what the hosting policy added, and what it is letting go (see [`policy`]).
 //!
 //! The disk budget is a promise to the member: the node never takes on a torrent whose content would
 //! push the hosted total over it. With a wallet, the node pays for what it downloads and is paid for
-//! what it uploads ([`payments`]), and answers the hub's availability audits ([`audits`]). A later
-//! issue adds a hosting policy.
+//! what it uploads ([`payments`]), and answers the hub's availability audits ([`audits`]). With a
+//! hosting policy ([`policy`], [`Node::enable_policy`]) it also chooses what to host: once per epoch
+//! it fetches the member's interests and what pays best, and lets go of what it added itself when
+//! something better needs the room. Torrents registered by hand are never removed.
 
 pub mod audits;
 mod config;
 pub mod hooks;
 pub mod hosting;
 pub mod payments;
+pub mod policy;
 pub mod size;
 
 use std::collections::HashMap;
@@ -58,6 +62,10 @@ pub enum NodeError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Payments(#[from] PaymentsError),
+    #[error("hub: {0}")]
+    Hub(#[from] hubapi::ClientError),
+    #[error("hosting policy: {0}")]
+    Policy(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
@@ -74,6 +82,52 @@ fn torrent_file_name(torrent: &Torrent) -> String {
         .map(hex::encode)
         .or_else(|| torrent.hashes.v2.map(hex::encode));
     format!("{}.torrent", id.unwrap_or_default())
+}
+
+/// The ledger's id of a torrent (`token::torrent_id`), hex: how the node's torrents meet the hub's
+/// market and reports.
+pub fn ledger_id(torrent: &Torrent) -> String {
+    hex::encode(token::torrent_id(torrent.hashes.v1, torrent.hashes.v2))
+}
+
+/// Where the hosting policy keeps its [`policy::Record`].
+pub fn policy_record_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("policy.json")
+}
+
+/// The hosting plan for a data directory: what [`Node`] applies each epoch and `seedbank node
+/// plan` prints. Torrents the policy is letting go are still on disk: their bytes come off the
+/// budget and they are not planned with. Returns the plan and those bytes.
+pub fn plan_hosting(
+    config: &NodeConfig,
+    market: &hubapi::Market,
+    record: &policy::Record,
+    options: &policy::Options,
+) -> Result<(policy::Plan, u64), NodeError> {
+    let mut leaving = 0u64;
+    let mut current = Vec::new();
+    for (_, t) in registered(&config.data_dir)? {
+        let torrent = ledger_id(&t);
+        let size = t.info.data_length();
+        let by_policy = match record.get(&torrent) {
+            Some(added) if added.leaving.is_some() => {
+                leaving = leaving.saturating_add(size);
+                continue;
+            }
+            Some(_) => true,
+            None => false,
+        };
+        current.push(policy::CurrentHolding {
+            torrent,
+            v1: t.hashes.v1.map(hex::encode),
+            name: t.info.name.clone(),
+            size,
+            by_policy,
+        });
+    }
+    let budget = config.disk_budget.saturating_sub(leaving);
+    let plan = policy::plan_with(market, &config.interests, budget, &current, options);
+    Ok((plan, leaving))
 }
 
 /// The torrents registered in a data directory.
@@ -146,6 +200,16 @@ pub struct Node {
     reported: Option<u64>,
     /// Said once: why this node sends no hosting reports.
     not_reporting: bool,
+    /// The hosting policy, once enabled.
+    policy: Option<PolicyState>,
+}
+
+/// The hosting policy at work: the hub it asks (with the member's passkey, for the personal
+/// `.torrent` files), what it added, and the last epoch it planned for.
+struct PolicyState {
+    hub: hubapi::HubClient,
+    record: policy::Record,
+    planned: Option<u64>,
 }
 
 impl Node {
@@ -167,6 +231,7 @@ impl Node {
             audits: None,
             reported: None,
             not_reporting: false,
+            policy: None,
         })
     }
 
@@ -185,6 +250,294 @@ impl Node {
     /// The wallet as it answers audits, once payments are enabled.
     pub fn audits(&self) -> Option<&Arc<Audits>> {
         self.audits.as_ref()
+    }
+
+    /// Lets the node choose what it hosts (see [`policy`]): from now on [`Node::run`] plans once
+    /// per epoch with the market of `hub`, fetches what the plan adds (the personal `.torrent`, so
+    /// `hub` must carry the member's passkey) and lets go of what the policy added and the plan
+    /// evicts. Only torrents listed in `policy.json` are ever deleted. Whether to call this is the
+    /// caller's choice ([`NodeConfig::hosting_policy`]); without payments the node cannot pay for
+    /// the downloads, so the CLI enables it only with a wallet.
+    pub fn enable_policy(&mut self, hub: hubapi::HubClient) -> Result<(), NodeError> {
+        let path = policy_record_path(&self.config.data_dir);
+        let record = policy::Record::load(&path).map_err(io(&path))?;
+        self.policy = Some(PolicyState {
+            hub,
+            record,
+            planned: None,
+        });
+        Ok(())
+    }
+
+    /// What the hosting policy added and is letting go, once enabled.
+    pub fn policy_record(&self) -> Option<&policy::Record> {
+        self.policy.as_ref().map(|p| &p.record)
+    }
+
+    fn save_record(&self) -> Result<(), NodeError> {
+        let Some(state) = &self.policy else {
+            return Ok(());
+        };
+        let path = policy_record_path(&self.config.data_dir);
+        state.record.save(&path).map_err(io(&path))
+    }
+
+    /// Whether an evicted torrent is claimed by this node's reports until a later report leaves it
+    /// out (see [`policy::Leaving`]); a node that sends none lets it go at the next epoch.
+    fn sends_reports(&self) -> bool {
+        self.payments.is_some() && self.advertised().is_some()
+    }
+
+    /// One round of the hosting policy, run by [`Node::run`] every few seconds: deletes what was
+    /// evicted once no report claims it, and once per epoch plans with the hub's market and applies
+    /// the plan. Returns the plan when it made one.
+    pub async fn policy_round(&mut self) -> Result<Option<policy::Plan>, NodeError> {
+        let Some(state) = &self.policy else {
+            return Ok(None);
+        };
+        let hub = state.hub.clone();
+        let epoch = hub.current_epoch().await?.current;
+        self.drop_evicted(epoch).await?;
+        if self.policy.as_ref().and_then(|s| s.planned) == Some(epoch) {
+            return Ok(None);
+        }
+        let market = hub.market().await?;
+        self.prune_record()?;
+        let options = policy::Options {
+            fill: self.config.auto_host,
+            ..policy::Options::default()
+        };
+        let Some(state) = &self.policy else {
+            return Ok(None);
+        };
+        let (plan, leaving) = plan_hosting(&self.config, &market, &state.record, &options)?;
+        let show = |v: f64| policy::describe(v, plan.relative);
+        tracing::info!(
+            epoch,
+            keep = plan.keep.len(),
+            add = plan.add.len(),
+            evict = plan.evict.len(),
+            planned_bytes = plan.planned_bytes,
+            budget = self.config.disk_budget,
+            leaving_bytes = leaving,
+            "hosting plan"
+        );
+        for c in &plan.keep {
+            tracing::debug!(
+                name = c.name,
+                value = show(c.value_per_gib),
+                reason = c.reason,
+                "hosting policy: keeping"
+            );
+        }
+        for (name, reason) in &plan.skipped {
+            tracing::debug!(name, reason, "hosting policy: not taking");
+        }
+        // Evictions first: they only stop the claims; the data goes once no report claims it.
+        let free_from = (!self.sends_reports()).then_some(epoch + 1);
+        if let Some(state) = &mut self.policy {
+            for c in &plan.evict {
+                if let Some(added) = state
+                    .record
+                    .torrents
+                    .iter_mut()
+                    .find(|a| a.torrent == c.torrent)
+                {
+                    added.leaving = Some(policy::Leaving {
+                        reason: c.reason.clone(),
+                        free_from,
+                    });
+                    tracing::info!(
+                        name = c.name,
+                        value = show(c.value_per_gib),
+                        reason = c.reason,
+                        "hosting policy: evicting (no longer claimed; deleted once no report claims it)"
+                    );
+                }
+            }
+        }
+        self.save_record()?;
+        for c in &plan.add {
+            match self.policy_add(&hub, c, epoch).await {
+                Ok(true) => tracing::info!(
+                    name = c.name,
+                    size = c.size,
+                    value = show(c.value_per_gib),
+                    reason = c.reason,
+                    "hosting policy: adding"
+                ),
+                Ok(false) => {}
+                Err(NodeError::DiskBudget { .. }) if leaving > 0 || !plan.evict.is_empty() => {
+                    tracing::info!(
+                        name = c.name,
+                        reason = c.reason,
+                        "hosting policy: waiting for evicted torrents to leave the disk"
+                    );
+                }
+                Err(e) => tracing::warn!(name = c.name, "hosting policy: cannot add: {e}"),
+            }
+        }
+        if let Some(state) = &mut self.policy {
+            state.planned = Some(epoch);
+        }
+        Ok(Some(plan))
+    }
+
+    /// Fetches and registers one torrent the plan adds, recording it as the policy's first (so a
+    /// crash never leaves a policy torrent that looks hand-added). `Ok(false)`: registered already,
+    /// and so not the policy's.
+    async fn policy_add(
+        &mut self,
+        hub: &hubapi::HubClient,
+        choice: &policy::Choice,
+        epoch: u64,
+    ) -> Result<bool, NodeError> {
+        // Evicted but still on disk (claims not lapsed yet): wanted again, so it simply stays.
+        if let Some(state) = &mut self.policy
+            && let Some(added) = state
+                .record
+                .torrents
+                .iter_mut()
+                .find(|a| a.torrent == choice.torrent && a.leaving.is_some())
+        {
+            added.leaving = None;
+            self.save_record()?;
+            return Ok(true);
+        }
+        let id = choice
+            .id
+            .ok_or_else(|| NodeError::Policy(format!("{} has no index id", choice.name)))?;
+        let bytes = hub.personal_torrent(id).await?;
+        let torrent = Torrent::from_bytes(&bytes).map_err(|e| NodeError::BadTorrent {
+            path: PathBuf::from(format!("{}/api/v1/torrents/{id}/torrent", hub.base_url())),
+            reason: e.to_string(),
+        })?;
+        if ledger_id(&torrent) != choice.torrent {
+            return Err(NodeError::Policy(format!(
+                "the hub's .torrent {id} is not {} as its market lists it",
+                choice.name
+            )));
+        }
+        let file = torrent_file_name(&torrent);
+        let torrents = self.config.data_dir.join("torrents");
+        if torrents.join(&file).exists() {
+            return Ok(false);
+        }
+        let content = torrent.info.name.clone();
+        let content_existed =
+            std::fs::symlink_metadata(self.config.data_dir.join("content").join(&content)).is_ok();
+        let Some(state) = &mut self.policy else {
+            return Ok(false);
+        };
+        state
+            .record
+            .torrents
+            .retain(|a| a.torrent != choice.torrent);
+        state.record.torrents.push(policy::Added {
+            torrent: choice.torrent.clone(),
+            id,
+            name: choice.name.clone(),
+            file,
+            content,
+            content_existed,
+            added_epoch: epoch,
+            leaving: None,
+        });
+        self.save_record()?;
+        if let Err(e) = register(&self.config, &torrent) {
+            if let Some(state) = &mut self.policy {
+                state
+                    .record
+                    .torrents
+                    .retain(|a| a.torrent != choice.torrent);
+            }
+            self.save_record()?;
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// Forgets torrents the policy added whose `.torrent` is gone (removed by hand).
+    fn prune_record(&mut self) -> Result<(), NodeError> {
+        let torrents = self.config.data_dir.join("torrents");
+        let Some(state) = &mut self.policy else {
+            return Ok(());
+        };
+        let before = state.record.torrents.len();
+        state
+            .record
+            .torrents
+            .retain(|a| torrents.join(&a.file).exists());
+        if state.record.torrents.len() != before {
+            self.save_record()?;
+        }
+        Ok(())
+    }
+
+    /// Deletes what the policy evicted and no report claims any more (from `free_from` on): stops
+    /// hosting it, removes its `.torrent` and its content — unless the content was there before the
+    /// policy added the torrent, or another registered torrent has the same name.
+    async fn drop_evicted(&mut self, epoch: u64) -> Result<(), NodeError> {
+        let Some(state) = &self.policy else {
+            return Ok(());
+        };
+        let due: Vec<policy::Added> = state
+            .record
+            .torrents
+            .iter()
+            .filter(|a| {
+                a.leaving
+                    .as_ref()
+                    .and_then(|l| l.free_from)
+                    .is_some_and(|from| from <= epoch)
+            })
+            .cloned()
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let torrents_dir = self.config.data_dir.join("torrents");
+        let content_dir = self.config.data_dir.join("content");
+        for added in due {
+            let path = torrents_dir.join(&added.file);
+            if let Some(handle) = self.torrents.remove(&path) {
+                handle.remove(&self.engine).await;
+            }
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(NodeError::Io { path, source: e }),
+            }
+            let shared = registered(&self.config.data_dir)?
+                .iter()
+                .any(|(_, t)| t.info.name == added.content);
+            let content = content_dir.join(&added.content);
+            if added.content_existed || shared {
+                tracing::info!(
+                    name = added.name,
+                    content = %content.display(),
+                    "hosting policy: left the content in place (not the policy's to delete)"
+                );
+            } else {
+                let removed = match std::fs::symlink_metadata(&content) {
+                    Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&content),
+                    Ok(_) => std::fs::remove_file(&content),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(e),
+                };
+                removed.map_err(io(&content))?;
+            }
+            if let Some(state) = &mut self.policy {
+                state.record.torrents.retain(|a| a.torrent != added.torrent);
+            }
+            self.save_record()?;
+            tracing::info!(
+                name = added.name,
+                reason = added.leaving.map(|l| l.reason).unwrap_or_default(),
+                "hosting policy: deleted"
+            );
+        }
+        Ok(())
     }
 
     pub fn engine(&self) -> &Engine {
@@ -267,9 +620,16 @@ impl Node {
                 return Ok(None);
             }
             let account = hub.account(&key.address()).await?;
+            // What the policy is letting go is no longer claimed, so that it can be deleted.
+            let leaving = |t: &Torrent| {
+                self.policy
+                    .as_ref()
+                    .is_some_and(|p| p.record.is_leaving(&ledger_id(t)))
+            };
             let holdings: Vec<hosting::Holding<'_>> = self
                 .torrents
                 .values()
+                .filter(|h| !leaving(h.torrent()))
                 .map(|h| hosting::Holding {
                     torrent: h.torrent(),
                     pieces: h.have_pieces(),
@@ -302,6 +662,7 @@ impl Node {
         match result {
             Ok(Some((epoch, claims, claimed))) => {
                 self.reported = Some(epoch);
+                self.claims_left_out(epoch);
                 tracing::info!(
                     epoch,
                     torrents = claims,
@@ -323,6 +684,26 @@ impl Node {
         }
     }
 
+    /// A report for `epoch` that leaves out what the policy is letting go was logged: from `epoch`
+    /// on, no report claims it.
+    fn claims_left_out(&mut self, epoch: u64) {
+        let Some(state) = &mut self.policy else {
+            return;
+        };
+        let mut changed = false;
+        for added in &mut state.record.torrents {
+            if let Some(leaving) = &mut added.leaving
+                && leaving.free_from.is_none()
+            {
+                leaving.free_from = Some(epoch);
+                changed = true;
+            }
+        }
+        if changed && let Err(e) = self.save_record() {
+            tracing::warn!("hosting policy: {e}");
+        }
+    }
+
     /// Runs until `shutdown` resolves, rescanning the torrents directory every few seconds.
     pub async fn run(
         mut self,
@@ -341,6 +722,10 @@ impl Node {
         loop {
             if let Err(e) = self.scan().await {
                 tracing::error!("scan: {e}");
+            }
+            // The policy plans before the epoch's report, so what it evicts is left out at once.
+            if let Err(e) = self.policy_round().await {
+                tracing::warn!("hosting policy (will retry): {e}");
             }
             self.report_hosting().await;
             tokio::select! {

@@ -65,7 +65,7 @@ impl World {
             log: Vec::new(),
             genesis: g.clone(),
         };
-        w.system(SystemTx::Genesis(g)).unwrap();
+        w.system(SystemTx::Genesis(Box::new(g))).unwrap();
         w
     }
 
@@ -151,7 +151,12 @@ impl World {
         self.user(key, tx)
     }
 
-    pub fn report(&mut self, key: &SecretKey, epoch: u64, claimed: u64) -> Result<Effects, TxError> {
+    pub fn report(
+        &mut self,
+        key: &SecretKey,
+        epoch: u64,
+        claimed: u64,
+    ) -> Result<Effects, TxError> {
         self.report_with(key, epoch, claimed, "127.0.0.1:6881", "52.52,13.405")
     }
 
@@ -237,4 +242,3 @@ pub fn ascending(mut nodes: Vec<NodeAudit>) -> Vec<NodeAudit> {
     nodes.sort_by_key(|n| n.node);
     nodes
 }
-
