@@ -674,6 +674,15 @@ mod tests {
         account.stake = Amount::tokens(200);
         account.vesting = Amount::tokens(100);
         state.put(node.address(), account, &mut Effects::default());
+        // Vesting is rewards granted by closes: one grant stands for them.
+        let grant = |amount: u64| {
+            vec![crate::economy::Grant {
+                start: 0,
+                amount: Amount::tokens(amount),
+                released: Amount::ZERO,
+            }]
+        };
+        state.economy.grants.insert(node.address(), grant(100));
         assert_supply(&state);
 
         let epoch = g.epoch_at(t0) + 1;
@@ -735,6 +744,7 @@ mod tests {
         account.stake = Amount::tokens(100);
         account.vesting = Amount::tokens(50);
         state.put(node.address(), account, &mut Effects::default());
+        state.economy.grants.insert(node.address(), grant(50));
         state.genesis.as_mut().unwrap().wrong_data_burn_bps = 1000;
         let mut effects = Effects::default();
         let audit = NodeAudit {
@@ -755,9 +765,7 @@ mod tests {
     /// minted − burned = balances + stakes + vesting + pool, recounted from the accounts.
     fn assert_supply(state: &State) {
         let s = state.recount().unwrap();
-        let held = [s.stakes, s.vesting, s.stakers_pool]
-            .into_iter()
-            .try_fold(s.balances, Amount::checked_add);
+        let held = s.held();
         assert_eq!(held, s.minted.checked_sub(s.burned));
     }
 }
