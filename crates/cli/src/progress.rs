@@ -21,14 +21,26 @@ const LINE_EVERY: Duration = Duration::from_secs(2);
 
 impl Progress {
     pub fn new(label: &str, total: u64) -> Progress {
+        Progress::make(
+            label,
+            total,
+            "{msg} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            " bytes",
+        )
+    }
+
+    /// Counts steps (epochs, say), not bytes.
+    pub fn steps(label: &str, total: u64) -> Progress {
+        Progress::make(label, total, "{msg} [{bar:30.cyan/blue}] {pos}/{len}", "")
+    }
+
+    fn make(label: &str, total: u64, template: &str, unit: &'static str) -> Progress {
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+                ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
             );
             bar.set_message(label.to_owned());
             Progress::Bar(bar)
@@ -37,28 +49,7 @@ impl Progress {
                 label: label.to_owned(),
                 last: Instant::now(),
                 total,
-                unit: " bytes",
-            }
-        }
-    }
-
-    /// Counts steps (epochs, say), not bytes.
-    pub fn steps(label: &str, total: u64) -> Progress {
-        if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new(total);
-            bar.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {pos}/{len} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix(label.to_owned());
-            Progress::Bar(bar)
-        } else {
-            Progress::Lines {
-                label: label.to_owned(),
-                last: Instant::now(),
-                total,
-                unit: "",
+                unit,
             }
         }
     }

@@ -318,6 +318,27 @@ audit_deadline_secs = 10
 # when the audit reputation falls below disqualification.
 wrong_data_burn_bps = 1000
 disqualify_burn_bps = 10000
+# Surge pricing never takes a torrent's price below this share (basis points) of the price it was
+# registered at.
+price_floor_bps = 5000
+
+# The epoch economy (docs/economics.md, "Epoch formulas"); every key is optional. "dynamic-price":
+# download prices follow saturation, the joining stake is fixed; "dynamic-gate": the reverse.
+[economy]
+route = "dynamic-price"
+inflation_bps = 500
+max_step_bps = 1250
+target_replicas = 3
+weight_min_wad = "0.25"
+weight_max_wad = "4"
+hot_max_wad = "2"
+geo_boost_bps = 1500
+geo_separation_km = 100
+km_per_rtt_ms = 100
+liquid_bps = 2500
+vesting_days = 180
+staker_alpha_wad = "1.5"
+target_members = 1000
 
 # The audit reputation (Storj's beta model, parts per billion): forgetting factor, the scores
 # below which a node earns no rewards and is disqualified, a newcomer's record (10^9 = 1 audit).
@@ -364,6 +385,12 @@ mod tests {
         assert_eq!(g.price_per_byte(), Amount(931_322_574));
         assert_eq!(g.allocations[0].liquid, Amount::tokens(1_000_000));
         assert_eq!(g.reputation, ReputationParams::default());
+        assert_eq!(
+            g.economy,
+            EconomyParams::default(),
+            "the template spells out the defaults"
+        );
+        assert_eq!(g.price_floor_bps, 5000);
         assert_eq!((g.epoch_secs, g.audit_samples), (3600, 44));
     }
 

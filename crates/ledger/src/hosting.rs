@@ -86,49 +86,16 @@ pub fn check_endpoint(endpoint: &str) -> Result<SocketAddr, TxError> {
 
 /// Checks a report's location: `""` (not given) or `"lat,lon"` in decimal degrees, latitude in
 /// −90..=90, longitude in −180..=180, at most 6 decimals (about 0.1 m), no spaces, signs or
-/// exponents beyond a leading `-`. Parsed in integer micro-degrees: no floating point decides.
+/// exponents beyond a leading `-`. One rule with the geographic boost that reads it
+/// (`economics::geo::Location::parse`, integer micro-degrees: no floating point decides).
 pub fn check_location(location: &str) -> Result<(), TxError> {
-    if location.is_empty() {
-        return Ok(());
-    }
-    let bad = || {
-        Err(TxError::BadReport(format!(
-            "location {location:?}: expected \"\" or \"lat,lon\" in decimal degrees (at most 6 decimals)"
-        )))
-    };
-    let Some((lat, lon)) = location.split_once(',') else {
-        return bad();
-    };
-    match (micro_degrees(lat), micro_degrees(lon)) {
-        (Some(lat), Some(lon)) if lat.abs() <= 90_000_000 && lon.abs() <= 180_000_000 => Ok(()),
-        _ => bad(),
-    }
-}
-
-/// `-?d{1,3}(.d{1,6})?` as millionths of a degree.
-fn micro_degrees(s: &str) -> Option<i64> {
-    let (negative, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (whole, fraction) = match digits.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (digits, None),
-    };
-    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || whole.len() > 3 || !all_digits(whole) {
-        return None;
-    }
-    // At most 999 and 999,999: every step below stays far inside i64.
-    let mut value: i64 = whole.parse::<i64>().ok()? * 1_000_000;
-    if let Some(f) = fraction {
-        if f.is_empty() || f.len() > 6 || !all_digits(f) {
-            return None;
-        }
-        let scale = 10i64.pow(6 - f.len() as u32);
-        value += f.parse::<i64>().ok()? * scale;
-    }
-    Some(if negative { -value } else { value })
+    economics::geo::Location::parse_optional(location)
+        .map(|_| ())
+        .map_err(|_| {
+            TxError::BadReport(format!(
+                "location {location:?}: expected \"\" or \"lat,lon\" in decimal degrees (at most 6 decimals)"
+            ))
+        })
 }
 
 impl State {

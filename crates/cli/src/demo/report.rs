@@ -223,12 +223,8 @@ impl Report {
         }
         println!("\n== geography (the hub's auditor is in Berlin) ==");
         for m in &self.members {
-            let boost = if m.geo_bps > 10_000 {
-                format!("+{} %", (m.geo_bps - 10_000) / 100)
-            } else {
-                "no boost".to_owned()
-            };
-            println!("  {:<9} {boost}: {}", m.name, m.geo);
+            // The verdict's reason says "boosted" or "no boost: why" itself.
+            println!("  {:<9} {}", m.name, m.geo);
         }
         println!("\n== torrents ==");
         println!(
