@@ -55,31 +55,34 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: tokio::sync::watch::Recei
 /// The epoch to close next at `now`, if one is ready.
 fn next_epoch(shared: &Shared, now: u64) -> Option<u64> {
     let ledger = shared.ledger.as_ref()?;
-    let state = ledger.state();
-    let genesis = state.genesis()?;
-    let current = genesis.epoch_at(now);
-    let last_ended = current.checked_sub(1)?;
-    let from = match state.economy().last_closed {
-        Some(last) if last >= last_ended => return None,
-        Some(last) => last + 1,
-        None => last_ended,
-    };
-    let committed = state
-        .epochs_from(from)
-        .into_iter()
-        .find(|(e, _)| *e <= last_ended);
-    match committed {
-        Some((epoch, info)) => {
-            let lost = || {
-                shared
-                    .auditor
-                    .as_ref()
-                    .is_some_and(|a| matches!(a.store().secret(epoch), Ok(None)))
-            };
-            (info.audited || lost()).then_some(epoch)
+    // Read under the state's lock, then let it go: the auditor's store is locked below, and no
+    // thread may hold both.
+    let committed = {
+        let state = ledger.state();
+        let genesis = state.genesis()?;
+        let last_ended = genesis.epoch_at(now).checked_sub(1)?;
+        let from = match state.economy().last_closed {
+            Some(last) if last >= last_ended => return None,
+            Some(last) => last + 1,
+            None => last_ended,
+        };
+        match state
+            .epochs_from(from)
+            .into_iter()
+            .find(|(e, _)| *e <= last_ended)
+        {
+            Some((epoch, info)) => Some((epoch, info.audited)),
+            None => return Some(last_ended),
         }
-        None => Some(last_ended),
-    }
+    };
+    let (epoch, audited) = committed?;
+    let lost = || {
+        shared
+            .auditor
+            .as_ref()
+            .is_some_and(|a| matches!(a.store().secret(epoch), Ok(None)))
+    };
+    (audited || lost()).then_some(epoch)
 }
 
 /// Closes the next ready epoch; `Ok(None)` if none is. The error names the epoch.
