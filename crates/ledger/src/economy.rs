@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Sponsor};
 
 use crate::state::{Effects, State};
-use crate::tx::{HostedBytes, MarketObservation, NodeRtt, TxError};
+use crate::tx::{MarketObservation, TxError};
 
 /// Most epochs a sponsorship may be spread over (10 years of hourly epochs).
 pub const MAX_SPONSOR_EPOCHS: u64 = 87_600;
@@ -904,6 +904,3 @@ impl State {
         Ok(())
     }
 }
-
-/// The per-node and per-torrent observations of a close, for callers building one.
-pub type Observations = (Vec<MarketObservation>, Vec<HostedBytes>, Vec<NodeRtt>);
