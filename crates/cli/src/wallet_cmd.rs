@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use hubapi::views::SignIn;
 use hubapi::{HubClient, LedgerInfo};
 use token::keystore::{self, Strength};
+use token::siwe::SiweMessage;
 use token::{
     Address, Amount, Invite, Join, SecretKey, Signed, Sponsor, Stake, Transfer, Unstake, UserTx,
 };
@@ -80,11 +82,61 @@ enum WalletAction {
     /// The wallet's (or ADDRESS's) cumulative earnings and their Merkle proof in the last close's
     /// root (OpenZeppelin StandardMerkleTree of (address, uint256)), for a distributor contract.
     Proof { address: Option<Address> },
+    /// Sign in to the collective's web site with the wallet's key (Sign-In with Ethereum): prints a
+    /// one-time link that opens a signed-in session in a browser.
+    #[command(name = "sign-in")]
+    SignIn {
+        /// The site (default: --hub).
+        url: Option<String>,
+    },
     /// Transactions touching the wallet, newest first.
     History {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+}
+
+/// Writes and signs the EIP-4361 message the hub asks for, and prints the browser link it returns.
+async fn sign_in(client: &HubClient, path: &std::path::Path) -> Result<()> {
+    let key = secret::load_key(path, PASSWORD_ENV)?;
+    let signed = sign_in_with(client, &key).await?;
+    eprintln!(
+        "signed in as {} ({}); open this link in a browser within 5 minutes (it works once):",
+        signed.name, signed.address
+    );
+    println!("{}", signed.link);
+    Ok(())
+}
+
+/// Signs in to the site behind `client` with `key`.
+pub async fn sign_in_with(client: &HubClient, key: &SecretKey) -> Result<hubapi::views::SignedIn> {
+    let challenge = client
+        .auth_nonce()
+        .await
+        .context("asking the site for a sign-in nonce")?;
+    let message = SiweMessage {
+        domain: challenge.domain,
+        address: key.address(),
+        statement: Some(challenge.statement),
+        uri: challenge.uri,
+        version: "1".into(),
+        chain_id: challenge.chain_id,
+        nonce: challenge.nonce,
+        issued_at: hub::unix_now(),
+        expiration_time: Some(challenge.expires),
+        not_before: None,
+        request_id: None,
+        resources: Vec::new(),
+    }
+    .to_text();
+    let signature = token::siwe::sign_personal(key, message.as_bytes());
+    client
+        .sign_in(&SignIn {
+            message,
+            signature: format!("0x{}", hex::encode(signature.0)),
+        })
+        .await
+        .context("signing in")
 }
 
 fn wallet_path(args: &WalletArgs) -> Result<PathBuf> {
@@ -163,7 +215,11 @@ pub fn run(args: WalletArgs) -> Result<()> {
         }
         _ => {}
     }
-    let client = HubClient::new(&args.hub)?;
+    let base = match &args.action {
+        WalletAction::SignIn { url: Some(url) } => url.as_str(),
+        _ => args.hub.as_str(),
+    };
+    let client = HubClient::new(base)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -225,6 +281,7 @@ async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction
             }
             return Ok(());
         }
+        WalletAction::SignIn { .. } => return sign_in(client, path).await,
         WalletAction::History { limit } => {
             let address = own_address()?;
             for e in client.history(&address, limit).await? {

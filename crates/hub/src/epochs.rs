@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use ledger::{EpochCloseTx, HostedBytes, MarketObservation, SystemTx};
 
+use crate::metrics::Metrics;
 use crate::{Shared, unix_now};
 
 /// The seed's window: "saturation = download demand in the next 15 min / upload capacity in the
@@ -39,9 +40,19 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: tokio::sync::watch::Recei
             _ = stop.changed() => return,
         }
         let me = Arc::clone(&shared);
+        let started = std::time::Instant::now();
+        let m = &shared.metrics;
         match tokio::task::spawn_blocking(move || close_next(&me, unix_now())).await {
-            Ok(Ok(_)) => failed = None,
+            Ok(Ok(closed)) => {
+                failed = None;
+                if closed.is_some() {
+                    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    Metrics::bump(&m.epochs_closed, 1);
+                    Metrics::bump(&m.epoch_close_micros, micros);
+                }
+            }
             Ok(Err((epoch, e))) => {
+                Metrics::bump(&m.epoch_close_failures, 1);
                 // Retried every second; said once per epoch.
                 if failed.replace(epoch) != Some(epoch) {
                     tracing::error!("cannot close epoch {epoch} (will retry): {e}");
@@ -97,7 +108,11 @@ fn close_next(shared: &Shared, now: u64) -> Result<Option<u64>, (u64, String)> {
         .system(SystemTx::EpochClose(close))
         .map_err(|e| fail(e.to_string()))?;
     // Only this loop closes epochs, so the last close is the one just logged.
-    if let Some(summary) = ledger.state().economy().last.clone()
+    let (last, supply) = {
+        let state = ledger.state();
+        (state.economy().last.clone(), state.supply())
+    };
+    if let Some(summary) = last
         && let Some(auditor) = &shared.auditor
     {
         tracing::info!(
@@ -111,7 +126,7 @@ fn close_next(shared: &Shared, now: u64) -> Result<Option<u64>, (u64, String)> {
         );
         auditor
             .store()
-            .put_close(&summary)
+            .put_close(&summary, &crate::views::supply_view(&supply))
             .map_err(|e| fail(e.to_string()))?;
     }
     shared

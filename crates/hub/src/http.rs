@@ -18,8 +18,10 @@ use hubapi::{
 use metainfo::Torrent;
 use tracker::request::parse_passkey;
 
+use crate::metrics::Metrics;
 use crate::store::{MemberRow, NewTorrent, StoreError};
-use crate::{Shared, http_audit, http_economy, http_ledger, unix_now};
+use crate::views::with_swarm;
+use crate::{Shared, http_audit, http_economy, http_ledger, signin, unix_now, views};
 
 pub(crate) type S = State<Arc<Shared>>;
 
@@ -35,6 +37,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/scrape/", get(no_passkey))
         .route("/scrape/{passkey}", get(scrape))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(crate::metrics::get))
         .route("/api/v1/stats", get(stats))
         .route(
             "/api/v1/torrents",
@@ -75,7 +78,24 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/api/v1/epochs/closed/latest",
             get(http_economy::latest_close),
         )
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .route("/api/v1/overview", get(views::get_overview))
+        .route("/api/v1/categories", get(views::get_categories))
+        .route(
+            "/api/v1/torrents/{id}/market",
+            get(views::get_torrent_market),
+        )
+        .route("/api/v1/profiles/{name}", get(views::get_profile))
+        .route("/api/v1/nodes", get(views::get_nodes))
+        .route("/api/v1/economy", get(views::get_economy))
+        .route("/api/v1/auth/nonce", get(signin::nonce))
+        .route("/api/v1/auth/session", post(signin::sign_in))
+        .route(
+            "/api/v1/session",
+            get(signin::session).delete(signin::sign_out),
+        )
+        .route("/api/v1/openapi.json", get(openapi))
+        .merge(crate::web::routes())
+        .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -84,6 +104,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             )
         })
         .with_state(shared)
+}
+
+/// The API's description, served as written (`crates/hub/src/openapi.json`).
+const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// Unknown paths: a JSON error under `/api/`, the site's 404 page elsewhere.
+async fn fallback(State(shared): S, uri: Uri, headers: HeaderMap) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response();
+    }
+    crate::web::not_found(&shared, &headers, "There is no page here.").await
 }
 
 fn bencoded(body: Vec<u8>) -> Response {
@@ -114,10 +149,15 @@ async fn announce(
         return bencoded(tracker::failure("cannot tell the client's address"));
     };
     let query = request.uri().query().unwrap_or("").as_bytes();
+    let m = &shared.metrics;
     bencoded(
         match shared.tracker.announce(&passkey, query, ip, unix_now()) {
-            Ok(body) => body,
+            Ok(body) => {
+                Metrics::bump(&m.announces, 1);
+                body
+            }
             Err(refusal) => {
+                Metrics::bump(&m.announces_refused, 1);
                 tracing::debug!(%ip, "announce refused: {refusal}");
                 tracker::failure(&refusal.to_string())
             }
@@ -134,6 +174,7 @@ async fn no_passkey() -> Response {
 
 async fn scrape(State(shared): S, Path(passkey): Path<String>, uri: Uri) -> Response {
     let query = uri.query().unwrap_or("").as_bytes();
+    Metrics::bump(&shared.metrics.scrapes, 1);
     bencoded(match shared.tracker.scrape(&passkey, query) {
         Ok(body) => body,
         Err(refusal) => tracker::failure(&refusal.to_string()),
@@ -141,6 +182,7 @@ async fn scrape(State(shared): S, Path(passkey): Path<String>, uri: Uri) -> Resp
 }
 
 /// An API error: status plus the stable JSON body.
+#[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
     body: ErrorBody,
@@ -161,6 +203,14 @@ impl ApiError {
 
     pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.body.error.message
     }
 }
 
@@ -209,14 +259,24 @@ impl IntoResponse for ApiError {
 
 pub(crate) type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 
-/// The member behind `Authorization: Bearer <passkey>`.
-async fn member_of(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<MemberRow, ApiError> {
+/// The member behind `Authorization: Bearer <passkey>`, or else behind the site's session cookie.
+pub(crate) async fn member_of(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+) -> Result<MemberRow, ApiError> {
     let unauthorized =
         |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m.to_owned());
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| unauthorized("send Authorization: Bearer <passkey>"))?;
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return match crate::signin::session_of(shared, headers).await? {
+            Some((member, _)) => Ok(member),
+            None => Err(unauthorized(
+                "send Authorization: Bearer <passkey>, or sign in at /signin",
+            )),
+        };
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("malformed Authorization header"))?;
     let passkey = value
         .strip_prefix("Bearer ")
         .and_then(|p| parse_passkey(p.trim()).ok())
@@ -233,15 +293,6 @@ async fn member_of(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<MemberRo
         ));
     }
     Ok(member)
-}
-
-fn with_swarm(shared: &Shared, mut s: hubapi::TorrentSummary) -> hubapi::TorrentSummary {
-    if let Some(c) = shared.tracker.counts(s.id) {
-        s.seeders = c.seeders;
-        s.leechers = c.leechers;
-        s.snatches = s.snatches.max(c.snatches);
-    }
-    s
 }
 
 async fn stats(State(shared): S) -> ApiResult<HubStats> {
@@ -339,6 +390,15 @@ async fn personal_torrent(
 ) -> Result<Response, ApiError> {
     let Path(id) = id?;
     let member = member_of(&shared, &headers).await?;
+    personal_torrent_for(&shared, id, &member).await
+}
+
+/// `id`'s `.torrent` announcing with `member`'s passkey, as an attachment.
+pub(crate) async fn personal_torrent_for(
+    shared: &Arc<Shared>,
+    id: u32,
+    member: &MemberRow,
+) -> Result<Response, ApiError> {
     let bytes = shared
         .with_store(false, move |s| s.metainfo(id))
         .await?
@@ -383,9 +443,10 @@ async fn personal_torrent(
 
 async fn member(
     State(shared): S,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> ApiResult<MemberStats> {
+    let Path(name) = name?;
     member_of(&shared, &headers).await?;
     let stats = shared
         .with_store(false, {

@@ -4,7 +4,7 @@
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use hubapi::{Earnings, HostingView, ListQuery, Market, MarketEntry, ReplicaView};
+use hubapi::{Earnings, HostingView, Market, ReplicaView};
 use token::{Amount, hash_hex};
 
 use crate::http::{ApiError, ApiResult, S};
@@ -13,50 +13,13 @@ use crate::http_ledger::{blocking, ledger_of, parse_address};
 /// Every payable indexed torrent with its weight, price, replicas, saturation and pool.
 pub(crate) async fn market(State(shared): S) -> ApiResult<Market> {
     let ledger = ledger_of(&shared)?;
-    let reader = shared.clone();
-    let mut indexed = Vec::new();
-    let mut offset = 0;
-    loop {
-        let query = ListQuery {
-            limit: Some(500),
-            offset: Some(offset),
-            ..Default::default()
-        };
-        let page = reader
-            .with_store(false, move |s| s.list_torrents(&query))
-            .await?
-            .1;
-        if page.is_empty() {
-            break;
-        }
-        offset += page.len() as u32;
-        indexed.extend(page);
-    }
+    let indexed = crate::views::all_torrents(&shared).await?;
     let state = ledger.state();
-    let target = state.genesis().map_or(0, |g| g.economy.target_replicas);
     let last = state.economy().last.as_ref();
-    let mut torrents = Vec::new();
-    for t in indexed {
-        let Some(key) = t.ledger_id() else { continue };
-        let (Some(terms), Some(m)) = (state.torrent(&key), state.market(&key)) else {
-            continue;
-        };
-        let (pool, pool_per_epoch) = state.pool(&key);
-        torrents.push(MarketEntry {
-            id: t.id,
-            name: t.name,
-            category: t.category,
-            size: t.size,
-            torrent: hex::encode(key),
-            weight_wad: Amount(m.weight_wad),
-            price_per_byte: terms.price_per_byte,
-            replicas_milli: m.replicas_milli,
-            target_replicas: target,
-            saturation_wad: Amount(m.saturation_wad),
-            pool,
-            pool_per_epoch,
-        });
-    }
+    let torrents = indexed
+        .iter()
+        .filter_map(|t| crate::views::market_entry(&state, t))
+        .collect();
     Ok(axum::Json(Market {
         closed_epoch: state.economy().last_closed,
         minted: last.map_or(Amount::ZERO, |l| l.minted),

@@ -246,9 +246,14 @@ pub(crate) async fn settle(
     {
         let mut settled = shared.settled.lock().unwrap_or_else(|e| e.into_inner());
         for (torrent, outcome) in torrents.iter().zip(&outcomes) {
+            let m = &shared.metrics;
             if let token::ReceiptOutcome::Settled { bytes, .. } = outcome {
                 let sum = settled.entry(*torrent).or_default();
                 *sum = sum.saturating_add(*bytes);
+                crate::metrics::Metrics::bump(&m.receipts_settled, 1);
+                crate::metrics::Metrics::bump(&m.bytes_settled, *bytes);
+            } else {
+                crate::metrics::Metrics::bump(&m.receipts_rejected, 1);
             }
         }
     }

@@ -18,7 +18,11 @@ mod http_audit;
 mod http_economy;
 pub use epochs::SATURATION_WINDOW_SECS;
 mod http_ledger;
+mod metrics;
+mod signin;
 pub mod store;
+mod views;
+mod web;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -84,6 +88,9 @@ pub(crate) struct Shared {
     pub auditor: Option<Arc<auditor::Auditor>>,
     /// Bytes settled per ledger torrent id since the last epoch close (see [`epochs`]).
     pub settled: Mutex<std::collections::HashMap<[u8; 32], u64>>,
+    pub metrics: metrics::Metrics,
+    /// Sign-in nonces and one-time links waiting to be used.
+    pub signin: signin::Pending,
 }
 
 impl Shared {
@@ -288,6 +295,8 @@ impl Hub {
             ledger,
             auditor: None,
             settled: Mutex::new(std::collections::HashMap::new()),
+            metrics: metrics::Metrics::default(),
+            signin: signin::Pending::default(),
         });
         let members = shared.refresh_members()?;
         // A member suspended while the hub was down must not come back through its stored peers.

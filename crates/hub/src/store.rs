@@ -32,7 +32,8 @@ pub enum StoreError {
     NotFound(String),
 }
 
-const SCHEMA_VERSION: i64 = 2;
+/// 2: members link to ledger accounts. 3: web sessions.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE members (
@@ -115,6 +116,14 @@ CREATE TABLE peers (
     credited_up    INTEGER NOT NULL,
     credited_down  INTEGER NOT NULL,
     PRIMARY KEY (torrent, member, peer_id, key)
+) WITHOUT ROWID;
+
+-- Web sessions: the keccak-256 of the cookie's token, so a copy of the database opens no session.
+CREATE TABLE sessions (
+    token_hash  BLOB PRIMARY KEY,
+    member      INTEGER NOT NULL REFERENCES members(id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
 ";
 
@@ -221,6 +230,16 @@ ALTER TABLE members ADD COLUMN account BLOB;
 CREATE UNIQUE INDEX members_account ON members(account);
 ";
 
+/// Schema 3 keeps web sessions.
+const MIGRATE_2_TO_3: &str = "
+CREATE TABLE sessions (
+    token_hash  BLOB PRIMARY KEY,
+    member      INTEGER NOT NULL REFERENCES members(id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Opens one of the hub's SQLite files durably (WAL, `synchronous=FULL`: a commit that returned
 /// survives power loss) and brings its schema to `version`: a new file gets `schema`, an older one
 /// the `upgrades` (from version, SQL) in turn; a newer one is refused.
@@ -260,7 +279,12 @@ pub(crate) fn open_durable(
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = open_durable(path, SCHEMA, SCHEMA_VERSION, &[(1, MIGRATE_1_TO_2)])?;
+        let conn = open_durable(
+            path,
+            SCHEMA,
+            SCHEMA_VERSION,
+            &[(1, MIGRATE_1_TO_2), (2, MIGRATE_2_TO_3)],
+        )?;
         Ok(Store { conn })
     }
 
@@ -367,6 +391,116 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// The member linked to a ledger account.
+    pub fn member_by_account(&self, account: &[u8; 20]) -> Result<Option<MemberRow>, StoreError> {
+        let row: Option<(MemberId, String, Vec<u8>, bool, i64)> = self
+            .conn
+            .query_row(
+                "SELECT id, name, passkey, suspended, rev FROM members WHERE account = ?1",
+                [&account[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        row.map(|(id, name, passkey, suspended, rev)| {
+            let passkey: Passkey = passkey.try_into().map_err(|_| {
+                StoreError::Invalid(format!("member {name:?} has a malformed passkey"))
+            })?;
+            Ok(MemberRow {
+                id,
+                name,
+                passkey,
+                suspended,
+                rev,
+            })
+        })
+        .transpose()
+    }
+
+    /// A member's ledger account: `None` for no such member, `Some(None)` for a ratio-only one.
+    pub fn account_of(&self, name: &str) -> Result<Option<Option<[u8; 20]>>, StoreError> {
+        let row: Option<Option<Vec<u8>>> = self
+            .conn
+            .query_row("SELECT account FROM members WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(row.map(hash20))
+    }
+
+    /// The index's categories, most torrents first.
+    pub fn categories(&self) -> Result<Vec<hubapi::views::CategoryCount>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT category, COUNT(*) FROM torrents GROUP BY category ORDER BY 2 DESC, 1",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(hubapi::views::CategoryCount {
+                name: r.get(0)?,
+                torrents: to_u64(r.get(1)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Bytes of content in the index.
+    pub fn indexed_bytes(&self) -> Result<u64, StoreError> {
+        let total: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(SUM(size), 0) FROM torrents", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(to_u64(total))
+    }
+
+    pub fn put_session(
+        &mut self,
+        token_hash: &[u8; 32],
+        member: MemberId,
+        now: u64,
+        expires: u64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM sessions WHERE expires_at <= ?1", [to_i64(now)])?;
+        self.conn.execute(
+            "INSERT INTO sessions (token_hash, member, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![&token_hash[..], member, to_i64(now), to_i64(expires)],
+        )?;
+        Ok(())
+    }
+
+    /// The member of a live session, with when it expires.
+    pub fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: u64,
+    ) -> Result<Option<(MemberRow, u64)>, StoreError> {
+        let row: Option<(Vec<u8>, i64)> = self
+            .conn
+            .query_row(
+                "SELECT m.passkey, s.expires_at FROM sessions s JOIN members m ON m.id = s.member
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                params![&token_hash[..], to_i64(now)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((passkey, expires)) = row else {
+            return Ok(None);
+        };
+        let passkey: Passkey = passkey
+            .try_into()
+            .map_err(|_| StoreError::Invalid("a member has a malformed passkey".into()))?;
+        Ok(self
+            .member_by_passkey(&passkey)?
+            .map(|m| (m, to_u64(expires))))
+    }
+
+    pub fn delete_session(&mut self, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            [&token_hash[..]],
+        )?;
+        Ok(())
     }
 
     pub fn member_by_passkey(&self, passkey: &Passkey) -> Result<Option<MemberRow>, StoreError> {

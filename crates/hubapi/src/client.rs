@@ -293,6 +293,19 @@ impl HubClient {
         .await
     }
 
+    /// A fresh Sign-In with Ethereum nonce and what the message must say.
+    pub async fn auth_nonce(&self) -> Result<crate::views::SignInChallenge, ClientError> {
+        self.json("/api/v1/auth/nonce", false).await
+    }
+
+    /// Posts a signed EIP-4361 message; the answer carries a one-time link for a browser.
+    pub async fn sign_in(
+        &self,
+        signed: &crate::views::SignIn,
+    ) -> Result<crate::views::SignedIn, ClientError> {
+        self.post_json("/api/v1/auth/session", signed).await
+    }
+
     /// Submits a signed transaction; the answer means it is durable in the log.
     pub async fn submit(
         &self,

@@ -5,6 +5,7 @@
 //! HTTP status; `code` is for programs, `message` for people.
 
 mod client;
+pub mod views;
 
 pub use client::{ClientError, HubClient};
 use serde::{Deserialize, Serialize};

@@ -104,6 +104,11 @@ impl State {
         self.hosts.get(node).copied()
     }
 
+    /// Every node that ever reported, by address.
+    pub fn hosts(&self) -> Vec<(Address, Host)> {
+        self.hosts.iter().map(|(a, h)| (*a, *h)).collect()
+    }
+
     pub fn epoch_info(&self, epoch: u64) -> Option<EpochInfo> {
         self.epochs.get(&epoch).copied()
     }

@@ -1,7 +1,8 @@
 //! The collective's token where it meets users: amounts, EVM accounts and their keys, the EIP-712
 //! typed messages that carry every user action and every download receipt, the Ethereum v3
-//! keystore that holds a key on disk, and the Merkle tree of cumulative earnings a distributor
-//! contract pays out against.
+//! keystore that holds a key on disk, the Sign-In with Ethereum (EIP-4361) messages a member's
+//! key signs to sign in to the hub's web site, and the Merkle tree of cumulative earnings a
+//! distributor contract pays out against.
 //!
 //! Pure: no I/O beyond what the keystore is handed, no clock. The ledger checks what is signed here;
 //! a contract on an EVM chain can check the same signatures, which is why the encodings follow
@@ -16,6 +17,7 @@ pub mod hexser;
 mod key;
 pub mod keystore;
 pub mod messages;
+pub mod siwe;
 
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError, DECIMALS};
@@ -27,3 +29,4 @@ pub use messages::{
     Invite, Join, Receipt, ReceiptOutcome, Report, Signed, Sponsor, Stake, Transfer, Unstake,
     UserTx, session_id, torrent_id,
 };
+pub use siwe::{SiweError, SiweMessage, personal_digest, sign_personal};

@@ -297,12 +297,20 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             info.symbol,
             role.lock_days
         );
+        // Each member's key as a wallet, for `seedbank wallet ... --wallet` after the demo.
+        let data_dir = work.join("nodes").join(role.name);
+        crate::secret::save_key(
+            &data_dir.join("wallet.json"),
+            &key,
+            OPERATOR_PASSWORD,
+            token::keystore::Strength::Light,
+        )?;
         members.push(Member {
             role,
             key,
             client: api.clone().with_passkey(Some(passkey.clone())),
             passkey,
-            data_dir: work.join("nodes").join(role.name),
+            data_dir,
             handles: Vec::new(),
             stop: None,
             task: None,
@@ -435,7 +443,20 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     );
 
     if !args.exit {
-        println!("the hub stays up at {url} (try {url}/api/v1/market); Ctrl-C to stop");
+        let ann = &members[1];
+        let link = crate::wallet_cmd::sign_in_with(&api, &ann.key)
+            .await
+            .context("signing ann in to the site")?;
+        println!("the collective's site is up at {url}/ (its API: {url}/api/v1/openapi.json)");
+        println!(
+            "  signed in as {}: {} (once, within 5 minutes)",
+            ann.role.name, link.link
+        );
+        println!(
+            "  or: SEEDBANK_PASSWORD={OPERATOR_PASSWORD} seedbank wallet sign-in {url} --wallet {}",
+            ann.data_dir.join("wallet.json").display()
+        );
+        println!("Ctrl-C to stop");
         crate::swarm_cmd::interrupted().await;
     }
     for m in &mut members {

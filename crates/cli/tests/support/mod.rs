@@ -10,6 +10,8 @@ pub mod fixture;
 pub mod libtorrent;
 pub mod meta;
 pub mod netns;
+pub mod openapi;
 pub mod process;
 pub mod seedbank;
 pub mod tracker;
+pub mod webdriver;

@@ -11,13 +11,16 @@ use std::path::Path;
 use audit::Mark as AuditMark;
 use audit::{Challenge, Evidence, HostingReport};
 use hubapi::AuditRecord;
+use hubapi::views::SupplyView;
 use rusqlite::{Connection, OptionalExtension, params};
 use token::Address;
 
 use crate::store::{StoreError, open_durable, to_i64};
 
-/// 2: `closes`, what each epoch close did.
-const SCHEMA_VERSION: i64 = 2;
+/// 2: `closes`, what each epoch close did. 3: the supply right after each close.
+const SCHEMA_VERSION: i64 = 3;
+
+const CLOSES_SUPPLY: &str = "ALTER TABLE closes ADD COLUMN supply TEXT;";
 
 const CLOSES: &str = "
 CREATE TABLE closes (
@@ -68,7 +71,8 @@ CREATE TABLE containment (
 ) WITHOUT ROWID;
 CREATE TABLE closes (
     epoch    INTEGER PRIMARY KEY,
-    summary  TEXT NOT NULL
+    summary  TEXT NOT NULL,
+    supply   TEXT
 );
 ";
 
@@ -97,7 +101,12 @@ pub struct AuditStore {
 
 impl AuditStore {
     pub fn open(path: &Path) -> Result<AuditStore, StoreError> {
-        let conn = open_durable(path, SCHEMA, SCHEMA_VERSION, &[(1, CLOSES)])?;
+        let conn = open_durable(
+            path,
+            SCHEMA,
+            SCHEMA_VERSION,
+            &[(1, CLOSES), (2, CLOSES_SUPPLY)],
+        )?;
         Ok(AuditStore { conn })
     }
 
@@ -137,15 +146,48 @@ impl AuditStore {
         Ok(())
     }
 
-    /// Keeps what an epoch close did (the ledger keeps only the last one).
-    pub fn put_close(&self, summary: &ledger::CloseSummary) -> Result<(), StoreError> {
-        let body =
-            serde_json::to_string(summary).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    /// Keeps what an epoch close did (the ledger keeps only the last one), with the supply
+    /// right after it, for the charts over epochs.
+    pub fn put_close(
+        &self,
+        summary: &ledger::CloseSummary,
+        supply: &SupplyView,
+    ) -> Result<(), StoreError> {
+        let invalid = |e: serde_json::Error| StoreError::Invalid(e.to_string());
+        let body = serde_json::to_string(summary).map_err(invalid)?;
+        let supply = serde_json::to_string(supply).map_err(invalid)?;
         self.conn.execute(
-            "INSERT OR REPLACE INTO closes (epoch, summary) VALUES (?1, ?2)",
-            params![to_i64(summary.epoch), body],
+            "INSERT OR REPLACE INTO closes (epoch, summary, supply) VALUES (?1, ?2, ?3)",
+            params![to_i64(summary.epoch), body, supply],
         )?;
         Ok(())
+    }
+
+    /// The last `limit` closes, oldest first, each with the supply after it where recorded.
+    pub fn closes(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(ledger::CloseSummary, Option<SupplyView>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT summary, supply FROM
+               (SELECT epoch, summary, supply FROM closes ORDER BY epoch DESC LIMIT ?1)
+             ORDER BY epoch",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (summary, supply) = row?;
+            let bad = |e: serde_json::Error| StoreError::Invalid(format!("stored close: {e}"));
+            let summary = serde_json::from_str(&summary).map_err(bad)?;
+            let supply = supply
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(bad)?;
+            out.push((summary, supply));
+        }
+        Ok(out)
     }
 
     /// An epoch's close, or the latest one with `None`.
@@ -170,6 +212,26 @@ impl AuditStore {
         };
         body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Invalid(e.to_string())))
             .transpose()
+    }
+
+    /// Finished audits by mark, every mark listed (for `/metrics`).
+    pub fn marks(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let mut out: Vec<(&'static str, u64)> = ["pass", "offline", "missing", "wrong"]
+            .into_iter()
+            .map(|m| (m, 0))
+            .collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT mark, COUNT(*) FROM audits GROUP BY mark")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (mark, n) = row?;
+            let mark = mark_text(parse_mark(&mark)?);
+            if let Some(slot) = out.iter_mut().find(|(m, _)| *m == mark) {
+                slot.1 = u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(out)
     }
 
     pub fn report(&self, hash: &[u8; 32]) -> Result<Option<HostingReport>, StoreError> {
