@@ -944,19 +944,7 @@ fn view_answers_fit() {
         node: Some(standing()),
     };
     assert_fits(&spec, "GET", "/api/v1/profiles/{name}", 200, &profile);
-    let ratio_only = Profile {
-        stats: member_stats("bob", None),
-        address: None,
-        balance: Amount::ZERO,
-        stake: Amount::ZERO,
-        lock_until: 0,
-        vesting: Amount::ZERO,
-        grants: Vec::new(),
-        earned: Amount::ZERO,
-        earnings: Vec::new(),
-        node: None,
-        ..profile
-    };
+    let ratio_only = Profile::without_account(profile.name.clone(), member_stats("bob", None));
     assert_fits(&spec, "GET", "/api/v1/profiles/{name}", 200, &ratio_only);
     let board = NodeBoard {
         closed_epoch: Some(481_233),

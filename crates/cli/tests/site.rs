@@ -421,8 +421,17 @@ fn the_site_works_in_a_real_browser_against_the_demo_collective() {
         401,
         "an altered message no longer matches its signature"
     );
+    // A cross-site form cannot sign a visitor in: it cannot send JSON without a preflight.
+    let as_form = hub.call(
+        "POST",
+        "/api/v1/auth/session",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        signed_message(&hub, &ann).to_string().as_bytes(),
+    );
+    assert_eq!(as_form.status, 400, "a form post is refused");
     let session = hub.call("GET", "/api/v1/session", &[("Cookie", &cookie)], b"");
     assert_eq!(session.status, 200);
+    assert_eq!(session.header("cache-control"), Some("no-store"));
     assert_eq!(
         session.json().expect("session")["passkey"],
         passkey.as_str()

@@ -431,6 +431,8 @@ pub(crate) async fn personal_torrent_for(
     Ok((
         [
             (header::CONTENT_TYPE, TORRENT_MEDIA_TYPE.to_owned()),
+            // It carries the passkey: no cache may keep it.
+            (header::CACHE_CONTROL, "no-store".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file_name}\""),
@@ -465,4 +467,35 @@ async fn me(State(shared): S, headers: HeaderMap) -> ApiResult<MemberStats> {
         .await?
         .ok_or_else(|| ApiError::not_found("member vanished"))?;
     Ok(axum::Json(stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The router and the OpenAPI document name the same paths: a route cannot ship undocumented,
+    /// and the document cannot describe a route that is gone. (The pages of `web` are not API.)
+    #[test]
+    fn every_api_route_is_documented() {
+        let source = include_str!("http.rs");
+        let routed: BTreeSet<String> = source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| {
+                let path = rest.trim_start().strip_prefix('"')?.split('"').next()?;
+                let api = path.starts_with("/api/") || path == "/healthz" || path == "/metrics";
+                api.then(|| path.to_owned())
+            })
+            .collect();
+        let doc: serde_json::Value =
+            serde_json::from_str(super::OPENAPI).expect("openapi.json parses");
+        let documented: BTreeSet<String> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .keys()
+            .cloned()
+            .collect();
+        assert!(routed.len() > 30, "{routed:?}");
+        assert_eq!(routed, documented);
+    }
 }

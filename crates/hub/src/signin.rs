@@ -1,16 +1,19 @@
 //! Sign-in to the site with the member's key: Sign-In with Ethereum (EIP-4361) messages signed
 //! with EIP-191 `personal_sign`, so a browser wallet and `seedbank wallet sign-in` both work.
 //!
-//! 1. `GET /api/v1/auth/nonce` hands out a single-use nonce (kept in memory, 10 minutes).
+//! 1. `GET /api/v1/auth/nonce` hands out a nonce good for 10 minutes and one sign-in. It is
+//!    stateless: its expiry and a MAC under a secret of this process, so a flood of nonce requests
+//!    costs the hub nothing; only nonces actually used (by a valid member signature) are remembered,
+//!    until they expire.
 //! 2. The client writes the message for this hub's domain and chain, signs it, and posts both to
 //!    `POST /api/v1/auth/session`. The hub checks domain, URI, chain id, nonce, times and the
 //!    signature, and that the signer is a member in good standing.
 //! 3. The answer sets an `HttpOnly`, `SameSite=Lax` session cookie (7 days) and carries a one-time
 //!    link (5 minutes) that opens a session in another browser, for the CLI.
 //!
-//! Sessions live in `hub.sqlite` by the keccak-256 of their token; nonces and links in memory only
-//! (a restart just asks for a new one). Both maps are bounded: a flood of nonce requests cannot
-//! grow the hub without limit.
+//! Sessions live in `hub.sqlite` by the keccak-256 of their token; used nonces and links in memory
+//! only (a restart just asks for a new nonce). Only members' valid signatures add to them; the
+//! used nonces are capped, and links are one per member.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,16 +38,68 @@ const NONCE_SECS: u64 = 600;
 const LINK_SECS: u64 = 300;
 /// A message's `Issued At` may be this far ahead of the hub's clock.
 const CLOCK_SKEW_SECS: u64 = 120;
-/// Pending nonces (and links) kept at most; past it, expired ones are dropped, then new ones refused.
+/// Used nonces kept at most; past it, expired ones are dropped, then sign-ins refused (503) until
+/// some expire. Only members' valid signatures add to it.
 const MAX_PENDING: usize = 10_000;
+/// MAC bytes in a nonce (hex-encoded after the expiry and the salt).
+const NONCE_MAC: usize = 16;
+/// Hex digits of a nonce: expiry (16), salt (16), MAC.
+const NONCE_LEN: usize = 32 + 2 * NONCE_MAC;
 
-/// Nonces and one-time links waiting to be used.
-#[derive(Default)]
+/// The nonce key, used nonces and one-time links waiting to be used.
 pub(crate) struct Pending {
-    nonces: Mutex<HashMap<String, u64>>,
+    key: [u8; 32],
+    used: Mutex<HashMap<String, u64>>,
     links: Mutex<HashMap<String, (MemberRow, u64)>>,
 }
 
+impl Default for Pending {
+    fn default() -> Pending {
+        Pending {
+            key: rand::random(),
+            used: Mutex::default(),
+            links: Mutex::default(),
+        }
+    }
+}
+
+impl Pending {
+    fn mac(&self, stamp: &str) -> [u8; 32] {
+        // keccak-256 has no length extension, so keccak(key ‖ message) is a sound MAC.
+        let mut input = self.key.to_vec();
+        input.extend_from_slice(stamp.as_bytes());
+        token::keccak256(&input)
+    }
+
+    /// `expiry (16 hex) ‖ salt (16 hex) ‖ MAC (32 hex)`: alphanumeric, as EIP-4361 wants. The salt
+    /// keeps two nonces handed out in one second apart.
+    fn nonce(&self, expires: u64) -> String {
+        let stamp = format!("{expires:016x}{}", hex::encode(rand::random::<[u8; 8]>()));
+        let mac = self.mac(&stamp);
+        format!("{stamp}{}", hex::encode(&mac[..NONCE_MAC]))
+    }
+
+    /// Whether `nonce` is one of ours and still fresh at `now`.
+    fn check(&self, nonce: &str, now: u64) -> bool {
+        if nonce.len() != NONCE_LEN || !nonce.is_ascii() {
+            return false;
+        }
+        let (stamp, mac) = nonce.split_at(32);
+        let (Ok(expires), Ok(mac)) = (u64::from_str_radix(&stamp[..16], 16), hex::decode(mac))
+        else {
+            return false;
+        };
+        let want = self.mac(stamp);
+        // Constant time: how much of a guess matches must not show in the answer's timing.
+        let diff = want[..NONCE_MAC]
+            .iter()
+            .zip(&mac)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        diff == 0 && expires > now
+    }
+}
+
+/// Inserts a key not seen before into a capped map (expired entries make room).
 fn insert_bounded<V>(
     map: &Mutex<HashMap<String, V>>,
     key: String,
@@ -62,6 +117,9 @@ fn insert_bounded<V>(
             "busy",
             "too many sign-ins under way; try again in a few minutes",
         ));
+    }
+    if map.contains_key(&key) {
+        return Err(refused("this nonce has been used: ask for a new one"));
     }
     map.insert(key, value);
     Ok(())
@@ -173,9 +231,8 @@ pub(crate) fn challenge(shared: &Shared) -> Result<SignInChallenge, ApiError> {
     let ledger = ledger_of(shared)?;
     let summary = ledger.summary();
     let now = unix_now();
-    let nonce = random_token();
     let expires = now + NONCE_SECS;
-    insert_bounded(&shared.signin.nonces, nonce.clone(), expires, |e| *e, now)?;
+    let nonce = shared.signin.nonce(expires);
     let url = shared.public_url();
     Ok(SignInChallenge {
         domain: domain_of(&url).to_owned(),
@@ -191,8 +248,11 @@ fn refused(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_refused", message)
 }
 
-/// Checks a signed message and returns the member it signs in.
-async fn verify(shared: &std::sync::Arc<Shared>, body: &SignIn) -> Result<MemberRow, ApiError> {
+/// Checks a signed message and returns the member it signs in, with the account that signed.
+async fn verify(
+    shared: &std::sync::Arc<Shared>,
+    body: &SignIn,
+) -> Result<(MemberRow, Address), ApiError> {
     let ledger = ledger_of(shared)?;
     let signature = Signature::from_hex(&body.signature)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_signature", e.to_string()))?;
@@ -206,13 +266,20 @@ async fn verify(shared: &std::sync::Arc<Shared>, body: &SignIn) -> Result<Member
             message.domain
         )));
     }
-    if !message.uri.starts_with(&url) {
+    if message.uri != url && !message.uri.starts_with(&format!("{url}/")) {
         return Err(refused(format!(
             "the message's URI {:?} is not on {url}",
             message.uri
         )));
     }
-    let chain_id = ledger.summary().domain.chain_id;
+    let summary = ledger.summary();
+    let expected = statement(&summary.genesis.name);
+    if message.statement.as_deref() != Some(expected.as_str()) {
+        return Err(refused(format!(
+            "the message's statement must read {expected:?}"
+        )));
+    }
+    let chain_id = summary.domain.chain_id;
     if message.chain_id != chain_id {
         return Err(refused(format!(
             "the message is for chain {}; this collective's is {chain_id}",
@@ -223,14 +290,7 @@ async fn verify(shared: &std::sync::Arc<Shared>, body: &SignIn) -> Result<Member
     message
         .check_time(now, CLOCK_SKEW_SECS)
         .map_err(|e| refused(e.to_string()))?;
-    // Used up whether or not the rest passes: a nonce signs in at most once.
-    let issued = shared
-        .signin
-        .nonces
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&message.nonce);
-    if issued.is_none_or(|expires| expires <= now) {
+    if !shared.signin.check(&message.nonce, now) {
         return Err(refused(
             "unknown or expired nonce: ask GET /api/v1/auth/nonce for a new one",
         ));
@@ -247,7 +307,17 @@ async fn verify(shared: &std::sync::Arc<Shared>, body: &SignIn) -> Result<Member
             "membership suspended",
         ));
     }
-    Ok(member)
+    // Only a member's valid signature gets here, so only members can fill this map. Two requests
+    // racing with one nonce: the insert decides, under the lock.
+    let expires = now + NONCE_SECS;
+    insert_bounded(
+        &shared.signin.used,
+        message.nonce.clone(),
+        expires,
+        |e| *e,
+        now,
+    )?;
+    Ok((member, address))
 }
 
 // ---- routes ----
@@ -258,30 +328,37 @@ pub(crate) async fn nonce(State(shared): S) -> ApiResult<SignInChallenge> {
 
 pub(crate) async fn sign_in(
     State(shared): S,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // Only JSON: a form on another site cannot post it without a CORS preflight, which this hub
+    // never grants, so no page elsewhere can sign a visitor in as someone else.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().starts_with("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            "send the signed message as application/json",
+        ));
+    }
     let body: SignIn = parse_json(body)?;
-    let member = verify(&shared, &body).await?;
-    let (cookie, expires) = open_session(&shared, &member).await?;
+    let (member, address) = verify(&shared, &body).await?;
     let now = unix_now();
     let code = random_token();
-    let address = Address(
-        shared
-            .with_store(false, {
-                let name = member.name.clone();
-                move |s| s.account_of(&name)
-            })
-            .await?
-            .flatten()
-            .ok_or_else(|| refused("member has no account"))?,
-    );
-    insert_bounded(
-        &shared.signin.links,
-        code.clone(),
-        (member.clone(), now + LINK_SECS),
-        |(_, e)| *e,
-        now,
-    )?;
+    {
+        // One live link per member: a member signing in in a loop cannot fill the map.
+        let mut links = shared
+            .signin
+            .links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        links.retain(|_, (m, expires)| m.id != member.id && *expires > now);
+        links.insert(code.clone(), (member.clone(), now + LINK_SECS));
+    }
+    let (cookie, expires) = open_session(&shared, &member).await?;
     crate::metrics::Metrics::bump(&shared.metrics.sign_ins, 1);
     tracing::info!(member = member.name, "signed in");
     let answer = SignedIn {
@@ -290,7 +367,14 @@ pub(crate) async fn sign_in(
         expires,
         link: format!("{}/signin/redeem?code={code}", shared.public_url()),
     };
-    Ok(([(header::SET_COOKIE, cookie)], axum::Json(answer)).into_response())
+    Ok((
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        axum::Json(answer),
+    )
+        .into_response())
 }
 
 /// Takes a one-time link's code: the member it signs in, if it is fresh and unused.
@@ -304,7 +388,7 @@ pub(crate) fn redeem(shared: &Shared, code: &str) -> Option<MemberRow> {
     (expires > unix_now()).then_some(member)
 }
 
-pub(crate) async fn session(State(shared): S, headers: HeaderMap) -> ApiResult<SessionView> {
+pub(crate) async fn session(State(shared): S, headers: HeaderMap) -> Result<Response, ApiError> {
     let (member, expires) = session_of(&shared, &headers).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -312,7 +396,8 @@ pub(crate) async fn session(State(shared): S, headers: HeaderMap) -> ApiResult<S
             "not signed in: see /signin",
         )
     })?;
-    Ok(axum::Json(session_view(&shared, member, expires).await?))
+    let view = session_view(&shared, member, expires).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(view)).into_response())
 }
 
 pub(crate) async fn session_view(
@@ -386,6 +471,39 @@ mod tests {
             HeaderValue::from_static("seedbank_session="),
         );
         assert_eq!(cookie_token(&h), None);
+    }
+
+    #[test]
+    fn nonces_are_ours_and_expire() {
+        let pending = Pending::default();
+        let nonce = pending.nonce(1_000);
+        assert_eq!(nonce.len(), NONCE_LEN);
+        assert_ne!(
+            nonce,
+            pending.nonce(1_000),
+            "salted: two nonces of one second differ"
+        );
+        assert!(nonce.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(pending.check(&nonce, 999));
+        assert!(!pending.check(&nonce, 1_000), "expired");
+        // Another process's key, a changed expiry, a changed MAC, garbage: all refused.
+        assert!(!Pending::default().check(&nonce, 999));
+        let later = format!("{:016x}{}", 5_000u64, &nonce[16..]);
+        assert_eq!(later.len(), NONCE_LEN);
+        assert!(!pending.check(&later, 999));
+        let mut forged = nonce.clone().into_bytes();
+        let last = NONCE_LEN - 1;
+        forged[last] = if forged[last] == b'0' { b'1' } else { b'0' };
+        assert!(!pending.check(&String::from_utf8(forged).unwrap(), 999));
+        for junk in [
+            "",
+            "zz",
+            "é",
+            &"0".repeat(NONCE_LEN),
+            &nonce[..NONCE_LEN - 1],
+        ] {
+            assert!(!pending.check(junk, 0), "{junk}");
+        }
     }
 
     #[test]

@@ -117,14 +117,6 @@ CREATE TABLE peers (
     credited_down  INTEGER NOT NULL,
     PRIMARY KEY (torrent, member, peer_id, key)
 ) WITHOUT ROWID;
-
--- Web sessions: the keccak-256 of the cookie's token, so a copy of the database opens no session.
-CREATE TABLE sessions (
-    token_hash  BLOB PRIMARY KEY,
-    member      INTEGER NOT NULL REFERENCES members(id),
-    created_at  INTEGER NOT NULL,
-    expires_at  INTEGER NOT NULL
-) WITHOUT ROWID;
 ";
 
 /// Saturating conversion of a counter for storage.
@@ -230,8 +222,9 @@ ALTER TABLE members ADD COLUMN account BLOB;
 CREATE UNIQUE INDEX members_account ON members(account);
 ";
 
-/// Schema 3 keeps web sessions.
-const MIGRATE_2_TO_3: &str = "
+/// Schema 3 keeps web sessions (a new store gets this after [`SCHEMA`]): the keccak-256 of the
+/// cookie's token, so a copy of the database opens no session.
+const SESSIONS: &str = "
 CREATE TABLE sessions (
     token_hash  BLOB PRIMARY KEY,
     member      INTEGER NOT NULL REFERENCES members(id),
@@ -281,9 +274,9 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = open_durable(
             path,
-            SCHEMA,
+            &format!("{SCHEMA}{SESSIONS}"),
             SCHEMA_VERSION,
-            &[(1, MIGRATE_1_TO_2), (2, MIGRATE_2_TO_3)],
+            &[(1, MIGRATE_1_TO_2), (2, SESSIONS)],
         )?;
         Ok(Store { conn })
     }
@@ -982,6 +975,26 @@ mod tests {
         assert_eq!(s.flush(&snatch(20), 20).unwrap(), vec![]);
         let stats = s.member_stats("alice").unwrap().unwrap();
         assert_eq!((stats.snatches, stats.downloaded), (1, 20));
+    }
+
+    /// A store of schema 2 (before web sessions) opens at 3, keeps its members, and takes sessions.
+    #[test]
+    fn schema_2_store_upgrades_to_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sqlite");
+        let (id, passkey) = Store::open(&path).unwrap().add_member("ann", 1).unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("DROP TABLE sessions; PRAGMA user_version = 2;")
+                .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.member_by_passkey(&passkey).unwrap().unwrap().id, id);
+        store.put_session(&[9; 32], id, 10, 100).unwrap();
+        assert_eq!(store.session(&[9; 32], 50).unwrap().unwrap().1, 100);
+        assert!(store.session(&[9; 32], 100).unwrap().is_none(), "expired");
+        store.delete_session(&[9; 32]).unwrap();
+        assert!(store.session(&[9; 32], 50).unwrap().is_none());
     }
 
     #[test]

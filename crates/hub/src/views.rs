@@ -301,19 +301,7 @@ pub(crate) async fn profile(shared: &Arc<Shared>, name: String) -> Result<Profil
         })
         .await?;
     let stats = stats.ok_or_else(|| ApiError::not_found(format!("no member named {name:?}")))?;
-    let mut p = Profile {
-        name,
-        stats,
-        address: None,
-        balance: Amount::ZERO,
-        stake: Amount::ZERO,
-        lock_until: 0,
-        vesting: Amount::ZERO,
-        grants: Vec::new(),
-        earned: Amount::ZERO,
-        earnings: Vec::new(),
-        node: None,
-    };
+    let mut p = Profile::without_account(name, stats);
     let (Some(ledger), Some(address)) = (shared.ledger.clone(), account.map(Address)) else {
         return Ok(p);
     };

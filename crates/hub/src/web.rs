@@ -125,7 +125,8 @@ fn html(status: StatusCode, body: String) -> Response {
         ),
         (
             header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-cache"),
+            // A page may show its member's passkey: kept by no cache, not even the browser's.
+            HeaderValue::from_static("no-store"),
         ),
     ];
     (status, headers, body).into_response()

@@ -169,6 +169,25 @@ pub struct Profile {
     pub node: Option<Standing>,
 }
 
+impl Profile {
+    /// A member with no ledger account yet: nothing but its tracker figures.
+    pub fn without_account(name: String, stats: MemberStats) -> Profile {
+        Profile {
+            name,
+            stats,
+            address: None,
+            balance: Amount::ZERO,
+            stake: Amount::ZERO,
+            lock_until: 0,
+            vesting: Amount::ZERO,
+            grants: Vec::new(),
+            earned: Amount::ZERO,
+            earnings: Vec::new(),
+            node: None,
+        }
+    }
+}
+
 /// One row of the node leaderboard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRow {

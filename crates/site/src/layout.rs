@@ -43,9 +43,9 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, body: Markup) -> String {
                         nav.nav aria-label="Main" {
                             (link("/", "Home", Nav::Home))
                             (link("/torrents", "Browse", Nav::Browse))
-                            (link("/nodes", "Nodes", Nav::Nodes))
-                            // A ratio-only hub has no ledger, so no economy to show.
+                            // A ratio-only hub has no ledger, so no audited nodes and no economy.
                             @if ctx.token.is_some() {
+                                (link("/nodes", "Nodes", Nav::Nodes))
                                 (link("/economy", "Economy", Nav::Economy))
                             }
                         }
@@ -68,8 +68,10 @@ pub fn page(ctx: &Ctx, title: &str, nav: Nav, body: Markup) -> String {
                         span { (ctx.site_name) " · a private BitTorrent collective running seedbank" }
                         nav aria-label="Footer" {
                             a href="/torrents" { "Browse" }
-                            a href="/nodes" { "Nodes" }
-                            @if ctx.token.is_some() { a href="/economy" { "Economy" } }
+                            @if ctx.token.is_some() {
+                                a href="/nodes" { "Nodes" }
+                                a href="/economy" { "Economy" }
+                            }
                             a href="/api/v1/openapi.json" { "API" }
                             a href="/metrics" { "Metrics" }
                         }

@@ -428,3 +428,60 @@ fn hash32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
     <[u8; 32]>::try_from(bytes)
         .map_err(|_| StoreError::Invalid("stored hash is not 32 bytes".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use token::Amount;
+
+    fn supply(minted: u64) -> SupplyView {
+        let z = Amount::ZERO;
+        SupplyView {
+            minted: Amount::tokens(minted),
+            burned: z,
+            total: Amount::tokens(minted),
+            balances: Amount::tokens(minted),
+            staked: z,
+            vesting: z,
+            stakers_pool: z,
+            pools: z,
+        }
+    }
+
+    /// A schema-2 file (closes without the supply) opens at 3: old closes read back with no
+    /// supply, new ones with it, oldest first, the last `limit` of them.
+    #[test]
+    fn closes_keep_the_supply_and_old_files_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        let close = |epoch| ledger::CloseSummary {
+            epoch,
+            ..Default::default()
+        };
+        AuditStore::open(&path)
+            .unwrap()
+            .put_close(&close(1), &supply(1))
+            .unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("ALTER TABLE closes DROP COLUMN supply; PRAGMA user_version = 2;")
+                .unwrap();
+        }
+        let store = AuditStore::open(&path).unwrap();
+        for e in 2..=4 {
+            store.put_close(&close(e), &supply(e)).unwrap();
+        }
+        let all = store.closes(10).unwrap();
+        let epochs: Vec<u64> = all.iter().map(|(c, _)| c.epoch).collect();
+        assert_eq!(epochs, [1, 2, 3, 4]);
+        assert_eq!(all[0].1, None, "recorded before the hub kept the supply");
+        assert_eq!(all[3].1, Some(supply(4)));
+        let last: Vec<u64> = store
+            .closes(2)
+            .unwrap()
+            .iter()
+            .map(|(c, _)| c.epoch)
+            .collect();
+        assert_eq!(last, [3, 4]);
+    }
+}

@@ -70,7 +70,7 @@ fn passkey_box(own: &SessionView) -> Markup {
         section.panel.secret.section aria-label="Your passkey" {
             h2 { "Your passkey" }
             p.small {
-                "Only you see this. The passkey is secret: anyone who has it can announce as you and spend your ratio and tokens on downloads. "
+                "Only you see this. The passkey is secret: anyone who has it can announce as you, and what they download counts against your ratio. "
                 "Never post a .torrent or announce URL that contains it."
             }
             div.field {

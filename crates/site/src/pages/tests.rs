@@ -60,7 +60,7 @@ fn check_page(html: &str, title: &str) {
         html.contains(&format!("<title>{title}")),
         "{title}: page title"
     );
-    for href in ["href=\"/\"", "href=\"/torrents\"", "href=\"/nodes\""] {
+    for href in ["href=\"/\"", "href=\"/torrents\""] {
         assert!(html.contains(href), "{title}: nav {href}");
     }
     assert!(html.contains("href=\"/static/site.css\""));
@@ -144,6 +144,10 @@ fn ratio_only_hub_hides_the_economy() {
     let html = home(&ctx, &sample::overview());
     check_page(&html, "tracker");
     assert!(!html.contains("href=\"/economy\""));
+    assert!(
+        !html.contains("href=\"/nodes\""),
+        "no audited nodes without a ledger"
+    );
     assert!(!html.contains("VID"));
     assert!(!html.contains("Hot now"));
     let html = torrent(&ctx, &sample::detail(), &sample::torrent_market());
