@@ -114,6 +114,35 @@ pub async fn sign_in_with(client: &HubClient, key: &SecretKey) -> Result<hubapi:
         .auth_nonce()
         .await
         .context("asking the site for a sign-in nonce")?;
+    // Sign only for the site the member named: a hub that hands out another site's domain, URI
+    // or chain would be asking for a signature to replay there.
+    let base = client.base_url();
+    let authority = base.strip_prefix("http://").unwrap_or(&base);
+    if challenge.domain != authority {
+        bail!(
+            "{base} asks for a sign-in to {:?}, not to itself: refusing to sign",
+            challenge.domain
+        );
+    }
+    if challenge.uri != base && !challenge.uri.starts_with(&format!("{base}/")) {
+        bail!(
+            "{base} asks for a sign-in to {:?}: refusing to sign",
+            challenge.uri
+        );
+    }
+    let chain_id = client
+        .ledger()
+        .await
+        .context("asking the site for its ledger")?
+        .domain
+        .chain_id;
+    if challenge.chain_id != chain_id {
+        bail!(
+            "{base} asks for a sign-in on chain {}, but its ledger is on chain {chain_id}: refusing to sign",
+            challenge.chain_id
+        );
+    }
+    eprintln!("signing in to {authority} (chain {chain_id})");
     let message = SiweMessage {
         domain: challenge.domain,
         address: key.address(),

@@ -382,13 +382,30 @@ fn the_site_works_in_a_real_browser_against_the_demo_collective() {
         "{link}"
     );
     browser.goto(&link).expect("link");
+    // The link asks first: a visit alone signs no one in.
+    shoot(&browser, "redeem");
+    browser
+        .wait_for("#redeem", WAIT)
+        .and_then(|b| b.click())
+        .expect("confirm the link");
     browser
         .wait_until("ben's page", WAIT, |b| {
             Ok(b.url()?.ends_with("/members/ben") && !b.find_all("#passkey")?.is_empty())
         })
         .expect("signed in by link");
-    // A link works once.
+    // A link works once, and its confirmation only from the site's own page.
     assert_eq!(hub.get(&link.replace(&url, "")).status, 401);
+    let code = link.rsplit("code=").next().unwrap_or_default();
+    let cross_site = hub.call(
+        "POST",
+        "/signin/redeem",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "http://evil.example"),
+        ],
+        format!("code={code}").as_bytes(),
+    );
+    assert_eq!(cross_site.status, 403);
 
     // ---- sign-in refusals over the API ----
     let signed = signed_message(&hub, &ann);

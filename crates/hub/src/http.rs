@@ -325,6 +325,14 @@ async fn publish(
     query: Result<Query<PublishQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, axum::Json<hubapi::TorrentSummary>), ApiError> {
+    // The passkey, never the site's cookie: a write must not ride on a browser's session.
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "publishing takes Authorization: Bearer <passkey>",
+        ));
+    }
     let member = member_of(&shared, &headers).await?;
     let Query(q) = query?;
     let body = body?;
@@ -368,17 +376,7 @@ async fn torrent(
     id: Result<Path<u32>, PathRejection>,
 ) -> ApiResult<TorrentDetail> {
     let Path(id) = id?;
-    let (summary, files, uploaded, downloaded) = shared
-        .with_store(false, move |s| s.torrent(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no torrent {id}")))?;
-    Ok(axum::Json(TorrentDetail {
-        summary: with_swarm(&shared, summary),
-        files,
-        uploaded,
-        downloaded,
-        balance: crate::store::to_i64(uploaded).saturating_sub(crate::store::to_i64(downloaded)),
-    }))
+    Ok(axum::Json(views::torrent_detail(&shared, id).await?))
 }
 
 /// The stored `.torrent` with this member's announce URL. Only the outer dict changes; the info

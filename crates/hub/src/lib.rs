@@ -13,6 +13,7 @@
 pub mod auditor;
 pub mod config;
 mod epochs;
+mod history;
 mod http;
 mod http_audit;
 mod http_economy;

@@ -1,6 +1,6 @@
-//! `/metrics` in the Prometheus text format (0.0.4). Counters the hot paths bump are atomics here;
-//! figures the stores already hold (members, torrents, audits by outcome, ledger entries) are read
-//! when scraped, so they survive restarts and never drift from the truth.
+//! `/metrics` in the Prometheus text format (0.0.4). Counters the hot paths bump are atomics (here
+//! and in the auditor) and start at zero with the process, as Prometheus counters may; gauges the
+//! stores hold cheaply (members, torrents, ledger entries) are read when scraped.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -159,8 +159,8 @@ pub(crate) async fn render(shared: &Arc<Shared>) -> Result<String, ApiError> {
             );
         }
     }
-    if let Some(auditor) = shared.auditor.clone() {
-        let counts = crate::http_ledger::blocking(move || auditor.store().marks()).await?;
+    if let Some(auditor) = &shared.auditor {
+        let counts = auditor.recorded();
         let samples: Vec<(String, f64)> = counts
             .iter()
             .map(|(mark, n)| (format!("{{outcome=\"{mark}\"}}"), *n as f64))
@@ -170,7 +170,7 @@ pub(crate) async fn render(shared: &Arc<Shared>) -> Result<String, ApiError> {
             &mut out,
             "seedbank_audits_total",
             "counter",
-            "Availability audits finished, by outcome.",
+            "Availability audits finished by this process, by outcome.",
             &samples,
         );
     }

@@ -256,8 +256,8 @@ async fn verify(
     let ledger = ledger_of(shared)?;
     let signature = Signature::from_hex(&body.signature)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_signature", e.to_string()))?;
-    let message = SiweMessage::verify_signature(&body.message, &signature)
-        .map_err(|e| refused(e.to_string()))?;
+    // The cheap checks first: recovering a signature is the costly step, and anyone can ask.
+    let message = SiweMessage::parse(&body.message).map_err(|e| refused(e.to_string()))?;
     let url = shared.public_url();
     let domain = domain_of(&url);
     if message.domain != domain {
@@ -295,6 +295,7 @@ async fn verify(
             "unknown or expired nonce: ask GET /api/v1/auth/nonce for a new one",
         ));
     }
+    SiweMessage::verify_signature(&body.message, &signature).map_err(|e| refused(e.to_string()))?;
     let address: Address = message.address;
     let member = shared
         .with_store(false, move |s| s.member_by_account(&address.0))
@@ -346,6 +347,8 @@ pub(crate) async fn sign_in(
     }
     let body: SignIn = parse_json(body)?;
     let (member, address) = verify(&shared, &body).await?;
+    // A new session replaces the one this client had, if any.
+    close_session(&shared, &headers).await?;
     let now = unix_now();
     let code = random_token();
     {
@@ -375,6 +378,17 @@ pub(crate) async fn sign_in(
         axum::Json(answer),
     )
         .into_response())
+}
+
+/// The member a one-time link's code would sign in, without using it up.
+pub(crate) fn link_member(shared: &Shared, code: &str) -> Option<String> {
+    let links = shared
+        .signin
+        .links
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let (member, expires) = links.get(code)?;
+    (*expires > unix_now()).then(|| member.name.clone())
 }
 
 /// Takes a one-time link's code: the member it signs in, if it is fresh and unused.

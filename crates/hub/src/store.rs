@@ -436,16 +436,6 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Bytes of content in the index.
-    pub fn indexed_bytes(&self) -> Result<u64, StoreError> {
-        let total: i64 =
-            self.conn
-                .query_row("SELECT COALESCE(SUM(size), 0) FROM torrents", [], |r| {
-                    r.get(0)
-                })?;
-        Ok(to_u64(total))
-    }
-
     pub fn put_session(
         &mut self,
         token_hash: &[u8; 32],
@@ -698,6 +688,17 @@ impl Store {
         args.push((":offset", &offset));
         let rows = stmt.query_map(args.as_slice(), summary_row)?;
         Ok((to_u64(total), rows.collect::<Result<_, _>>()?))
+    }
+
+    /// Every indexed torrent, newest first, in one read (no paging: a publish between pages could
+    /// not shift what is seen).
+    pub fn all_torrents(&self) -> Result<Vec<TorrentSummary>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM torrents t JOIN members m ON m.id = t.uploader
+             ORDER BY t.id DESC"
+        ))?;
+        let rows = stmt.query_map([], summary_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// A torrent with its files and swarm totals (uploaded, downloaded).

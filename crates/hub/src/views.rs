@@ -11,11 +11,10 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hubapi::views::{
-    CategoryCount, EarningEpoch, EconomyEpoch, EconomyView, EpochClock, GrantView, NodeBoard,
-    NodeRow, Overview, Profile, ReplicaHolder, Standing, SupplyView, TokenInfo, TorrentEpoch,
-    TorrentMarket,
+    CategoryCount, EarningEpoch, EconomyView, EpochClock, GrantView, NodeBoard, NodeRow, Overview,
+    Profile, ReplicaHolder, Standing, SupplyView, TokenInfo, TorrentMarket,
 };
-use hubapi::{ListQuery, MarketEntry, TorrentSummary};
+use hubapi::{MarketEntry, TorrentSummary};
 use ledger::CloseSummary;
 use ledger::state::State as LedgerState;
 use token::{Address, Amount};
@@ -61,26 +60,9 @@ pub(crate) fn with_swarm(shared: &Shared, mut s: TorrentSummary) -> TorrentSumma
     s
 }
 
-/// Every torrent in the index (paged through the store), oldest id last.
+/// Every torrent in the index, newest first.
 pub(crate) async fn all_torrents(shared: &Arc<Shared>) -> Result<Vec<TorrentSummary>, ApiError> {
-    let mut indexed = Vec::new();
-    let mut offset = 0;
-    loop {
-        let query = ListQuery {
-            limit: Some(500),
-            offset: Some(offset),
-            ..Default::default()
-        };
-        let page = shared
-            .with_store(false, move |s| s.list_torrents(&query))
-            .await?
-            .1;
-        if page.is_empty() {
-            return Ok(indexed);
-        }
-        offset += page.len() as u32;
-        indexed.extend(page);
-    }
+    Ok(shared.with_store(false, |s| s.all_torrents()).await?)
 }
 
 /// A torrent's market entry, if the ledger prices it.
@@ -104,12 +86,20 @@ pub(crate) fn market_entry(state: &LedgerState, t: &TorrentSummary) -> Option<Ma
     })
 }
 
-/// The last closes, oldest first, with the supply after each; empty without a ledger.
-async fn closes(shared: &Arc<Shared>) -> Result<Vec<(CloseSummary, Option<SupplyView>)>, ApiError> {
+/// Runs `f` on the audit store off the async threads; `None` without a ledger.
+async fn audit_store<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    f: impl FnOnce(&crate::auditor::store::AuditStore) -> Result<T, crate::StoreError> + Send + 'static,
+) -> Result<Option<T>, ApiError> {
     let Some(auditor) = shared.auditor.clone() else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    Ok(blocking(move || auditor.store().closes(HISTORY_EPOCHS)).await?)
+    Ok(Some(blocking(move || f(&auditor.store())).await?))
+}
+
+/// The last close, if any.
+async fn last_close(shared: &Arc<Shared>) -> Result<Option<CloseSummary>, ApiError> {
+    Ok(audit_store(shared, |s| s.close(None)).await?.flatten())
 }
 
 /// Member names of ledger accounts, for labelling nodes.
@@ -138,13 +128,19 @@ fn standing_of(state: &LedgerState, node: &Address, now: u64) -> Option<Standing
         .report_in_force(node, genesis.epoch_at(now) + 2)
         .map(|(_, r)| r.location)
         .filter(|l| !l.is_empty());
+    // Fixed words, not enum names: the API must not change when a Rust type is renamed.
     let standing = if host.disqualified {
-        "disqualified".to_owned()
+        "disqualified"
     } else if host.frozen {
-        "frozen".to_owned()
+        "frozen"
     } else {
-        format!("{:?}", genesis.reputation.standing(score)).to_lowercase()
-    };
+        match genesis.reputation.standing(score) {
+            economics::reputation::Standing::Good => "good",
+            economics::reputation::Standing::Suspended => "suspended",
+            economics::reputation::Standing::Disqualified => "disqualified",
+        }
+    }
+    .to_owned();
     Some(Standing {
         reputation_ppb: score,
         standing,
@@ -154,50 +150,35 @@ fn standing_of(state: &LedgerState, node: &Address, now: u64) -> Option<Standing
 }
 
 pub(crate) async fn overview(shared: &Arc<Shared>) -> Result<Overview, ApiError> {
-    let ((members, torrents), indexed_bytes, recent, tracked) = shared
-        .with_store(false, |s| {
-            let recent = s
-                .list_torrents(&ListQuery {
-                    limit: Some(HOME_LIST as u32),
-                    ..Default::default()
-                })?
-                .1;
-            Ok((
-                s.counts()?,
-                s.indexed_bytes()?,
-                recent,
-                s.tracked_torrents()?,
-            ))
-        })
-        .await?;
-    let (mut seeders, mut leechers) = (0u64, 0u64);
-    for t in &tracked {
-        if let Some(c) = shared.tracker.counts(t.id) {
-            seeders += u64::from(c.seeders);
-            leechers += u64::from(c.leechers);
-        }
-    }
+    let members = shared.with_store(false, |s| s.counts()).await?.0;
+    // One read of the index serves the counts, the swarm totals, the newest and the market.
+    let indexed: Vec<TorrentSummary> = all_torrents(shared)
+        .await?
+        .into_iter()
+        .map(|t| with_swarm(shared, t))
+        .collect();
     let mut o = Overview {
         name: "seedbank".into(),
         token: None,
         members,
-        torrents,
-        indexed_bytes,
+        torrents: indexed.len() as u64,
+        indexed_bytes: indexed
+            .iter()
+            .fold(0u64, |sum, t| sum.saturating_add(t.size)),
         peers: shared.tracker.peer_count() as u64,
-        seeders,
-        leechers,
+        seeders: indexed.iter().map(|t| u64::from(t.seeders)).sum(),
+        leechers: indexed.iter().map(|t| u64::from(t.leechers)).sum(),
         epoch: None,
         closed_epoch: None,
         supply: None,
         torrents_at_target: 0,
         payable_torrents: 0,
-        recent: recent.into_iter().map(|t| with_swarm(shared, t)).collect(),
+        recent: indexed.iter().take(HOME_LIST).cloned().collect(),
         hot: Vec::new(),
     };
     let Some(ledger) = shared.ledger.clone() else {
         return Ok(o);
     };
-    let indexed = all_torrents(shared).await?;
     let state = ledger.state();
     let Some(genesis) = state.genesis() else {
         return Ok(o);
@@ -255,21 +236,10 @@ pub(crate) async fn torrent_market(
         .market
         .as_ref()
         .and_then(|m| m.price_per_byte.checked_mul(GIB));
-    let closes = closes(shared).await?;
-    for (close, _) in &closes {
-        if let Some(t) = close.torrents.iter().find(|t| t.torrent == key) {
-            view.history.push(TorrentEpoch {
-                epoch: close.epoch,
-                time: close.time,
-                price_per_byte: t.price_after,
-                weight_wad: Amount(t.weight_after),
-                saturation_wad: Amount(t.saturation_wad),
-                replicas_milli: t.replicas_milli,
-                pool_paid: t.pool_paid,
-            });
-        }
-    }
-    if let Some((last, _)) = closes.last() {
+    view.history = audit_store(shared, move |s| s.torrent_history(&key, HISTORY_EPOCHS))
+        .await?
+        .unwrap_or_default();
+    if let Some(last) = last_close(shared).await? {
         let mut holders: Vec<ReplicaHolder> = last
             .hosts
             .iter()
@@ -305,6 +275,7 @@ pub(crate) async fn profile(shared: &Arc<Shared>, name: String) -> Result<Profil
     let (Some(ledger), Some(address)) = (shared.ledger.clone(), account.map(Address)) else {
         return Ok(p);
     };
+    let (last_closed, epoch_secs);
     {
         let state = ledger.state();
         let a = state.account(&address);
@@ -336,32 +307,54 @@ pub(crate) async fn profile(shared: &Arc<Shared>, name: String) -> Result<Profil
             .copied()
             .unwrap_or(Amount::ZERO);
         p.node = standing_of(&state, &address, crate::unix_now());
+        last_closed = economy.last_closed;
+        epoch_secs = state.genesis().map_or(1, |g| g.epoch_secs);
     }
-    for (close, _) in closes(shared).await? {
-        let host = close.hosts.iter().find(|h| h.node == address);
-        let fees = close
-            .stakers
-            .iter()
-            .find(|s| s.account == address)
-            .map_or(Amount::ZERO, |s| s.paid);
-        let e = EarningEpoch {
-            epoch: close.epoch,
-            time: close.time,
-            hosting: host.map_or(Amount::ZERO, |h| h.reward),
-            sponsored: host.map_or(Amount::ZERO, |h| h.sponsored),
-            fees,
-            verified_bytes: host.map_or(0, |h| h.verified_bytes),
-        };
-        if e.hosting != Amount::ZERO || e.sponsored != Amount::ZERO || e.fees != Amount::ZERO {
-            p.earnings.push(e);
+    let paid = audit_store(shared, move |s| {
+        s.earnings_history(&address, HISTORY_EPOCHS)
+    })
+    .await?
+    .unwrap_or_default();
+    p.earnings = with_gaps(paid, last_closed, epoch_secs);
+    Ok(p)
+}
+
+/// Every closed epoch from the first that paid to the last close (at most [`HISTORY_EPOCHS`]),
+/// zeros where nothing was paid, so a chart's epochs are evenly spaced.
+fn with_gaps(
+    paid: Vec<EarningEpoch>,
+    last_closed: Option<u64>,
+    epoch_secs: u64,
+) -> Vec<EarningEpoch> {
+    let (Some(first), Some(last)) = (paid.first().map(|e| e.epoch), last_closed) else {
+        return paid;
+    };
+    let first = first.max(last.saturating_sub(u64::from(HISTORY_EPOCHS) - 1));
+    let mut paid = paid.into_iter().peekable();
+    let mut out = Vec::new();
+    for epoch in first..=last {
+        while paid.peek().is_some_and(|e| e.epoch < epoch) {
+            paid.next();
+        }
+        match paid.next_if(|e| e.epoch == epoch) {
+            Some(e) => out.push(e),
+            None => out.push(EarningEpoch {
+                epoch,
+                // Closes come right after their epoch ends.
+                time: epoch.saturating_add(1).saturating_mul(epoch_secs),
+                hosting: Amount::ZERO,
+                sponsored: Amount::ZERO,
+                fees: Amount::ZERO,
+                verified_bytes: 0,
+            }),
         }
     }
-    Ok(p)
+    out
 }
 
 pub(crate) async fn node_board(shared: &Arc<Shared>) -> Result<NodeBoard, ApiError> {
     let ledger = ledger_of(shared)?;
-    let last = closes(shared).await?.pop().map(|(c, _)| c);
+    let last = last_close(shared).await?;
     let now = crate::unix_now();
     let mut rows = {
         let state = ledger.state();
@@ -410,15 +403,18 @@ pub(crate) async fn node_board(shared: &Arc<Shared>) -> Result<NodeBoard, ApiErr
 
 pub(crate) async fn economy(shared: &Arc<Shared>) -> Result<EconomyView, ApiError> {
     let ledger = ledger_of(shared)?;
-    let history = closes(shared).await?;
+    let epochs = audit_store(shared, |s| s.economy_history(HISTORY_EPOCHS))
+        .await?
+        .unwrap_or_default();
     let state = ledger.state();
     let genesis = state
         .genesis()
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no_genesis", "the ledger is empty"))?;
     let supply = supply_view(&state.supply());
-    let staked_bps = bps(supply.staked.0, supply.total.0);
+    let staked_bps =
+        u32::try_from(site::format::ratio_bps(supply.staked.0, supply.total.0)).unwrap_or(u32::MAX);
     // The last close's fees to stakers, as a yearly rate on what is staked.
-    let staker_yield_bps = history.last().and_then(|(c, _)| {
+    let staker_yield_bps = epochs.last().and_then(|c| {
         let per_year = c
             .fees_paid
             .0
@@ -438,35 +434,9 @@ pub(crate) async fn economy(shared: &Arc<Shared>) -> Result<EconomyView, ApiErro
         epoch_secs: genesis.epoch_secs,
         min_stake: state.join_stake(),
         price_per_gib: genesis.price_per_gib,
-        epochs: history
-            .into_iter()
-            .map(|(c, supply)| EconomyEpoch {
-                epoch: c.epoch,
-                time: c.time,
-                minted: c.minted,
-                hosting_paid: c.hosting_paid,
-                sponsored_paid: c.sponsored_paid,
-                fees_paid: c.fees_paid,
-                released: c.released,
-                verified_bytes: c.hosts.iter().map(|h| h.verified_bytes).sum(),
-                hosts_paid: c
-                    .hosts
-                    .iter()
-                    .filter(|h| h.reward != Amount::ZERO || h.sponsored != Amount::ZERO)
-                    .count() as u32,
-                supply,
-            })
-            .collect(),
+        epochs,
         supply,
     })
-}
-
-/// `part / whole` in basis points, 0 for an empty whole.
-fn bps(part: u128, whole: u128) -> u32 {
-    if whole == 0 {
-        return 0;
-    }
-    u32::try_from(part.saturating_mul(10_000) / whole).unwrap_or(u32::MAX)
 }
 
 // ---- the JSON routes ----
@@ -477,6 +447,25 @@ pub(crate) async fn get_overview(State(shared): S) -> ApiResult<Overview> {
 
 pub(crate) async fn get_categories(State(shared): S) -> ApiResult<Vec<CategoryCount>> {
     Ok(axum::Json(categories(&shared).await?))
+}
+
+/// The indexed torrent `id` with its files and swarm totals, as `GET /api/v1/torrents/{id}` and its
+/// page show it.
+pub(crate) async fn torrent_detail(
+    shared: &Arc<Shared>,
+    id: u32,
+) -> Result<hubapi::TorrentDetail, ApiError> {
+    let (summary, files, uploaded, downloaded) = shared
+        .with_store(false, move |s| s.torrent(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no torrent {id}")))?;
+    Ok(hubapi::TorrentDetail {
+        summary: with_swarm(shared, summary),
+        files,
+        uploaded,
+        downloaded,
+        balance: crate::store::to_i64(uploaded).saturating_sub(crate::store::to_i64(downloaded)),
+    })
 }
 
 /// The indexed torrent `id`, with live swarm counts.

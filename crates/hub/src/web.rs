@@ -31,7 +31,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/nodes", get(nodes))
         .route("/economy", get(economy))
         .route("/signin", get(signin_page))
-        .route("/signin/redeem", get(redeem))
+        .route("/signin/redeem", get(redeem_page).post(redeem))
         .route("/signout", post(signout))
         .route("/static/site.css", get(|| file("text/css", site::CSS)))
         .route(
@@ -172,7 +172,7 @@ async fn browse(
     let viewer = Viewer::of(&shared, &headers).await;
     let page = async {
         let Query(mut q) = query?;
-        q.limit = Some(q.limit.unwrap_or(PAGE_SIZE).min(PAGE_SIZE));
+        q.limit = Some(q.limit.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE));
         // An empty form field means "any".
         q.q = q.q.filter(|s| !s.trim().is_empty());
         q.category = q.category.filter(|s| !s.is_empty());
@@ -202,18 +202,7 @@ async fn torrent(
     let viewer = Viewer::of(&shared, &headers).await;
     let page = async {
         let Path(id) = id.map_err(|_| ApiError::not_found("no such torrent"))?;
-        let (summary, files, uploaded, downloaded) = shared
-            .with_store(false, move |s| s.torrent(id))
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("There is no torrent {id}.")))?;
-        let detail = hubapi::TorrentDetail {
-            summary: views::with_swarm(&shared, summary),
-            files,
-            uploaded,
-            downloaded,
-            balance: crate::store::to_i64(uploaded)
-                .saturating_sub(crate::store::to_i64(downloaded)),
-        };
+        let detail = views::torrent_detail(&shared, id).await?;
         let market = views::torrent_market(&shared, &detail.summary).await?;
         Ok(site::torrent(&viewer.ctx(), &detail, &market))
     }
@@ -285,7 +274,7 @@ async fn economy(State(shared): S, headers: HeaderMap) -> Response {
 async fn signin_page(State(shared): S, headers: HeaderMap) -> Response {
     let viewer = Viewer::of(&shared, &headers).await;
     if let Some((m, _)) = &viewer.member {
-        return Redirect::to(&format!("/members/{}", urlencode(&m.name))).into_response();
+        return Redirect::to(&format!("/members/{}", site::path_escape(&m.name))).into_response();
     }
     let page = match signin::challenge(&shared) {
         Ok(c) => site::signin(&viewer.ctx(), Some(&c), None),
@@ -300,34 +289,75 @@ struct RedeemQuery {
     code: String,
 }
 
-/// A one-time link from `seedbank wallet sign-in`: opens a session in this browser.
-async fn redeem(
+fn bad_link(viewer: &Viewer, shared: &Shared) -> Response {
+    let page = site::signin(
+        &viewer.ctx(),
+        signin::challenge(shared).ok().as_ref(),
+        Some("That sign-in link is unknown, used or expired: sign in again."),
+    );
+    html(StatusCode::UNAUTHORIZED, page)
+}
+
+/// A one-time link from `seedbank wallet sign-in`: asks before it signs this browser in.
+async fn redeem_page(
     State(shared): S,
     headers: HeaderMap,
     query: Result<Query<RedeemQuery>, QueryRejection>,
 ) -> Response {
-    let member = query
-        .ok()
-        .and_then(|Query(q)| signin::redeem(&shared, &q.code));
-    let Some(member) = member else {
-        let viewer = Viewer::of(&shared, &headers).await;
-        let page = site::signin(
-            &viewer.ctx(),
-            signin::challenge(&shared).ok().as_ref(),
-            Some("That sign-in link is unknown, used or expired: sign in again."),
-        );
-        return html(StatusCode::UNAUTHORIZED, page);
+    let viewer = Viewer::of(&shared, &headers).await;
+    let Ok(Query(q)) = query else {
+        return bad_link(&viewer, &shared);
     };
+    match signin::link_member(&shared, &q.code) {
+        Some(name) => render(
+            &shared,
+            &viewer,
+            Ok(site::redeem(&viewer.ctx(), &name, &q.code)),
+        ),
+        None => bad_link(&viewer, &shared),
+    }
+}
+
+/// The confirmation's `POST`: only from this site's own page (its `Origin`), then the link is used
+/// up and this browser's previous session, if any, ends.
+async fn redeem(State(shared): S, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let viewer = Viewer::of(&shared, &headers).await;
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if origin != Some(site_origin(&shared.public_url())) {
+        let e = ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "a sign-in link is confirmed from this site's own page",
+        );
+        return render(&shared, &viewer, Err(e));
+    }
+    let code = std::str::from_utf8(&body)
+        .ok()
+        .and_then(|form| form.split('&').find_map(|kv| kv.strip_prefix("code=")));
+    let Some(member) = code.and_then(|c| signin::redeem(&shared, c)) else {
+        return bad_link(&viewer, &shared);
+    };
+    if let Err(e) = signin::close_session(&shared, &headers).await {
+        return render(&shared, &viewer, Err(e));
+    }
     match signin::open_session(&shared, &member).await {
         Ok((cookie, _)) => {
             Metrics::bump(&shared.metrics.sign_ins, 1);
-            let to = format!("/members/{}", urlencode(&member.name));
+            let to = format!("/members/{}", site::path_escape(&member.name));
             ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
         }
-        Err(e) => {
-            let viewer = Viewer::of(&shared, &headers).await;
-            render(&shared, &viewer, Err(e))
+        Err(e) => render(&shared, &viewer, Err(e)),
+    }
+}
+
+/// `scheme://host[:port]` of a URL, as browsers send it in `Origin`.
+fn site_origin(url: &str) -> &str {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = scheme.len() + 3 + rest.find('/').unwrap_or(rest.len());
+            &url[..end]
         }
+        None => url,
     }
 }
 
@@ -341,16 +371,17 @@ async fn signout(State(shared): S, headers: HeaderMap) -> Response {
     }
 }
 
-/// Percent-encodes a path segment (member names may hold spaces and more).
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origin_is_scheme_and_authority() {
+        assert_eq!(
+            super::site_origin("http://127.0.0.1:80"),
+            "http://127.0.0.1:80"
+        );
+        assert_eq!(
+            super::site_origin("https://hub.example/x/"),
+            "https://hub.example"
+        );
     }
-    out
 }

@@ -163,7 +163,8 @@ pub struct Profile {
     pub grants: Vec<GrantView>,
     /// Everything earned as of the last close (hosting, sponsored, fees), as in the Merkle root.
     pub earned: Amount,
-    /// Oldest first; epochs where the account earned nothing are left out.
+    /// Oldest first: every close from the first that paid the account to the last (at most 720),
+    /// zeros where it earned nothing.
     pub earnings: Vec<EarningEpoch>,
     /// `None` if the member runs no audited node.
     pub node: Option<Standing>,

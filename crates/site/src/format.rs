@@ -206,7 +206,7 @@ pub fn replicas(milli: u64) -> String {
     // Two decimals are enough to read; keep three only if that is all there is (0.005).
     match t.split_once('.') {
         Some((w, f)) if f.len() == 3 && w != "0" => {
-            let hundredths = (milli + 5) / 10;
+            let hundredths = milli.saturating_add(5) / 10;
             let s = format!("{}.{:02}", hundredths / 100, hundredths % 100);
             trim_fraction(&s).to_string()
         }

@@ -138,7 +138,7 @@ pub fn meter(fraction: f64, tone: Tone, label: &str) -> Markup {
 pub fn standing_badge(standing: &str) -> Markup {
     let class = match standing {
         "good" => "good",
-        "frozen" => "frozen",
+        "frozen" | "suspended" => "frozen",
         "disqualified" => "disqualified",
         _ => "",
     };

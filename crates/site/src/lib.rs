@@ -21,7 +21,8 @@ mod pages;
 #[cfg(test)]
 mod sample;
 
-pub use pages::{browse, economy, error, home, member, nodes, not_found, signin, torrent};
+pub use layout::path_escape;
+pub use pages::{browse, economy, error, home, member, nodes, not_found, redeem, signin, torrent};
 
 /// Served at `/static/site.css`.
 pub const CSS: &str = include_str!("../assets/site.css");

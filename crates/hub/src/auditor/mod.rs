@@ -66,6 +66,9 @@ pub struct Auditor {
     /// close checks declared locations against. Kept in memory: after a restart mid-epoch the
     /// epoch's earlier measurements are gone and only later ones count.
     rtts: Mutex<HashMap<(u64, Address), u64>>,
+    /// Audits recorded by this process, by mark (pass, offline, missing, wrong): `/metrics`
+    /// counters, which restart at zero with the process as Prometheus counters may.
+    recorded: [std::sync::atomic::AtomicU64; 4],
 }
 
 /// One scheduled audit.
@@ -105,6 +108,7 @@ impl Auditor {
             stuck: Mutex::new(BTreeSet::new()),
             probes: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
             rtts: Mutex::new(HashMap::new()),
+            recorded: Default::default(),
         };
         auditor.set_torrents(torrents);
         Ok(auditor)
@@ -149,6 +153,17 @@ impl Auditor {
         rtts.retain(|(e, _), _| *e > epoch);
         out.sort_by_key(|r| r.node);
         out
+    }
+
+    /// Audits recorded since this process started, by mark.
+    pub fn recorded(&self) -> [(&'static str, u64); 4] {
+        let n = |i: usize| self.recorded[i].load(std::sync::atomic::Ordering::Relaxed);
+        [
+            ("pass", n(0)),
+            ("offline", n(1)),
+            ("missing", n(2)),
+            ("wrong", n(3)),
+        ]
     }
 
     pub fn store(&self) -> std::sync::MutexGuard<'_, AuditStore> {
@@ -460,6 +475,13 @@ impl Auditor {
             time: unix_now(),
             evidence: hash,
         };
+        let slot = match mark {
+            AuditMark::Pass => 0,
+            AuditMark::Offline => 1,
+            AuditMark::Missing => 2,
+            AuditMark::Wrong => 3,
+        };
+        self.recorded[slot].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let me = Arc::clone(&self);
         let stored =
             tokio::task::spawn_blocking(move || me.store().record(&record, evidence.as_ref()))

@@ -11,16 +11,36 @@ use std::path::Path;
 use audit::Mark as AuditMark;
 use audit::{Challenge, Evidence, HostingReport};
 use hubapi::AuditRecord;
-use hubapi::views::SupplyView;
+use hubapi::views::{EarningEpoch, EconomyEpoch, SupplyView, TorrentEpoch};
 use rusqlite::{Connection, OptionalExtension, params};
 use token::Address;
 
 use crate::store::{StoreError, open_durable, to_i64};
 
-/// 2: `closes`, what each epoch close did. 3: the supply right after each close.
+/// 2: `closes`, what each epoch close did. 3: the history the charts read, cut from each close.
 const SCHEMA_VERSION: i64 = 3;
 
-const CLOSES_SUPPLY: &str = "ALTER TABLE closes ADD COLUMN supply TEXT;";
+/// Small JSON rows (`hubapi::views` values) by what a page asks for: one torrent's market over the
+/// epochs, one account's earnings, the whole economy. Closes stored before schema 3 are cut into
+/// these rows when the store opens.
+const HISTORY: &str = "
+CREATE TABLE close_totals (
+    epoch  INTEGER PRIMARY KEY,
+    body   TEXT NOT NULL
+);
+CREATE TABLE close_torrents (
+    torrent  BLOB NOT NULL,
+    epoch    INTEGER NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (torrent, epoch)
+) WITHOUT ROWID;
+CREATE TABLE close_accounts (
+    account  BLOB NOT NULL,
+    epoch    INTEGER NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (account, epoch)
+) WITHOUT ROWID;
+";
 
 const CLOSES: &str = "
 CREATE TABLE closes (
@@ -71,10 +91,46 @@ CREATE TABLE containment (
 ) WITHOUT ROWID;
 CREATE TABLE closes (
     epoch    INTEGER PRIMARY KEY,
-    summary  TEXT NOT NULL,
-    supply   TEXT
+    summary  TEXT NOT NULL
 );
 ";
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Invalid(format!("stored history: {e}")))
+}
+
+/// Writes the history rows of one close.
+fn put_history(
+    tx: &rusqlite::Transaction<'_>,
+    summary: &ledger::CloseSummary,
+    supply: Option<SupplyView>,
+) -> Result<(), StoreError> {
+    let epoch = to_i64(summary.epoch);
+    tx.execute(
+        "INSERT OR REPLACE INTO close_totals (epoch, body) VALUES (?1, ?2)",
+        params![
+            epoch,
+            json(&crate::history::economy_epoch(summary, supply))?
+        ],
+    )?;
+    for (torrent, row) in crate::history::torrent_epochs(summary) {
+        tx.execute(
+            "INSERT OR REPLACE INTO close_torrents (torrent, epoch, body) VALUES (?1, ?2, ?3)",
+            params![&torrent[..], epoch, json(&row)?],
+        )?;
+    }
+    for (account, row) in crate::history::account_epochs(summary) {
+        tx.execute(
+            "INSERT OR REPLACE INTO close_accounts (account, epoch, body) VALUES (?1, ?2, ?3)",
+            params![&account.0[..], epoch, json(&row)?],
+        )?;
+    }
+    Ok(())
+}
 
 fn mark_text(mark: AuditMark) -> &'static str {
     match mark {
@@ -103,11 +159,13 @@ impl AuditStore {
     pub fn open(path: &Path) -> Result<AuditStore, StoreError> {
         let conn = open_durable(
             path,
-            SCHEMA,
+            &format!("{SCHEMA}{HISTORY}"),
             SCHEMA_VERSION,
-            &[(1, CLOSES), (2, CLOSES_SUPPLY)],
+            &[(1, CLOSES), (2, HISTORY)],
         )?;
-        Ok(AuditStore { conn })
+        let mut store = AuditStore { conn };
+        store.backfill_history()?;
+        Ok(store)
     }
 
     /// Keeps an epoch's secret; a second call for the epoch keeps the first secret and returns it.
@@ -146,48 +204,98 @@ impl AuditStore {
         Ok(())
     }
 
-    /// Keeps what an epoch close did (the ledger keeps only the last one), with the supply
-    /// right after it, for the charts over epochs.
+    /// Keeps what an epoch close did (the ledger keeps only the last one) and the history rows cut
+    /// from it, with the supply right after it, in one transaction.
     pub fn put_close(
-        &self,
+        &mut self,
         summary: &ledger::CloseSummary,
         supply: &SupplyView,
     ) -> Result<(), StoreError> {
-        let invalid = |e: serde_json::Error| StoreError::Invalid(e.to_string());
-        let body = serde_json::to_string(summary).map_err(invalid)?;
-        let supply = serde_json::to_string(supply).map_err(invalid)?;
-        self.conn.execute(
-            "INSERT OR REPLACE INTO closes (epoch, summary, supply) VALUES (?1, ?2, ?3)",
-            params![to_i64(summary.epoch), body, supply],
+        let tx = self.conn.transaction()?;
+        let body = json(summary)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO closes (epoch, summary) VALUES (?1, ?2)",
+            params![to_i64(summary.epoch), body],
         )?;
+        put_history(&tx, summary, Some(supply.clone()))?;
+        tx.commit()?;
         Ok(())
     }
 
-    /// The last `limit` closes, oldest first, each with the supply after it where recorded.
-    pub fn closes(
-        &self,
-        limit: u32,
-    ) -> Result<Vec<(ledger::CloseSummary, Option<SupplyView>)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT summary, supply FROM
-               (SELECT epoch, summary, supply FROM closes ORDER BY epoch DESC LIMIT ?1)
-             ORDER BY epoch",
-        )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (summary, supply) = row?;
-            let bad = |e: serde_json::Error| StoreError::Invalid(format!("stored close: {e}"));
-            let summary = serde_json::from_str(&summary).map_err(bad)?;
-            let supply = supply
-                .map(|s| serde_json::from_str(&s))
-                .transpose()
-                .map_err(bad)?;
-            out.push((summary, supply));
+    /// Cuts closes stored before schema 3 into history rows (without the supply, which was not
+    /// kept then).
+    fn backfill_history(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let missing: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT summary FROM closes WHERE epoch NOT IN (SELECT epoch FROM close_totals)
+                 ORDER BY epoch",
+            )?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        for body in &missing {
+            let summary: ledger::CloseSummary = parse(body)?;
+            put_history(&tx, &summary, None)?;
         }
-        Ok(out)
+        tx.commit()?;
+        if !missing.is_empty() {
+            tracing::info!(
+                closes = missing.len(),
+                "epoch history rebuilt from stored closes"
+            );
+        }
+        Ok(())
+    }
+
+    /// The economy at the last `limit` closes, oldest first.
+    pub fn economy_history(&self, limit: u32) -> Result<Vec<EconomyEpoch>, StoreError> {
+        self.recent(
+            "SELECT body FROM close_totals ORDER BY epoch DESC LIMIT ?2",
+            &[],
+            limit,
+        )
+    }
+
+    /// One torrent's market at the last `limit` closes that priced it, oldest first.
+    pub fn torrent_history(
+        &self,
+        torrent: &[u8; 32],
+        limit: u32,
+    ) -> Result<Vec<TorrentEpoch>, StoreError> {
+        self.recent(
+            "SELECT body FROM close_torrents WHERE torrent = ?1 ORDER BY epoch DESC LIMIT ?2",
+            &torrent[..],
+            limit,
+        )
+    }
+
+    /// What the last `limit` closes that paid `account` paid it, oldest first.
+    pub fn earnings_history(
+        &self,
+        account: &Address,
+        limit: u32,
+    ) -> Result<Vec<EarningEpoch>, StoreError> {
+        self.recent(
+            "SELECT body FROM close_accounts WHERE account = ?1 ORDER BY epoch DESC LIMIT ?2",
+            &account.0[..],
+            limit,
+        )
+    }
+
+    /// Rows of a newest-first query with a key (`?1`; a query may leave it out) and a limit
+    /// (`?2`), parsed and returned oldest first.
+    fn recent<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        key: &[u8],
+        limit: u32,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let bodies: Vec<String> = stmt
+            .query_map(params![key, limit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        bodies.iter().rev().map(|b| parse(b)).collect()
     }
 
     /// An epoch's close, or the latest one with `None`.
@@ -212,26 +320,6 @@ impl AuditStore {
         };
         body.map(|b| serde_json::from_str(&b).map_err(|e| StoreError::Invalid(e.to_string())))
             .transpose()
-    }
-
-    /// Finished audits by mark, every mark listed (for `/metrics`).
-    pub fn marks(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        let mut out: Vec<(&'static str, u64)> = ["pass", "offline", "missing", "wrong"]
-            .into_iter()
-            .map(|m| (m, 0))
-            .collect();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT mark, COUNT(*) FROM audits GROUP BY mark")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (mark, n) = row?;
-            let mark = mark_text(parse_mark(&mark)?);
-            if let Some(slot) = out.iter_mut().find(|(m, _)| *m == mark) {
-                slot.1 = u64::try_from(n).unwrap_or(0);
-            }
-        }
-        Ok(out)
     }
 
     pub fn report(&self, hash: &[u8; 32]) -> Result<Option<HostingReport>, StoreError> {
@@ -448,40 +536,74 @@ mod tests {
         }
     }
 
-    /// A schema-2 file (closes without the supply) opens at 3: old closes read back with no
-    /// supply, new ones with it, oldest first, the last `limit` of them.
+    fn close(epoch: u64) -> ledger::CloseSummary {
+        ledger::CloseSummary {
+            epoch,
+            time: epoch * 10,
+            minted: Amount::tokens(epoch),
+            torrents: vec![ledger::economy::TorrentOutcome {
+                torrent: [7; 32],
+                price_before: Amount(1),
+                price_after: Amount(u128::from(epoch)),
+                weight_before: 1,
+                weight_after: 1,
+                replicas_milli: 1000,
+                saturation_wad: 0,
+                pool_paid: Amount::ZERO,
+            }],
+            stakers: vec![ledger::economy::StakerShare {
+                account: Address([5; 20]),
+                weight: 1,
+                paid: Amount(u128::from(epoch % 2)),
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// A schema-2 file (closes but no history rows) opens at 3 with its closes cut into history;
+    /// new closes add theirs with the supply. Histories read oldest first, the last `limit`.
     #[test]
-    fn closes_keep_the_supply_and_old_files_upgrade() {
+    fn history_is_kept_per_close_and_rebuilt_for_old_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.sqlite");
-        let close = |epoch| ledger::CloseSummary {
-            epoch,
-            ..Default::default()
-        };
         AuditStore::open(&path)
             .unwrap()
             .put_close(&close(1), &supply(1))
             .unwrap();
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("ALTER TABLE closes DROP COLUMN supply; PRAGMA user_version = 2;")
-                .unwrap();
+            conn.execute_batch(
+                "DROP TABLE close_totals; DROP TABLE close_torrents; DROP TABLE close_accounts;
+                 PRAGMA user_version = 2;",
+            )
+            .unwrap();
         }
-        let store = AuditStore::open(&path).unwrap();
+        let mut store = AuditStore::open(&path).unwrap();
         for e in 2..=4 {
             store.put_close(&close(e), &supply(e)).unwrap();
         }
-        let all = store.closes(10).unwrap();
-        let epochs: Vec<u64> = all.iter().map(|(c, _)| c.epoch).collect();
+        let economy = store.economy_history(10).unwrap();
+        let epochs: Vec<u64> = economy.iter().map(|e| e.epoch).collect();
         assert_eq!(epochs, [1, 2, 3, 4]);
-        assert_eq!(all[0].1, None, "recorded before the hub kept the supply");
-        assert_eq!(all[3].1, Some(supply(4)));
-        let last: Vec<u64> = store
-            .closes(2)
+        assert_eq!(
+            economy[0].supply, None,
+            "closed before the hub kept the supply"
+        );
+        assert_eq!(economy[3].supply, Some(supply(4)));
+        let prices: Vec<u128> = store
+            .torrent_history(&[7; 32], 2)
             .unwrap()
             .iter()
-            .map(|(c, _)| c.epoch)
+            .map(|t| t.price_per_byte.0)
             .collect();
-        assert_eq!(last, [3, 4]);
+        assert_eq!(prices, [3, 4], "the last two, oldest first");
+        assert!(store.torrent_history(&[8; 32], 10).unwrap().is_empty());
+        let paid: Vec<u64> = store
+            .earnings_history(&Address([5; 20]), 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.epoch)
+            .collect();
+        assert_eq!(paid, [1, 3], "epochs that paid nothing leave no row");
     }
 }

@@ -63,7 +63,13 @@ pub fn browse(
             }
         }
         section.panel.flush.section {
-            @if list.torrents.is_empty() {
+            @if list.torrents.is_empty() && list.total > 0 {
+                div.empty {
+                    h2 { "Nothing on this page" }
+                    p { "The search found " (format::count(list.total)) " torrents; this page is past the last of them. "
+                        a href="/torrents" { "Back to the first page" } "." }
+                }
+            } @else if list.torrents.is_empty() {
                 div.empty {
                     h2 {
                         "No torrents match "

@@ -15,7 +15,7 @@ pub use errors::{error, not_found};
 pub use home::home;
 pub use member::member;
 pub use nodes::nodes;
-pub use signin::signin;
+pub use signin::{redeem, signin};
 pub use torrent::torrent;
 
 #[cfg(test)]

@@ -25,7 +25,10 @@ pub fn nodes(ctx: &Ctx, board: &NodeBoard) -> String {
             .filter(|n| n.standing.standing == s)
             .count()
     };
-    let (good, frozen, disqualified) = (count("good"), count("frozen"), count("disqualified"));
+    let (good, disqualified) = (count("good"), count("disqualified"));
+    // Both earn nothing until their audits recover: frozen (a failed audit this epoch) and
+    // suspended (a reputation below the threshold).
+    let held = count("frozen") + count("suspended");
     let economy = ctx.token.is_some();
     let body = html! {
         div.page-head {
@@ -41,7 +44,7 @@ pub fn nodes(ctx: &Ctx, board: &NodeBoard) -> String {
         section.cards {
             (card("Nodes", html! { (board.nodes.len()) }, Some(html! { (good) " in good standing" })))
             (card("Verified", html! { (format::bytes(verified)) }, Some(html! { "hosted, summed over nodes" })))
-            (card("Frozen", html! { (frozen) }, Some(html! { "paid nothing until audits pass" })))
+            (card("Frozen or suspended", html! { (held) }, Some(html! { "paid nothing until audits pass" })))
             (card("Disqualified", html! { (disqualified) }, None))
         }
         section.panel.flush.section {

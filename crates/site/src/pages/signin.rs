@@ -63,3 +63,30 @@ pub fn signin(ctx: &Ctx, challenge: Option<&SignInChallenge>, message: Option<&s
     };
     layout::page(ctx, "Sign in", Nav::None, body)
 }
+
+/// The page a one-time sign-in link opens: it asks before signing this browser in, so a link
+/// someone else sent cannot sign a visitor in as its sender by a mere visit.
+pub fn redeem(ctx: &Ctx, name: &str, code: &str) -> String {
+    let body = html! {
+        div.signin-page {
+            div.page-head {
+                div {
+                    h1 { "Sign in as " (name) "?" }
+                    p.lead {
+                        "This one-time link signs this browser in as " strong { (name) } ". "
+                        "Continue only if you made it yourself, with " code { "seedbank wallet sign-in" } "."
+                    }
+                }
+            }
+            section.panel {
+                form method="post" action="/signin/redeem" {
+                    input type="hidden" name="code" value=(code);
+                    button #redeem .btn.btn-primary.btn-lg type="submit" { "Sign in as " (name) }
+                    " "
+                    a.btn.btn-lg href="/" { "Cancel" }
+                }
+            }
+        }
+    };
+    layout::page(ctx, "Sign in", Nav::None, body)
+}
