@@ -593,11 +593,19 @@ impl State {
                 if r.verified_bytes == 0 {
                     continue;
                 }
-                let others: Vec<Location> = replicas[&r.torrent]
-                    .iter()
-                    .filter(|(other, _)| *other != node)
-                    .filter_map(|(other, _)| located[other])
-                    .collect();
+                // The other replicas matter only for a located, measured node: gathering them for
+                // every replica regardless made a close quadratic in replicas per torrent.
+                let measured =
+                    located[&node].is_some() && auditor.is_some() && rtts.contains_key(&node);
+                let others: Vec<Location> = if measured {
+                    replicas[&r.torrent]
+                        .iter()
+                        .filter(|(other, _)| *other != node)
+                        .filter_map(|(other, _)| located[other])
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 r.geo = economics::geo::verdict(
                     located[&node],
                     auditor,

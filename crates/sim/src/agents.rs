@@ -1,0 +1,220 @@
+//! The agents: plain structs indexed by dense `u32`s (no maps in the hot loop), and the choices
+//! they make (what to keep). Which ledger transactions these choices become is `crate::engine`'s.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use token::{Address, SecretKey};
+
+use crate::pnl::Pnl;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Keeps what it likes (popular or to its taste), never changes its mind.
+    Honest,
+    /// Keeps what the market pays most per byte, re-planned every epoch from the ledger.
+    Speculator,
+    /// Downloads with Zipf demand, buys tokens when low, never hosts.
+    Downloader,
+    /// Claims a full disk, keeps only part of it.
+    Lazy,
+    /// Holds its claim but misses challenges with some probability.
+    Offline,
+    /// Holds nothing, fetches each challenged block from a peer that has it.
+    Outsourcer,
+    /// One copy, several identities claiming it.
+    Sybil,
+    /// A host identity plus a second identity that downloads from it.
+    Wash,
+    /// Downloads, never hosts, never buys tokens.
+    FreeRider,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 9] = [
+        Strategy::Honest,
+        Strategy::Speculator,
+        Strategy::Downloader,
+        Strategy::Lazy,
+        Strategy::Offline,
+        Strategy::Outsourcer,
+        Strategy::Sybil,
+        Strategy::Wash,
+        Strategy::FreeRider,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Honest => "honest",
+            Strategy::Speculator => "speculator",
+            Strategy::Downloader => "downloader",
+            Strategy::Lazy => "lazy",
+            Strategy::Offline => "offline",
+            Strategy::Outsourcer => "outsourcer",
+            Strategy::Sybil => "sybil",
+            Strategy::Wash => "wash",
+            Strategy::FreeRider => "free_rider",
+        }
+    }
+
+    /// Whether it claims hosting.
+    pub fn hosts(self) -> bool {
+        !matches!(self, Strategy::Downloader | Strategy::FreeRider)
+    }
+
+    /// Whether it downloads with the demand model.
+    pub fn downloads(self) -> bool {
+        matches!(self, Strategy::Downloader | Strategy::FreeRider)
+    }
+}
+
+/// One ledger account an agent controls.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub address: Address,
+    /// `None` in unsigned runs (the address is then derived from the seed directly).
+    pub key: Option<SecretKey>,
+    pub agent: u32,
+    pub name: String,
+    /// Torrents its report in force claims for the current epoch (sorted torrent indices).
+    pub current: Vec<u32>,
+    /// What it reported for the next epoch, if it reported.
+    pub next: Option<Vec<u32>>,
+    /// Gone: disqualified, or below the minimum stake: it reports no more.
+    pub dead: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub strategy: Strategy,
+    /// Identities, the hosting one first (a wash trader's second one downloads).
+    pub ids: Vec<u32>,
+    pub disk: u64,
+    /// Torrents it physically keeps (sorted).
+    pub stored: Vec<u32>,
+    /// Torrents its identities claim (sorted).
+    pub claim: Vec<u32>,
+    /// Taking part this epoch (serving, downloading, reporting).
+    pub active: bool,
+    /// Decided to leave: reports nothing for the next epoch.
+    pub leaving: bool,
+    /// Its identities are members (late joiners are not until they join).
+    pub member: bool,
+    pub pnl: Pnl,
+}
+
+#[derive(Clone, Debug)]
+pub struct Torrent {
+    pub id: [u8; 32],
+    pub size: u64,
+    /// Demand weight from its Zipf rank.
+    pub popularity: f64,
+    /// A hot release: (step released, multiplier of the top popularity).
+    pub hot: Option<(u64, f64)>,
+}
+
+impl Torrent {
+    /// Demand weight at step `k`: popularity, plus a hot release's burst halving every
+    /// `half_life` steps.
+    pub fn demand_weight(&self, k: u64, top: f64, half_life: u64) -> f64 {
+        match self.hot {
+            Some((start, mult)) if k >= start => {
+                let age = (k - start) as f64 / half_life.max(1) as f64;
+                self.popularity + top * mult * 0.5f64.powf(age)
+            }
+            Some(_) => 0.0,
+            None => self.popularity,
+        }
+    }
+}
+
+/// Cumulative weights for weighted draws by binary search.
+pub struct Cumulative(Vec<f64>);
+
+impl Cumulative {
+    pub fn new(weights: impl Iterator<Item = f64>) -> Cumulative {
+        let mut acc = 0.0;
+        Cumulative(
+            weights
+                .map(|w| {
+                    acc += w.max(0.0);
+                    acc
+                })
+                .collect(),
+        )
+    }
+
+    pub fn total(&self) -> f64 {
+        self.0.last().copied().unwrap_or(0.0)
+    }
+
+    pub fn draw(&self, rng: &mut ChaCha8Rng) -> Option<usize> {
+        let total = self.total();
+        if total <= 0.0 {
+            return None;
+        }
+        let x = rng.random::<f64>() * total;
+        let i = self.0.partition_point(|c| *c <= x);
+        Some(i.min(self.0.len() - 1))
+    }
+}
+
+/// Fills `disk` bytes with torrents drawn from `weights` (without repeats), as a host that keeps
+/// what it likes: draws until it has tried `4 × count` times or nothing more fits.
+pub fn pick_interests(
+    rng: &mut ChaCha8Rng,
+    torrents: &[Torrent],
+    popular: &Cumulative,
+    popular_bps: u32,
+    disk: u64,
+    eligible: impl Fn(u32) -> bool,
+) -> Vec<u32> {
+    let mut chosen: Vec<u32> = Vec::new();
+    let mut used = 0u64;
+    let n = torrents.len();
+    for _ in 0..4 * n {
+        let i = if rng.random_range(0..10_000u32) < popular_bps {
+            match popular.draw(rng) {
+                Some(i) => i,
+                None => continue,
+            }
+        } else {
+            rng.random_range(0..n)
+        } as u32;
+        if !eligible(i) || chosen.contains(&i) {
+            continue;
+        }
+        let size = torrents[i as usize].size;
+        if used + size <= disk {
+            used += size;
+            chosen.push(i);
+        }
+        if disk - used < torrents.iter().map(|t| t.size).min().unwrap_or(0) {
+            break;
+        }
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+/// A speculator's plan: each candidate's value over the horizon minus what fetching it costs,
+/// greedily by value per byte within the disk. `value[i]` is `None` for torrents it may not keep.
+pub fn plan_by_value(values: &[(u32, u64, f64)], disk: u64) -> Vec<u32> {
+    let mut ranked: Vec<&(u32, u64, f64)> = values.iter().filter(|v| v.2 > 0.0).collect();
+    // Per byte, best first; ties by index so the order never depends on anything else.
+    ranked.sort_by(|a, b| {
+        let (da, db) = (a.2 / a.1 as f64, b.2 / b.1 as f64);
+        db.total_cmp(&da).then(a.0.cmp(&b.0))
+    });
+    let mut used = 0u64;
+    let mut out = Vec::new();
+    for (i, size, _) in ranked {
+        if used + size <= disk {
+            used += size;
+            out.push(*i);
+        }
+    }
+    out.sort_unstable();
+    out
+}
