@@ -165,7 +165,11 @@ fn observe(shared: &Shared, epoch: u64) -> Result<EpochCloseTx, String> {
     let mut hosted = Vec::new();
     if let Some(auditor) = &shared.auditor {
         let reports = ledger.state().reports_in_force(epoch);
-        for (node, _, info) in reports {
+        for (node, report_epoch, info) in reports {
+            // Each report is described once; the ledger keeps it for later closes.
+            if ledger.state().is_described(&node, report_epoch) {
+                continue;
+            }
             let report = match auditor.store().report(&info.report_hash) {
                 Ok(Some(r)) => r,
                 Ok(None) => {

@@ -5,8 +5,9 @@
 //!
 //! What the hub observes and the ledger cannot (so the entry carries it, and anyone can compare it
 //! with the hub's public data): each torrent's download demand and upload capacity for the next 15
-//! minutes, the per-torrent bytes of each node's report in force (the hub keeps the full reports by
-//! the hash the ledger holds; the ledger checks that they add up to the signed claim), the
+//! minutes, the per-torrent bytes of each report the first time a close counts it (the hub keeps
+//! the full reports by the hash the ledger holds; the ledger checks that they add up to the signed
+//! claim, and keeps them in `Economy::holdings` for later closes), the
 //! round-trip times its auditor measured, and where that auditor measures from. Everything else is
 //! derived here, deterministically, from the state.
 //!
@@ -18,7 +19,7 @@
 //! - epochs close in order, each once, only after they ended; a close either applies whole or
 //!   changes nothing (all fallible arithmetic runs before the first write).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use economics::EconError;
 use economics::fixed::WAD;
@@ -63,6 +64,11 @@ pub struct Economy {
     /// Per node: its latest epoch's audit tally, from `AuditResults`, used by that epoch's close.
     #[serde(with = "pairs")]
     pub tallies: BTreeMap<Address, Tally>,
+    /// Per node: the per-torrent bytes of the latest of its reports that a close described. A
+    /// close's `hosted` describes each report once, at a close it is in force for; later closes
+    /// use this record, so the log does not repeat every replica every epoch.
+    #[serde(with = "pairs")]
+    pub holdings: BTreeMap<Address, Holdings>,
     /// Root of the OpenZeppelin `StandardMerkleTree` over `earned` at the last close.
     #[serde(with = "token::hexser::hex32")]
     pub earnings_root: [u8; 32],
@@ -113,6 +119,22 @@ pub struct Grant {
     pub start: u64,
     pub amount: Amount,
     pub released: Amount,
+}
+
+/// What one report holds, torrent by torrent (ascending, each once, bytes above 0); the bytes
+/// add up to the report's `claimed_bytes`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holdings {
+    /// The epoch the described report was made for (its key with the node).
+    pub report_epoch: u64,
+    pub torrents: Vec<TorrentBytes>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TorrentBytes {
+    #[serde(with = "token::hexser::hex32")]
+    pub torrent: [u8; 32],
+    pub bytes: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,6 +312,8 @@ struct Plan {
     prices: BTreeMap<[u8; 32], Amount>,
     markets: BTreeMap<[u8; 32], Market>,
     min_stake: Option<Amount>,
+    /// Reports this close describes, to keep on record.
+    described: BTreeMap<Address, Holdings>,
     summary: CloseSummary,
 }
 
@@ -323,6 +347,15 @@ impl State {
                 .copied()
                 .unwrap_or_else(|| Market::new(terms.price_per_byte)),
         )
+    }
+
+    /// Whether a close described `node`'s report for `report_epoch` already (the hub then leaves
+    /// it out of the next close's `hosted`).
+    pub fn is_described(&self, node: &Address, report_epoch: u64) -> bool {
+        self.economy
+            .holdings
+            .get(node)
+            .is_some_and(|h| h.report_epoch == report_epoch)
     }
 
     /// Tokens a torrent's pool holds, and what it pays per close.
@@ -425,13 +458,18 @@ impl State {
         now: u64,
         effects: &mut Effects,
     ) -> Result<(), TxError> {
-        self.check_close(close, now)?;
-        let plan = self.plan_close(close, now)?;
+        let described = self.check_close(close, now)?;
+        let plan = self.plan_close(close, described, now)?;
         self.write_close(plan, effects);
         Ok(())
     }
 
-    fn check_close(&self, c: &crate::tx::EpochCloseTx, now: u64) -> Result<(), TxError> {
+    /// Checks a close against the state; returns the reports it describes, by node.
+    fn check_close(
+        &self,
+        c: &crate::tx::EpochCloseTx,
+        now: u64,
+    ) -> Result<BTreeMap<Address, Holdings>, TxError> {
         let epoch = c.epoch;
         let refuse = |why: String| Err(TxError::Epoch { epoch, why });
         if let Some(last) = self.economy.last_closed
@@ -470,6 +508,8 @@ impl State {
                 w[1].node
             ));
         }
+        // Group the described reports by node (the list is in (node, torrent) order).
+        let mut described: BTreeMap<Address, Holdings> = BTreeMap::new();
         let mut sums: BTreeMap<Address, u64> = BTreeMap::new();
         for h in &c.hosted {
             let Some(terms) = self.torrents.get(&h.torrent) else {
@@ -487,17 +527,34 @@ impl State {
             }
             let sum = sums.entry(h.node).or_default();
             *sum = sum.checked_add(h.bytes).ok_or(TxError::Overflow)?;
+            described
+                .entry(h.node)
+                .or_insert_with(|| Holdings {
+                    report_epoch: 0,
+                    torrents: Vec::new(),
+                })
+                .torrents
+                .push(TorrentBytes {
+                    torrent: h.torrent,
+                    bytes: h.bytes,
+                });
         }
-        for (node, sum) in &sums {
-            let Some((_, report)) = self.report_in_force(node, epoch) else {
+        for (node, holdings) in described.iter_mut() {
+            let Some((report_epoch, report)) = self.report_ref(node, epoch) else {
                 return bad(format!("{node} had no report in force at epoch {epoch}"));
             };
-            if *sum != report.claimed_bytes {
+            if self.is_described(node, report_epoch) {
                 return bad(format!(
-                    "{node}'s hosted bytes add up to {sum}; its report claims {}",
-                    report.claimed_bytes
+                    "{node}'s report for epoch {report_epoch} is described already"
                 ));
             }
+            if sums[node] != report.claimed_bytes {
+                return bad(format!(
+                    "{node}'s hosted bytes add up to {}; its report claims {}",
+                    sums[node], report.claimed_bytes
+                ));
+            }
+            holdings.report_epoch = report_epoch;
         }
         if let Some(w) = c.rtts.windows(2).find(|w| w[0].node >= w[1].node) {
             return bad(format!(
@@ -509,7 +566,7 @@ impl State {
             Location::parse(&c.auditor_location)
                 .map_err(|e| TxError::BadClose(format!("auditor location: {e}")))?;
         }
-        Ok(())
+        Ok(described)
     }
 
     /// Why `node` earns nothing from hosting for `epoch`, if so.
@@ -533,93 +590,130 @@ impl State {
         }
     }
 
-    fn plan_close(&self, c: &crate::tx::EpochCloseTx, now: u64) -> Result<Plan, TxError> {
+    fn plan_close(
+        &self,
+        c: &crate::tx::EpochCloseTx,
+        described: BTreeMap<Address, Holdings>,
+        now: u64,
+    ) -> Result<Plan, TxError> {
         let g = self.params();
         let p = g.economy;
         let epoch = c.epoch;
         let auditor = (!c.auditor_location.is_empty())
             .then(|| Location::parse(&c.auditor_location).ok())
             .flatten();
-        let rtts: BTreeMap<Address, u64> = c.rtts.iter().map(|r| (r.node, r.rtt_us)).collect();
+        // Hash maps below are only looked up, never walked: the close stays deterministic.
+        let rtts: HashMap<Address, u64> = c.rtts.iter().map(|r| (r.node, r.rtt_us)).collect();
+        let weights: HashMap<[u8; 32], u128> = self
+            .economy
+            .markets
+            .iter()
+            .map(|(t, m)| (*t, m.weight_wad))
+            .collect();
 
-        // 1. Verified bytes per replica, and where each node says it is.
-        let mut hosts: BTreeMap<Address, HostOutcome> = BTreeMap::new();
-        let mut located: BTreeMap<Address, Option<Location>> = BTreeMap::new();
-        // Per torrent: (node, verified) of every replica with verified bytes.
-        let mut replicas: BTreeMap<[u8; 32], Vec<(Address, u64)>> = BTreeMap::new();
-        for h in &c.hosted {
-            let excluded = self.excluded(&h.node, epoch);
-            let verified = match (&excluded, self.economy.tallies.get(&h.node)) {
-                (None, Some(t)) => rewards::verified_bytes(h.bytes, t.passes, t.total),
-                _ => 0,
+        // 1. Who hosted what: every node the hub audits (an active member, not disqualified) whose
+        //    report in force is described (on record, or by this close), and the verified bytes of
+        //    each replica.
+        let mut nodes: Vec<Address> = self
+            .economy
+            .holdings
+            .keys()
+            .chain(described.keys())
+            .copied()
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        let mut hosts: Vec<HostOutcome> = Vec::new();
+        let mut own_location: Vec<Option<Location>> = Vec::new();
+        // Where located nodes are; needed only to weigh a measured node against its torrent's
+        // other replicas.
+        let mut located: HashMap<Address, Location> = HashMap::new();
+        // Per torrent: (node, verified) of every replica with verified bytes, in node order.
+        let mut replicas: HashMap<[u8; 32], Vec<(Address, u64)>> = HashMap::new();
+        for node in nodes {
+            let Some((report_epoch, report)) = self.report_ref(&node, epoch) else {
+                continue;
             };
-            let out = hosts.entry(h.node).or_insert_with(|| HostOutcome {
-                node: h.node,
+            let holdings = match (described.get(&node), self.economy.holdings.get(&node)) {
+                (Some(h), _) => h,
+                (None, Some(h)) if h.report_epoch == report_epoch => h,
+                // Its report in force is not described yet: nothing is counted for it.
+                _ => continue,
+            };
+            if !self.is_active(&node) || self.hosts.get(&node).is_none_or(|h| h.disqualified) {
+                continue;
+            }
+            let excluded = self.excluded(&node, epoch);
+            let tally = self.economy.tallies.get(&node);
+            let location = Location::parse(&report.location).ok();
+            if let (Some(l), Some(_)) = (location, auditor) {
+                located.insert(node, l);
+            }
+            let mut out = HostOutcome {
+                node,
                 verified_bytes: 0,
                 score: 0,
                 reward: Amount::ZERO,
                 sponsored: Amount::ZERO,
                 liquid: Amount::ZERO,
                 vesting: Amount::ZERO,
-                excluded: excluded.clone(),
-                replicas: Vec::new(),
-            });
-            out.verified_bytes = out.verified_bytes.saturating_add(verified);
-            out.replicas.push(ReplicaOutcome {
-                torrent: h.torrent,
-                claimed_bytes: h.bytes,
-                verified_bytes: verified,
-                geo: GeoVerdict::NoLocation,
-                geo_bps: 10_000,
-            });
-            located.entry(h.node).or_insert_with(|| {
-                self.report_in_force(&h.node, epoch)
-                    .and_then(|(_, r)| Location::parse(&r.location).ok())
-            });
-            if verified > 0 {
-                replicas
-                    .entry(h.torrent)
-                    .or_default()
-                    .push((h.node, verified));
+                excluded,
+                replicas: Vec::with_capacity(holdings.torrents.len()),
+            };
+            for h in &holdings.torrents {
+                let verified = match (&out.excluded, tally) {
+                    (None, Some(t)) => rewards::verified_bytes(h.bytes, t.passes, t.total),
+                    _ => 0,
+                };
+                out.verified_bytes = out.verified_bytes.saturating_add(verified);
+                out.replicas.push(ReplicaOutcome {
+                    torrent: h.torrent,
+                    claimed_bytes: h.bytes,
+                    verified_bytes: verified,
+                    geo: GeoVerdict::NoLocation,
+                    geo_bps: 10_000,
+                });
+                if verified > 0 {
+                    replicas
+                        .entry(h.torrent)
+                        .or_default()
+                        .push((node, verified));
+                }
             }
+            hosts.push(out);
+            own_location.push(location);
         }
 
         // 2. Geography and scores, with the weights in force during the epoch.
-        let mut scores: Vec<(Address, u128)> = Vec::new();
+        let mut scores: Vec<(usize, u128)> = Vec::new();
         let mut weighted: u128 = 0;
-        for out in hosts.values_mut() {
+        for (i, out) in hosts.iter_mut().enumerate() {
             let node = out.node;
+            let rtt = rtts.get(&node).copied();
+            // The other replicas matter only for a located, measured node: gathering them for
+            // every replica regardless made a close quadratic in replicas per torrent.
+            let measured = own_location[i].is_some() && auditor.is_some() && rtt.is_some();
             for r in &mut out.replicas {
                 if r.verified_bytes == 0 {
                     continue;
                 }
-                // The other replicas matter only for a located, measured node: gathering them for
-                // every replica regardless made a close quadratic in replicas per torrent.
-                let measured =
-                    located[&node].is_some() && auditor.is_some() && rtts.contains_key(&node);
                 let others: Vec<Location> = if measured {
                     replicas[&r.torrent]
                         .iter()
                         .filter(|(other, _)| *other != node)
-                        .filter_map(|(other, _)| located[other])
+                        .filter_map(|(other, _)| located.get(other).copied())
                         .collect()
                 } else {
                     Vec::new()
                 };
-                r.geo = economics::geo::verdict(
-                    located[&node],
-                    auditor,
-                    rtts.get(&node).copied(),
-                    &others,
-                    &p,
-                );
+                r.geo = economics::geo::verdict(own_location[i], auditor, rtt, &others, &p);
                 r.geo_bps = r.geo.factor_bps(&p);
-                let weight = self.market(&r.torrent).map_or(WAD, |m| m.weight_wad);
+                let weight = weights.get(&r.torrent).copied().unwrap_or(WAD);
                 let s = rewards::score(r.verified_bytes, weight, r.geo_bps).map_err(econ)?;
                 out.score = out.score.checked_add(s).ok_or(TxError::Overflow)?;
             }
             if out.score > 0 {
-                scores.push((node, out.score));
+                scores.push((i, out.score));
                 weighted = weighted.checked_add(out.score).ok_or(TxError::Overflow)?;
             }
         }
@@ -639,9 +733,8 @@ impl State {
             let shares: Vec<u128> = scores.iter().map(|(_, s)| *s).collect();
             let (parts, rest) = rewards::split(pot, &shares).map_err(econ)?;
             reward_carry = Amount(rest);
-            for ((node, _), part) in scores.iter().zip(parts) {
-                let out = hosts.get_mut(node).expect("scored nodes are hosts");
-                out.reward = Amount(part);
+            for ((i, _), part) in scores.iter().zip(parts) {
+                hosts[*i].reward = Amount(part);
             }
         }
 
@@ -660,7 +753,11 @@ impl State {
             let (parts, _) = rewards::split(due, &shares).map_err(econ)?;
             let mut paid: u128 = 0;
             for ((node, _), part) in holders.iter().zip(parts) {
-                let out = hosts.get_mut(node).expect("replicas are hosts");
+                // Hosts are in node order.
+                let i = hosts
+                    .binary_search_by_key(node, |h| h.node)
+                    .expect("replicas are hosts");
+                let out = &mut hosts[i];
                 out.sponsored = add(out.sponsored, part)?;
                 paid += part;
             }
@@ -685,7 +782,7 @@ impl State {
             weighted_bytes: weighted,
             ..CloseSummary::default()
         };
-        for out in hosts.values_mut() {
+        for out in hosts.iter_mut() {
             let total = out
                 .reward
                 .0
@@ -820,7 +917,7 @@ impl State {
             }
         };
         summary.min_stake = min_stake.unwrap_or(g.min_stake);
-        summary.hosts = hosts.into_values().collect();
+        summary.hosts = hosts;
         Ok(Plan {
             minted,
             reward_carry,
@@ -830,6 +927,7 @@ impl State {
             prices,
             markets,
             min_stake,
+            described,
             summary,
         })
     }
@@ -880,6 +978,8 @@ impl State {
         }
         self.economy.markets = plan.markets;
         self.economy.min_stake = plan.min_stake;
+        // A newer description replaces the node's older one: that report is no longer in force.
+        self.economy.holdings.extend(plan.described);
         let epoch = plan.summary.epoch;
         self.economy.tallies.retain(|_, t| t.epoch > epoch);
         self.economy.last_closed = Some(epoch);

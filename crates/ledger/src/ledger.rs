@@ -123,12 +123,62 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Where the ledger's entry times come from, in unix seconds. A hub uses the wall clock
+/// ([`Clock::system`], the default). Simulations and tests replay a scripted timeline instead
+/// (`sim`'s entries carry simulated times), so they hand [`Ledger::create_with_clock`] /
+/// [`Ledger::open_with_clock`] a clock they set themselves.
+///
+/// Whatever the clock says, an entry's time never goes back: each group of entries is stamped
+/// with the later of the clock and the last entry's time, as with the wall clock. The writer
+/// reads the clock once per group (the genesis: once, in `create`).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> u64 + Send + Sync>);
+
+impl Clock {
+    /// The wall clock.
+    pub fn system() -> Clock {
+        Clock(Arc::new(unix_now))
+    }
+
+    /// A clock reading `now()` (unix seconds) each time the ledger needs the time.
+    pub fn new(now: impl Fn() -> u64 + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(now))
+    }
+
+    pub fn now(&self) -> u64 {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
 impl Ledger {
     /// Creates a new collective's ledger at `path` with `genesis` as its first entry.
     pub fn create(
         path: &Path,
         genesis: &Genesis,
         operator: SecretKey,
+    ) -> Result<Ledger, LedgerError> {
+        Ledger::create_with_clock(path, genesis, operator, Clock::system())
+    }
+
+    /// [`Ledger::create`], with entry times (the genesis' too) read from `clock` instead of the
+    /// wall clock: for simulations and tests that replay a scripted timeline.
+    pub fn create_with_clock(
+        path: &Path,
+        genesis: &Genesis,
+        operator: SecretKey,
+        clock: Clock,
     ) -> Result<Ledger, LedgerError> {
         genesis
             .validate()
@@ -154,7 +204,7 @@ impl Ledger {
         let body = serde_json::to_string(&tx).map_err(|e| LedgerError::Genesis(e.to_string()))?;
         let entry = Entry {
             seq: 0,
-            time: unix_now(),
+            time: clock.now(),
             tx,
         };
         let effects = state
@@ -176,12 +226,22 @@ impl Ledger {
         store::write_checkpoint(&conn, &state)?;
         drop(conn);
         drop(lock);
-        Ledger::open(path, operator).map(|(ledger, _)| ledger)
+        Ledger::open_with_clock(path, operator, clock).map(|(ledger, _)| ledger)
     }
 
     /// Opens an existing ledger: replays its log (signatures trusted) and checks it against the
     /// stored checkpoints and tables before accepting any transaction.
     pub fn open(path: &Path, operator: SecretKey) -> Result<(Ledger, ReplayReport), LedgerError> {
+        Ledger::open_with_clock(path, operator, Clock::system())
+    }
+
+    /// [`Ledger::open`], with new entries' times read from `clock` instead of the wall clock (see
+    /// [`Clock`]).
+    pub fn open_with_clock(
+        path: &Path,
+        operator: SecretKey,
+        clock: Clock,
+    ) -> Result<(Ledger, ReplayReport), LedgerError> {
         let lock = take_lock(path)?;
         let conn = store::open(path)?;
         let (state, report) = replay(&conn, false, |n| {
@@ -208,7 +268,7 @@ impl Ledger {
         let writer_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || write_loop(writer_shared, conn, receiver, operator))
+            .spawn(move || write_loop(writer_shared, conn, receiver, operator, clock))
             .map_err(|e| {
                 LedgerError::Store(store::StoreError::Corrupt(format!(
                     "cannot start the writer: {e}"
@@ -414,6 +474,7 @@ fn write_loop(
     mut conn: Connection,
     receiver: Receiver<Request>,
     operator: SecretKey,
+    clock: Clock,
 ) {
     let mut last_checkpoint = lock(&shared.state).next_seq();
     while let Ok(first) = receiver.recv() {
@@ -425,7 +486,7 @@ fn write_loop(
             }
         }
         let mut state = lock(&shared.state);
-        let time = state.time().max(unix_now());
+        let time = state.time().max(clock.now());
         let mut stored = Vec::with_capacity(group.len());
         let mut answers: Vec<(Reply, Committed)> = Vec::with_capacity(group.len());
         for Request { tx, reply } in group {

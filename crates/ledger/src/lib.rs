@@ -26,7 +26,7 @@ pub mod tx;
 pub use economy::{CloseSummary, Economy, Market};
 pub use genesis::{Genesis, GenesisError, JoinPolicy};
 pub use hosting::{EpochInfo, Host, ReportInfo, check_endpoint, check_location};
-pub use ledger::{Committed, HistoryItem, Ledger, Summary, verify};
+pub use ledger::{Clock, Committed, HistoryItem, Ledger, Summary, verify};
 pub use replay::ReplayReport;
 pub use state::{Account, MemberChange, Supply, TorrentTerms};
 pub use store::StoreError;

@@ -223,6 +223,13 @@ impl State {
         self.next_seq
     }
 
+    /// Forgets which keys changed since the store last wrote them. A state kept only in memory
+    /// (a simulation) calls this after each entry: nothing drains the record otherwise, and it
+    /// grows with every receipt.
+    pub fn forget_changes(&mut self) {
+        self.dirty = Dirty::default();
+    }
+
     pub fn log_hash(&self) -> [u8; 32] {
         self.log_hash
     }
@@ -799,7 +806,7 @@ impl State {
             h.update((s.len() as u64).to_be_bytes());
             h.update(s.as_bytes());
         };
-        h.update(b"seedbank ledger state v3");
+        h.update(b"seedbank ledger state v4");
         h.update(self.next_seq.to_be_bytes());
         h.update(self.time.to_be_bytes());
         h.update(self.log_hash);

@@ -22,14 +22,16 @@ pub enum StoreError {
     #[error("ledger database is corrupt: {0}")]
     Corrupt(String),
     #[error(
-        "ledger database has schema version {0}; this seedbank knows version {SCHEMA_VERSION} (older ledgers, from before availability audits (1) or the epoch economy (2), are not migrated: their state root and genesis differ; start the collective anew with `seedbank hub init`)"
+        "ledger database has schema version {0}; this seedbank knows version {SCHEMA_VERSION} (older ledgers, from before availability audits (1), the epoch economy (2) or holdings kept on record (3), are not migrated: their state root and genesis differ; start the collective anew with `seedbank hub init`)"
     )]
     Version(i64),
 }
 
 /// 2: hosts, reports and epochs (availability audits).
 /// 3: the epoch economy (one JSON value in `meta`: markets, pools, grants, earnings).
-const SCHEMA_VERSION: i64 = 3;
+/// 4: each report's per-torrent holdings described once and kept in the economy (closes no
+///    longer repeat every replica; the state root covers them).
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE log (

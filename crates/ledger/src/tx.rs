@@ -57,7 +57,9 @@ pub struct EpochCloseTx {
     /// Per torrent: download demand and upload capacity over the next 15 minutes, in bytes.
     pub markets: Vec<MarketObservation>,
     /// Per node and torrent: the bytes its report in force claims (they add up to the report's
-    /// `claimed_bytes`; the full report is the hub's, by hash).
+    /// `claimed_bytes`; the full report is the hub's, by hash), for reports no close described
+    /// yet. Each report is described once; the ledger keeps it (`Economy::holdings`), so an
+    /// epoch's entry grows with what changed, not with every replica of the collective.
     pub hosted: Vec<HostedBytes>,
     /// Per node: the shortest round trip the auditor measured to it during the epoch.
     pub rtts: Vec<NodeRtt>,
@@ -92,7 +94,9 @@ pub struct NodeRtt {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeAudit {
     pub node: Address,
-    /// In the order the audits ended.
+    /// In the order the audits ended. In JSON one letter each (`p` pass, `o` offline, `m`
+    /// missing, `w` wrong): an epoch's entry names every audited node, so its size matters.
+    #[serde(with = "marks")]
     pub outcomes: Vec<AuditMark>,
     /// One per [`AuditMark::Wrong`], in order: keccak-256 of the evidence JSON the hub keeps
     /// (`audit::Evidence`), so the ledger binds what anyone can ask the hub to show.
@@ -227,5 +231,67 @@ impl TxError {
             TxError::Storage(_) => "storage",
             TxError::Closed => "closed",
         }
+    }
+}
+
+/// Audit marks as a string of letters, `"ppom"`; an unknown letter is refused.
+mod marks {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use super::AuditMark;
+
+    fn letter(m: &AuditMark) -> char {
+        match m {
+            AuditMark::Pass => 'p',
+            AuditMark::Offline => 'o',
+            AuditMark::Missing => 'm',
+            AuditMark::Wrong => 'w',
+        }
+    }
+
+    pub fn serialize<S: Serializer>(marks: &[AuditMark], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&marks.iter().map(letter).collect::<String>())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuditMark>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.chars()
+            .map(|c| match c {
+                'p' => Ok(AuditMark::Pass),
+                'o' => Ok(AuditMark::Offline),
+                'm' => Ok(AuditMark::Missing),
+                'w' => Ok(AuditMark::Wrong),
+                other => Err(D::Error::custom(format!(
+                    "audit mark {other:?}: expected p (pass), o (offline), m (missing) or w (wrong)"
+                ))),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_marks_are_one_letter_each_and_unknown_letters_are_refused() {
+        let audit = NodeAudit {
+            node: Address([7; 20]),
+            outcomes: vec![
+                AuditMark::Pass,
+                AuditMark::Offline,
+                AuditMark::Missing,
+                AuditMark::Wrong,
+            ],
+            evidence: vec![[1; 32]],
+        };
+        let json = serde_json::to_string(&audit).unwrap();
+        assert!(json.contains(r#""outcomes":"pomw""#), "{json}");
+        assert_eq!(serde_json::from_str::<NodeAudit>(&json).unwrap(), audit);
+        let bad = json.replace("pomw", "pox");
+        let err = serde_json::from_str::<NodeAudit>(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audit mark 'x'"), "{err}");
     }
 }

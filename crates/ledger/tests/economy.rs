@@ -604,3 +604,64 @@ fn closes_come_in_order_after_their_epoch_and_must_add_up() {
     );
     w.replays_agree();
 }
+
+/// Runs epoch `epoch` for alice: commit, an optional new report (one GB of `report`), reveal,
+/// passing audits, then a close that describes `describe` (torrents of her report in force).
+fn alice_epoch(
+    w: &mut World,
+    epoch: u64,
+    report: Option<[u8; 32]>,
+    describe: Option<[u8; 32]>,
+) -> Result<ledger::CloseSummary, String> {
+    let alice = w.alice.clone();
+    w.go_to(epoch - 1);
+    w.commit(epoch).unwrap();
+    if report.is_some() {
+        w.report(&alice, epoch, GB).unwrap();
+    }
+    w.go_to(epoch + 1);
+    w.reveal(epoch).unwrap();
+    w.results(epoch, vec![audit(&alice, passes())]).unwrap();
+    let mut c = empty_close(epoch);
+    if let Some(t) = describe {
+        c.hosted = hosted(&[(&alice, t)]);
+    }
+    w.system(SystemTx::EpochClose(c))
+        .map_err(|e| e.code().to_string())?;
+    Ok(w.state.economy().last.clone().unwrap())
+}
+
+#[test]
+fn a_report_is_described_once_and_counts_until_a_newer_one_is_in_force() {
+    let (mut w, _) = world();
+    let alice = w.alice.clone();
+    let first = w.epoch() + 1;
+    let s = alice_epoch(&mut w, first, Some(TORRENT), Some(TORRENT)).unwrap();
+    assert!(host(&s, &alice).reward.0 > 0, "described and audited: paid");
+    let held = &w.state.economy().holdings[&alice.address()];
+    assert_eq!((held.report_epoch, held.torrents.len()), (first, 1));
+
+    // A later epoch, the same report in force: describing it again is refused, whole.
+    let second = w.epoch() + 1;
+    let refused = alice_epoch(&mut w, second, None, Some(TORRENT));
+    assert_eq!(refused.unwrap_err(), "bad_close", "described already");
+    let s = close(&mut w, empty_close(second));
+    assert!(
+        host(&s, &alice).reward.0 > 0,
+        "the record counts without a description"
+    );
+    assert_eq!(host(&s, &alice).replicas[0].torrent, TORRENT);
+
+    // A newer report (of the other torrent) counts only once a close describes it.
+    let third = w.epoch() + 1;
+    let s = alice_epoch(&mut w, third, Some(OTHER), None).unwrap();
+    assert!(
+        s.hosts.iter().all(|h| h.node != alice.address()),
+        "not described: not counted"
+    );
+    let fourth = w.epoch() + 1;
+    let s = alice_epoch(&mut w, fourth, None, Some(OTHER)).unwrap();
+    assert_eq!(host(&s, &alice).replicas[0].torrent, OTHER);
+    assert!(host(&s, &alice).reward.0 > 0);
+    w.replays_agree();
+}

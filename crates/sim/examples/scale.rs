@@ -10,7 +10,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut sim = sim::Sim::new(scenario)?;
     let setup = started.elapsed();
-    let rows = sim.run(|_| {})?;
+    let mut last_tick = Instant::now();
+    let rows = sim.run(|row| {
+        if std::env::var_os("SIM_TRACE").is_some() {
+            eprintln!("epoch {} in {:.2?}", row.timestep, last_tick.elapsed());
+            last_tick = Instant::now();
+        }
+    })?;
     let total = started.elapsed();
     let last = rows.last().ok_or("no epochs")?;
     println!(

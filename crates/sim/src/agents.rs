@@ -81,6 +81,9 @@ pub struct Identity {
     pub current: Vec<u32>,
     /// What it reported for the next epoch, if it reported.
     pub next: Option<Vec<u32>>,
+    /// `current` came from a report no close has described to the ledger yet (the next close
+    /// lists its per-torrent bytes once).
+    pub undescribed: bool,
     /// Gone: disqualified, or below the minimum stake: it reports no more.
     pub dead: bool,
 }
@@ -173,6 +176,7 @@ pub fn pick_interests(
     let mut chosen: Vec<u32> = Vec::new();
     let mut used = 0u64;
     let n = torrents.len();
+    let smallest = torrents.iter().map(|t| t.size).min().unwrap_or(0);
     for _ in 0..4 * n {
         let i = if rng.random_range(0..10_000u32) < popular_bps {
             match popular.draw(rng) {
@@ -190,7 +194,7 @@ pub fn pick_interests(
             used += size;
             chosen.push(i);
         }
-        if disk - used < torrents.iter().map(|t| t.size).min().unwrap_or(0) {
+        if disk - used < smallest {
             break;
         }
     }
@@ -198,23 +202,98 @@ pub fn pick_interests(
     chosen
 }
 
-/// A speculator's plan: each candidate's value over the horizon minus what fetching it costs,
-/// greedily by value per byte within the disk. `value[i]` is `None` for torrents it may not keep.
-pub fn plan_by_value(values: &[(u32, u64, f64)], disk: u64) -> Vec<u32> {
-    let mut ranked: Vec<&(u32, u64, f64)> = values.iter().filter(|v| v.2 > 0.0).collect();
-    // Per byte, best first; ties by index so the order never depends on anything else.
-    ranked.sort_by(|a, b| {
-        let (da, db) = (a.2 / a.1 as f64, b.2 / b.1 as f64);
-        db.total_cmp(&da).then(a.0.cmp(&b.0))
-    });
-    let mut used = 0u64;
-    let mut out = Vec::new();
-    for (i, size, _) in ranked {
-        if used + size <= disk {
-            used += size;
-            out.push(*i);
+/// What every speculator weighs, worked out once per epoch: per registered torrent, its value
+/// over the horizon to a host that does not hold it yet (income minus disk, minus the fetch), and
+/// the same income to one that holds it (no fetch, one holder fewer to share uploads with).
+pub struct Speculation {
+    /// (torrent, size, value if fetched), value > 0 only, best per byte first.
+    ranked: Vec<(u32, u64, f64)>,
+    /// Per torrent: holding it is worth a + b / (others + 1) per epoch, as (a, b, holders now);
+    /// `None` if it cannot be held.
+    terms: Vec<Option<(f64, f64, u32)>>,
+    horizon: f64,
+    smallest: u64,
+}
+
+/// Best per byte first; ties by index, so the order never depends on anything else.
+fn by_value_per_byte(a: &(u32, u64, f64), b: &(u32, u64, f64)) -> std::cmp::Ordering {
+    let (da, db) = (a.2 / a.1 as f64, b.2 / b.1 as f64);
+    db.total_cmp(&da).then(a.0.cmp(&b.0))
+}
+
+impl Speculation {
+    /// `terms[i]`: (income per epoch independent of holders − disk cost, upload income shared by
+    /// holders, holders now, fetch cost) of torrent `i`, `None` if it cannot be held.
+    pub fn new(
+        terms: Vec<Option<(f64, f64, u32, f64)>>,
+        sizes: &[u64],
+        horizon: f64,
+    ) -> Speculation {
+        let mut ranked: Vec<(u32, u64, f64)> = terms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                let (a, b, holders, fetch) = (*t)?;
+                let value = (a + b / (f64::from(holders) + 1.0)) * horizon - fetch;
+                (value > 0.0).then_some((i as u32, sizes[i], value))
+            })
+            .collect();
+        ranked.sort_by(by_value_per_byte);
+        let smallest = sizes.iter().copied().min().unwrap_or(0);
+        Speculation {
+            ranked,
+            terms: terms
+                .iter()
+                .map(|t| t.map(|(a, b, h, _)| (a, b, h)))
+                .collect(),
+            horizon,
+            smallest,
         }
     }
-    out.sort_unstable();
-    out
+
+    /// A speculator's plan: greedily by value per byte within `disk`, over the torrents it holds
+    /// (`stored`, sorted; valued without a fetch, itself not counted among the other holders if
+    /// `counted`) and the shared ranking of the rest.
+    pub fn plan(&self, stored: &[u32], sizes: &[u64], counted: bool, disk: u64) -> Vec<u32> {
+        let mut own: Vec<(u32, u64, f64)> = stored
+            .iter()
+            .filter_map(|&i| {
+                let (a, b, holders) = self.terms.get(i as usize).copied().flatten()?;
+                let others = if counted {
+                    holders.saturating_sub(1)
+                } else {
+                    holders
+                };
+                let value = (a + b / (f64::from(others) + 1.0)) * self.horizon;
+                (value > 0.0).then_some((i, sizes[i as usize], value))
+            })
+            .collect();
+        own.sort_by(by_value_per_byte);
+        let rest = self
+            .ranked
+            .iter()
+            .filter(|(i, _, _)| stored.binary_search(i).is_err());
+        let mut own = own.iter().peekable();
+        let mut rest = rest.peekable();
+        let mut used = 0u64;
+        let mut out = Vec::new();
+        loop {
+            let next = match (own.peek(), rest.peek()) {
+                (Some(o), Some(r)) if by_value_per_byte(o, r).is_le() => own.next(),
+                (Some(_), None) => own.next(),
+                (_, Some(_)) => rest.next(),
+                (None, None) => break,
+            };
+            let Some(&(i, size, _)) = next else { break };
+            if used + size <= disk {
+                used += size;
+                out.push(i);
+            }
+            if disk - used < self.smallest {
+                break;
+            }
+        }
+        out.sort_unstable();
+        out
+    }
 }

@@ -14,7 +14,7 @@
 //!    holdings changed report for `e + 1`.
 //! 3. `start(e + 1)`: the hub reveals `e`'s secret, logs the audit results and closes `e`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use ledger::economy::CloseSummary;
 use ledger::genesis::Allocation;
@@ -32,9 +32,7 @@ use token::{
 };
 
 use crate::SimError;
-use crate::agents::{
-    Agent, Cumulative, Identity, Strategy, Torrent, pick_interests, plan_by_value,
-};
+use crate::agents::{Agent, Cumulative, Identity, Speculation, Strategy, Torrent, pick_interests};
 use crate::pnl::{Pnl, add};
 use crate::row::{EpochRow, StrategyPnl, TorrentRow};
 use crate::scenario::Scenario;
@@ -75,6 +73,8 @@ pub struct Sim {
     state: State,
     genesis: Genesis,
     domain: Domain,
+    /// The genesis' collective address (hashing the genesis: computed once).
+    collective: Address,
     operator: SecretKey,
     dummy: Signature,
     pub agents: Vec<Agent>,
@@ -225,6 +225,7 @@ impl Sim {
                         name: format!("n{i}"),
                         current: Vec::new(),
                         next: None,
+                        undescribed: false,
                         dead: false,
                     });
                 }
@@ -340,6 +341,7 @@ impl Sim {
             rng,
             state: State::default(),
             genesis: genesis.clone(),
+            collective: domain.verifying_contract,
             domain,
             operator,
             dummy,
@@ -378,11 +380,7 @@ impl Sim {
         sim.commit(first)?;
         let none = vec![false; sim.agents.len()];
         sim.report_all(first, &none)?;
-        for id in &mut sim.ids {
-            if let Some(next) = id.next.take() {
-                id.current = next;
-            }
-        }
+        sim.reports_take_force();
         let s = sim.state.supply();
         sim.last_supply = (s.minted.0, s.burned.0);
         Ok(sim)
@@ -447,6 +445,7 @@ impl Sim {
         let effects = self
             .state
             .apply(&entry, body.as_bytes(), self.scenario.sign)?;
+        self.state.forget_changes();
         if self.scenario.keep_log {
             self.log.push((entry, body));
         }
@@ -529,13 +528,6 @@ impl Sim {
             .map(|i| self.by_address[i].1)
     }
 
-    fn torrent_index(&self, id: &[u8; 32]) -> Option<u32> {
-        self.by_id
-            .binary_search_by_key(id, |(x, _)| *x)
-            .ok()
-            .map(|i| self.by_id[i].1)
-    }
-
     fn bytes_of(&self, set: &[u32]) -> u64 {
         set.iter().map(|&t| self.torrents[t as usize].size).sum()
     }
@@ -546,6 +538,17 @@ impl Sim {
     fn initial_holdings(&mut self) {
         let popular = Cumulative::new(self.torrents.iter().map(|t| t.popularity));
         let registered = self.registered.clone();
+        let sizes: Vec<u64> = self.torrents.iter().map(|t| t.size).collect();
+        // No market yet: speculators take the most popular per byte.
+        let first_pick = Speculation::new(
+            self.torrents
+                .iter()
+                .enumerate()
+                .map(|(i, t)| registered[i].then_some((t.popularity * t.size as f64, 0.0, 0, 0.0)))
+                .collect(),
+            &sizes,
+            1.0,
+        );
         for a in 0..self.agents.len() {
             let agent = &self.agents[a];
             if !agent.strategy.hosts() {
@@ -553,17 +556,7 @@ impl Sim {
             }
             let disk = agent.disk;
             let claim = match agent.strategy {
-                Strategy::Speculator => {
-                    // No market yet: the most popular per byte.
-                    let values: Vec<(u32, u64, f64)> = self
-                        .torrents
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| registered[*i])
-                        .map(|(i, t)| (i as u32, t.size, t.popularity * t.size as f64))
-                        .collect();
-                    plan_by_value(&values, disk)
-                }
+                Strategy::Speculator => first_pick.plan(&[], &sizes, false, disk),
                 _ => pick_interests(
                     &mut self.rng,
                     &self.torrents,
@@ -610,11 +603,9 @@ impl Sim {
         }
     }
 
-    /// A speculator's next holdings from the ledger's markets and the last close.
-    fn speculate(&self, a: usize, holders: &[Vec<u32>]) -> Vec<u32> {
-        let agent = &self.agents[a];
+    /// What speculators weigh this epoch, from the ledger's markets and the last close.
+    fn speculation(&self, holders: &[Vec<u32>]) -> Speculation {
         let s = &self.scenario;
-        let horizon = s.adversary.speculator_horizon.max(1) as f64;
         let last = self.state.economy().last.as_ref();
         // Inflation paid per weighted byte at the last close.
         let per_weighted = last
@@ -624,25 +615,28 @@ impl Sim {
         let bw = s.costs.bandwidth_micro_per_gb as f64 * 1e-9 * MICRO as f64;
         let disk = s.costs.disk_micro_per_gb_epoch as f64 * 1e-9 * MICRO as f64;
         let windows = s.epoch_secs as f64 / WINDOW_SECS as f64;
-        let values: Vec<(u32, u64, f64)> = (0..self.torrents.len())
-            .filter(|&i| self.registered[i])
-            .filter_map(|i| {
+        let sizes: Vec<u64> = self.torrents.iter().map(|t| t.size).collect();
+        let terms = (0..self.torrents.len())
+            .map(|i| {
+                if !self.registered[i] {
+                    return None;
+                }
                 let t = &self.torrents[i];
                 let market = self.state.market(&t.id)?;
                 let price = self.state.torrent(&t.id)?.price_per_byte.0 as f64;
                 let size = t.size as f64;
                 let weight = market.weight_wad as f64 / 1e18;
-                let have = agent.stored.binary_search(&(i as u32)).is_ok();
-                let others = holders[i].iter().filter(|&&h| h as usize != a).count() as f64;
                 let inflation = size * weight * per_weighted;
-                let uploads =
-                    price * market.demand_bytes as f64 * windows * fee_keep / (others + 1.0);
-                let per_epoch = inflation + uploads - size * disk;
-                let fetch = if have { 0.0 } else { size * (price + bw) };
-                Some((i as u32, t.size, per_epoch * horizon - fetch))
+                let uploads = price * market.demand_bytes as f64 * windows * fee_keep;
+                Some((
+                    inflation - size * disk,
+                    uploads,
+                    holders[i].len() as u32,
+                    size * (price + bw),
+                ))
             })
             .collect();
-        plan_by_value(&values, agent.disk)
+        Speculation::new(terms, &sizes, s.adversary.speculator_horizon.max(1) as f64)
     }
 
     // ---- one epoch ----
@@ -693,7 +687,13 @@ impl Sim {
                 stored_count[a] = agent.stored.len() as u32;
             }
         }
-        // Plans for e + 1.
+        // Plans for e + 1. Speculators re-plan in turns.
+        let replan = self.scenario.adversary.speculator_replan_epochs.max(1);
+        let due = |a: usize| (k + a as u64) % replan == 0;
+        let speculation = (0..self.agents.len())
+            .any(|a| self.agents[a].strategy == Strategy::Speculator && due(a))
+            .then(|| self.speculation(&holders));
+        let sizes: Vec<u64> = self.torrents.iter().map(|t| t.size).collect();
         let mut plans: Vec<Option<Vec<u32>>> = vec![None; self.agents.len()];
         for a in 0..self.agents.len() {
             let agent = &self.agents[a];
@@ -705,7 +705,10 @@ impl Sim {
                 continue;
             }
             let plan = match agent.strategy {
-                Strategy::Speculator => self.speculate(a, &holders),
+                Strategy::Speculator => match &speculation {
+                    Some(sp) if due(a) => sp.plan(&agent.stored, &sizes, agent.active, agent.disk),
+                    _ => agent.claim.clone(),
+                },
                 Strategy::Honest => {
                     let mut claim = agent.claim.clone();
                     let mut free = agent.disk.saturating_sub(self.bytes_of(&claim));
@@ -866,9 +869,11 @@ impl Sim {
                 capacity_bytes: u64::try_from(capacity).unwrap_or(u64::MAX),
             });
         }
+        // Each report's per-torrent bytes go to the ledger once, at the first close it is in
+        // force for (the ledger keeps them), as the hub does.
         let mut hosted: Vec<HostedBytes> = Vec::new();
-        for (i, _) in &audits {
-            let id = &self.ids[*i as usize];
+        for id in self.ids.iter_mut().filter(|id| id.undescribed) {
+            id.undescribed = false;
             for &t in &id.current {
                 let tor = &self.torrents[t as usize];
                 hosted.push(HostedBytes {
@@ -905,11 +910,7 @@ impl Sim {
             let p = &mut self.agents[a].pnl;
             p.disk_cost = add(p.disk_cost, cost)?;
         }
-        for id in &mut self.ids {
-            if let Some(next) = id.next.take() {
-                id.current = next;
-            }
-        }
+        self.reports_take_force();
         for (a, agent) in self.agents.iter_mut().enumerate() {
             agent.active = (agent.active && !agent.leaving) || (returning[a] && agent.member);
             agent.leaving = false;
@@ -922,14 +923,28 @@ impl Sim {
         Ok(row)
     }
 
+    /// The reports made for the next epoch come into force.
+    fn reports_take_force(&mut self) {
+        for id in &mut self.ids {
+            if let Some(next) = id.next.take() {
+                id.current = next;
+                id.undescribed = true;
+            }
+        }
+    }
+
+    /// A uniformly drawn holder other than `me` (holders are distinct): draws until it is not
+    /// `me`, so popular torrents cost O(1) however many hold them.
     fn pick_holder(&mut self, holders: &[u32], me: u32) -> Option<u32> {
-        let others = holders.iter().filter(|&&h| h != me).count();
-        if others == 0 {
+        if holders.is_empty() || holders == [me] {
             return None;
         }
-        let pick = self.rng.random_range(0..others);
-        let agent = holders.iter().filter(|&&h| h != me).nth(pick)?;
-        Some(self.agents[*agent as usize].ids[0])
+        loop {
+            let agent = holders[self.rng.random_range(0..holders.len())];
+            if agent != me {
+                return Some(self.agents[agent as usize].ids[0]);
+            }
+        }
     }
 
     /// Late joiners that return stake the minimum and join.
@@ -1021,6 +1036,33 @@ impl Sim {
             }
             let a = id.agent as usize;
             let strategy = self.agents[a].strategy;
+            // A host that keeps all it claims answers every challenge, whichever block is drawn:
+            // only an offline-prone one may still miss some.
+            let stored = &self.agents[a].stored;
+            if strategy != Strategy::Outsourcer
+                && id.current.iter().all(|t| stored.binary_search(t).is_ok())
+            {
+                let marks: Vec<AuditMark> = (0..samples)
+                    .map(|_| {
+                        if strategy == Strategy::Offline
+                            && bps(&mut self.rng, self.scenario.adversary.offline_miss_bps)
+                        {
+                            AuditMark::Offline
+                        } else {
+                            AuditMark::Pass
+                        }
+                    })
+                    .collect();
+                out.push((
+                    i,
+                    NodeAudit {
+                        node: id.address,
+                        outcomes: marks,
+                        evidence: Vec::new(),
+                    },
+                ));
+                continue;
+            }
             let claim = id.current.clone();
             let cumulative =
                 Cumulative::new(claim.iter().map(|&t| self.torrents[t as usize].size as f64));
@@ -1091,7 +1133,7 @@ impl Sim {
     /// Settles the epoch's receipts through the ledger; returns the (agent, torrent) fetches of new
     /// holdings that did not settle in full (the uploader stops serving an unpaid downloader).
     fn settle(&mut self, pending: Vec<Pending>) -> Result<Vec<(u32, u32)>, SimError> {
-        let collective = self.genesis.collective_address();
+        let collective = self.collective;
         let bw_rate = u128::from(self.scenario.costs.bandwidth_micro_per_gb) * MICRO;
         let mut failed = Vec::new();
         let mut to_ledger: Vec<(&Pending, Signed<Receipt>)> = Vec::new();
@@ -1249,19 +1291,20 @@ impl Sim {
         let minted_epoch = supply.minted.0 - self.last_supply.0;
         let burned_epoch = supply.burned.0 - self.last_supply.1;
         self.last_supply = (supply.minted.0, supply.burned.0);
-        // A full verified replica: some host's verified bytes of it equal its size.
-        let mut full = vec![false; self.torrents.len()];
+        // A full verified replica: some host's verified bytes of it equal its size (agents claim
+        // whole torrents: the claimed bytes are the size).
+        let mut full: HashSet<[u8; 32]> = HashSet::new();
         for h in &s.hosts {
             for r in &h.replicas {
-                if let Some(t) = self.torrent_index(&r.torrent)
-                    && r.verified_bytes >= self.torrents[t as usize].size
-                {
-                    full[t as usize] = true;
+                if r.verified_bytes > 0 && r.verified_bytes >= r.claimed_bytes {
+                    full.insert(r.torrent);
                 }
             }
         }
         let registered = self.registered.iter().filter(|r| **r).count() as u32;
-        let available = full.iter().filter(|f| **f).count() as u32;
+        let available = (0..self.torrents.len())
+            .filter(|&t| self.registered[t] && full.contains(&self.torrents[t].id))
+            .count() as u32;
         let replicas_total: u128 = s
             .torrents
             .iter()
@@ -1376,6 +1419,12 @@ impl Sim {
 
     /// The token's base units per whole token (for callers formatting amounts).
     pub const TOKEN: u128 = TOKEN;
+
+    /// The operator's key (derived from the seed): what signs the system entries, so a real
+    /// hub (`ledger::Ledger`) can be founded from the same genesis and write the same log.
+    pub fn operator(&self) -> &SecretKey {
+        &self.operator
+    }
 }
 
 fn system_name(tx: &SystemTx) -> &'static str {

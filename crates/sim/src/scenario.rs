@@ -124,6 +124,9 @@ pub struct AdversarySpec {
     pub honest_hot_bps: u32,
     /// Epochs of income a speculator weighs against the cost of fetching a torrent.
     pub speculator_horizon: u64,
+    /// Epochs between a speculator's re-plans (staggered across speculators): moving data has a
+    /// cost, and nobody rebalances a disk every hour.
+    pub speculator_replan_epochs: u64,
 }
 
 /// Modelled off-ledger costs, in millionths of a token (the token is priced like the download
@@ -239,6 +242,7 @@ impl Default for AdversarySpec {
             honest_popular_bps: 5000,
             honest_hot_bps: 3000,
             speculator_horizon: 24,
+            speculator_replan_epochs: 12,
         }
     }
 }
