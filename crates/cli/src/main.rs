@@ -8,6 +8,7 @@ mod index_cmd;
 mod pay;
 mod progress;
 mod secret;
+mod sim_cmd;
 mod swarm_cmd;
 mod torrent_cmd;
 mod wallet_cmd;
@@ -54,6 +55,9 @@ enum Command {
     Audit(audit_cmd::AuditArgs),
     /// Run a whole collective on loopback: a dataset, a seeder and two members fetching it.
     Demo(demo::DemoArgs),
+    /// Simulate a collective at scale (the real ledger, modelled agents and adversaries) and
+    /// write its economic report; or sweep one parameter.
+    Sim(sim_cmd::SimArgs),
 }
 
 #[derive(Subcommand)]
@@ -205,6 +209,7 @@ fn main() -> Result<()> {
         Command::Torrent(TorrentCommand::Show(args)) => torrent_cmd::show(args),
         Command::Hub(args) => hub_cmd::run(args),
         Command::Wallet(args) => wallet_cmd::run(args),
+        Command::Sim(args) => sim_cmd::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -217,7 +222,10 @@ fn main() -> Result<()> {
                     Command::Publish(args) => index_cmd::publish(args).await,
                     Command::Demo(args) => demo::run(args).await,
                     Command::Audit(args) => audit_cmd::run(args).await,
-                    Command::Torrent(_) | Command::Hub(_) | Command::Wallet(_) => {
+                    Command::Torrent(_)
+                    | Command::Hub(_)
+                    | Command::Wallet(_)
+                    | Command::Sim(_) => {
                         unreachable!("handled above")
                     }
                 }

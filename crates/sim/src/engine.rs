@@ -689,7 +689,7 @@ impl Sim {
         }
         // Plans for e + 1. Speculators re-plan in turns.
         let replan = self.scenario.adversary.speculator_replan_epochs.max(1);
-        let due = |a: usize| (k + a as u64) % replan == 0;
+        let due = |a: usize| (k + a as u64).is_multiple_of(replan);
         let speculation = (0..self.agents.len())
             .any(|a| self.agents[a].strategy == Strategy::Speculator && due(a))
             .then(|| self.speculation(&holders));

@@ -13,6 +13,7 @@ pub mod agents;
 pub mod csv;
 pub mod engine;
 pub mod pnl;
+pub mod report;
 pub mod row;
 pub mod scenario;
 
