@@ -26,15 +26,11 @@ use crate::{SimError, StrategyPnl};
 
 pub use sweep::{PARAMS, SweepRow, SweepTable, set_param, sweep, sweep_with};
 
-/// The strategies that attack the design; the report gives each a verdict.
-pub const ADVERSARIES: [Strategy; 6] = [
-    Strategy::Lazy,
-    Strategy::Offline,
-    Strategy::Outsourcer,
-    Strategy::Sybil,
-    Strategy::Wash,
-    Strategy::FreeRider,
-];
+/// The strategies that attack the design (every one after honest hosts, speculators and
+/// downloaders); the report gives each a verdict.
+pub const ADVERSARIES: [Strategy; 6] = *Strategy::ALL
+    .last_chunk::<6>()
+    .expect("honest, speculator and downloader come first");
 
 const TOKEN: f64 = 1e18;
 
