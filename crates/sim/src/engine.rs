@@ -82,6 +82,8 @@ pub struct Sim {
     /// (address, identity), sorted: the one lookup from ledger outputs back to agents.
     by_address: Vec<(Address, u32)>,
     pub torrents: Vec<Torrent>,
+    /// Each torrent's size, by index (sizes never change).
+    sizes: Vec<u64>,
     registered: Vec<bool>,
     /// (torrent id, index), sorted.
     by_id: Vec<([u8; 32], u32)>,
@@ -337,6 +339,7 @@ impl Sim {
             .map_err(|e| SimError::Scenario(format!("genesis: {e}")))?;
         let domain = genesis.domain();
         let top_popularity = torrents.first().map_or(0.0, |t| t.popularity);
+        let sizes = torrents.iter().map(|t| t.size).collect();
         let mut sim = Sim {
             rng,
             state: State::default(),
@@ -351,6 +354,7 @@ impl Sim {
             torrents,
             registered,
             by_id,
+            sizes,
             top_popularity,
             first_epoch: e0 + 1,
             step: 0,
@@ -538,7 +542,6 @@ impl Sim {
     fn initial_holdings(&mut self) {
         let popular = Cumulative::new(self.torrents.iter().map(|t| t.popularity));
         let registered = self.registered.clone();
-        let sizes: Vec<u64> = self.torrents.iter().map(|t| t.size).collect();
         // No market yet: speculators take the most popular per byte.
         let first_pick = Speculation::new(
             self.torrents
@@ -546,7 +549,7 @@ impl Sim {
                 .enumerate()
                 .map(|(i, t)| registered[i].then_some((t.popularity * t.size as f64, 0.0, 0, 0.0)))
                 .collect(),
-            &sizes,
+            &self.sizes,
             1.0,
         );
         for a in 0..self.agents.len() {
@@ -556,7 +559,7 @@ impl Sim {
             }
             let disk = agent.disk;
             let claim = match agent.strategy {
-                Strategy::Speculator => first_pick.plan(&[], &sizes, false, disk),
+                Strategy::Speculator => first_pick.plan(&[], &self.sizes, false, disk),
                 _ => pick_interests(
                     &mut self.rng,
                     &self.torrents,
@@ -615,7 +618,6 @@ impl Sim {
         let bw = s.costs.bandwidth_micro_per_gb as f64 * 1e-9 * MICRO as f64;
         let disk = s.costs.disk_micro_per_gb_epoch as f64 * 1e-9 * MICRO as f64;
         let windows = s.epoch_secs as f64 / WINDOW_SECS as f64;
-        let sizes: Vec<u64> = self.torrents.iter().map(|t| t.size).collect();
         let terms = (0..self.torrents.len())
             .map(|i| {
                 if !self.registered[i] {
@@ -636,7 +638,11 @@ impl Sim {
                 ))
             })
             .collect();
-        Speculation::new(terms, &sizes, s.adversary.speculator_horizon.max(1) as f64)
+        Speculation::new(
+            terms,
+            &self.sizes,
+            s.adversary.speculator_horizon.max(1) as f64,
+        )
     }
 
     // ---- one epoch ----
@@ -693,7 +699,6 @@ impl Sim {
         let speculation = (0..self.agents.len())
             .any(|a| self.agents[a].strategy == Strategy::Speculator && due(a))
             .then(|| self.speculation(&holders));
-        let sizes: Vec<u64> = self.torrents.iter().map(|t| t.size).collect();
         let mut plans: Vec<Option<Vec<u32>>> = vec![None; self.agents.len()];
         for a in 0..self.agents.len() {
             let agent = &self.agents[a];
@@ -706,7 +711,9 @@ impl Sim {
             }
             let plan = match agent.strategy {
                 Strategy::Speculator => match &speculation {
-                    Some(sp) if due(a) => sp.plan(&agent.stored, &sizes, agent.active, agent.disk),
+                    Some(sp) if due(a) => {
+                        sp.plan(&agent.stored, &self.sizes, agent.active, agent.disk)
+                    }
                     _ => agent.claim.clone(),
                 },
                 Strategy::Honest => {
