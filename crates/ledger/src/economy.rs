@@ -74,6 +74,10 @@ pub struct Economy {
     pub earnings_root: [u8; 32],
     /// What the last close did, for the API and the demo's report.
     pub last: Option<CloseSummary>,
+    /// The chain's book, exactly when the collective settles on an EVM chain (`crate::chain`);
+    /// absent from an embedded economy's JSON, so its state roots are what they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<crate::chain::ChainBook>,
 }
 
 /// A torrent's market, as the last close left it.
@@ -214,7 +218,7 @@ pub struct TorrentOutcome {
 }
 
 /// Serialises a map as a list of `[key, value]` pairs: JSON objects only take string keys.
-mod pairs {
+pub(crate) mod pairs {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -719,7 +723,13 @@ impl State {
         }
 
         // 3. Inflation: minted only when some replica was verified, split by score.
-        let supply = self.minted.0 - self.burned.0;
+        // What the hub's books hold. Settling on a chain that is less than the token's total supply
+        // (wallets hold the rest), so the close never mints beyond the token's own budget.
+        let supply = self
+            .supply()
+            .outstanding()
+            .expect("the supply invariant holds between entries")
+            .0;
         let mut minted = 0;
         let mut reward_carry = self.economy.reward_carry;
         let mut credits: BTreeMap<Address, Credit> = BTreeMap::new();
@@ -983,9 +993,16 @@ impl State {
         let epoch = plan.summary.epoch;
         self.economy.tallies.retain(|_, t| t.epoch > epoch);
         self.economy.last_closed = Some(epoch);
-        let leaves: Vec<(Address, u128)> =
-            self.economy.earned.iter().map(|(a, e)| (*a, e.0)).collect();
-        self.economy.earnings_root = token::distributor::EarningsTree::build(&leaves).root();
+        // Settling on a chain, the distributor pays withdrawals, so its root is over them.
+        let minted = plan.summary.minted;
+        self.economy.earnings_root = match self.chain_close(epoch, minted) {
+            Some(root) => root,
+            None => {
+                let leaves: Vec<(Address, u128)> =
+                    self.economy.earned.iter().map(|(a, e)| (*a, e.0)).collect();
+                token::distributor::EarningsTree::build(&leaves).root()
+            }
+        };
         self.economy.last = Some(plan.summary);
         self.dirty.economy = true;
     }

@@ -81,6 +81,41 @@ pub struct Genesis {
     pub economy: EconomyParams,
     #[serde(default)]
     pub allocations: Vec<Allocation>,
+    /// Where the tokens live: `embedded` (this ledger, the default) or `evm` (an ERC-20, a staking
+    /// vault and a cumulative Merkle distributor on the chain `chain_id`, named by `chain`). Absent
+    /// from an embedded genesis' JSON, so the hashes of collectives made before it existed hold.
+    #[serde(default, skip_serializing_if = "SettlementMode::is_embedded")]
+    pub settlement: SettlementMode,
+    /// The contracts an `evm` collective settles on (`seedbank chain deploy` writes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainContracts>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettlementMode {
+    #[default]
+    Embedded,
+    Evm,
+}
+
+impl SettlementMode {
+    pub fn is_embedded(&self) -> bool {
+        *self == SettlementMode::Embedded
+    }
+}
+
+/// The contracts of a collective that settles on an EVM chain. Consensus data: the ledger mirrors
+/// these contracts' events and no others. The RPC endpoint and how many confirmations to wait are
+/// the hub's configuration, not the collective's: they may change without changing its history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainContracts {
+    pub token: Address,
+    pub vault: Address,
+    pub distributor: Address,
+    /// The block the contracts were deployed in: the hub follows events from there.
+    pub deploy_block: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,7 +262,7 @@ impl Genesis {
                 if !names.insert(name.clone()) {
                     return bad(format!("member name {name} is used twice"));
                 }
-                if a.staked < self.min_stake {
+                if a.staked < self.min_stake && self.settlement.is_embedded() {
                     return bad(format!("founder {name} needs at least min_stake staked"));
                 }
             }
@@ -235,6 +270,26 @@ impl Genesis {
                 .checked_add(a.liquid)
                 .and_then(|t| t.checked_add(a.staked))
                 .ok_or_else(|| GenesisError::Invalid("allocations overflow".into()))?;
+        }
+        match (self.settlement, &self.chain) {
+            (SettlementMode::Embedded, Some(_)) => {
+                return bad("[chain] is only for settlement = \"evm\"".into());
+            }
+            (SettlementMode::Evm, None) => {
+                return bad(
+                    "settlement = \"evm\" needs [chain] with token, vault, distributor and deploy_block \
+                     (seedbank chain deploy writes them)"
+                        .into(),
+                );
+            }
+            (SettlementMode::Evm, Some(_)) if total != Amount::ZERO => {
+                return bad(
+                    "settlement = \"evm\": tokens live on the chain, so allocations may name founders \
+                     but allocate nothing (give tokens with the token's initial distribution)"
+                        .into(),
+                );
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -465,6 +465,8 @@ impl State {
         let was_active = self.is_active(&n.node);
         let mut account = self.account(&n.node);
         let mut burned = 0u128;
+        // Of `burned`, what came from the stake (the vault's custody, settling on a chain).
+        let mut from_stake = 0u128;
 
         // One observation per epoch, split by the pass rate (see `Reputation::record_epoch`).
         let passes = n.outcomes.iter().filter(|m| **m == AuditMark::Pass).count();
@@ -492,6 +494,8 @@ impl State {
             // burn ≤ vesting + stake, so the rest is at most the stake.
             account.stake = Amount(account.stake.0 - (burn - from_vesting));
             burned += burn;
+            from_stake += burn - from_vesting;
+            self.chain_burn(from_vesting);
         } else if absent {
             // Offline or missing is not proof of cheating: keep the collateral where a later
             // penalty can reach it, burn nothing.
@@ -506,6 +510,7 @@ impl State {
             let burn = basis_points(account.stake.0, disqualify_bps);
             account.stake = Amount(account.stake.0 - burn);
             burned += burn;
+            from_stake += burn;
             host.disqualified = true;
         }
         host.last_epoch = Some(epoch);
@@ -514,6 +519,7 @@ impl State {
             self.put(n.node, account, effects);
             // What left the node's stake and vesting leaves the supply.
             self.burned = Amount(self.burned.0 + burned);
+            self.chain_slash(n.node, epoch, from_stake);
         }
         effects.accounts.insert(n.node);
         self.hosts.insert(n.node, host);

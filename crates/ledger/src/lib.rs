@@ -7,6 +7,8 @@
 //!   commitment and reveal, audit results, penalties and the collateral bound.
 //! - [`economy`]: closing an epoch: hosting rewards, sponsored pools, staker fees, vesting,
 //!   prices, weights and the earnings Merkle root.
+//! - [`chain`]: settling on an EVM chain: the chain's events mirrored, withdrawals, and what each
+//!   close asks the chain to do.
 //! - `store`: the SQLite file: log, materialised tables, checkpoints.
 //! - `replay`: rebuilding the state from the log (start-up, `verify`).
 //! - [`Ledger`]: the running ledger: a writer thread that applies submitted transactions in groups
@@ -14,6 +16,7 @@
 //!
 //! The log is the truth: every table can be rebuilt from it, and start-up checks that they agree.
 
+pub mod chain;
 pub mod economy;
 pub mod genesis;
 pub mod hosting;
@@ -23,8 +26,9 @@ pub mod state;
 mod store;
 pub mod tx;
 
+pub use chain::{ChainBook, ChainCursor, ChainEvent, ChainSettlement, ChainSlash};
 pub use economy::{CloseSummary, Economy, Market};
-pub use genesis::{Genesis, GenesisError, JoinPolicy};
+pub use genesis::{ChainContracts, Genesis, GenesisError, JoinPolicy, SettlementMode};
 pub use hosting::{EpochInfo, Host, ReportInfo, check_endpoint, check_location};
 pub use ledger::{Clock, Committed, HistoryItem, Ledger, Summary, verify};
 pub use replay::ReplayReport;

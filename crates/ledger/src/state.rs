@@ -239,9 +239,16 @@ impl State {
     }
 
     pub fn supply(&self) -> Supply {
+        let (entered, left) = self
+            .economy
+            .chain
+            .as_ref()
+            .map_or((Amount::ZERO, Amount::ZERO), |c| (c.entered, c.left));
         Supply {
             minted: self.minted,
             burned: self.burned,
+            entered,
+            left,
             balances: self.balances,
             stakes: self.stakes,
             vesting: self.vesting,
@@ -348,11 +355,11 @@ impl State {
     }
 
     fn assert_supply(&self) {
-        let outstanding = self.minted.checked_sub(self.burned);
+        let supply = self.supply();
         assert_eq!(
-            self.supply().held(),
-            outstanding,
-            "supply invariant: balances + stakes + vesting + stakers' pool + pools = minted − burned"
+            supply.held(),
+            supply.outstanding(),
+            "supply invariant: balances + stakes + vesting + stakers' pool + pools = minted + entered − burned − left"
         );
     }
 
@@ -376,6 +383,10 @@ impl State {
             self.put(a.account, account, effects);
         }
         self.domain = Some((domain, separator));
+        if genesis.settlement == crate::genesis::SettlementMode::Evm {
+            self.economy.chain = Some(crate::chain::ChainBook::default());
+            self.dirty.economy = true;
+        }
         self.genesis = Some(genesis.clone());
         self.dirty.genesis = true;
         effects.members = self.members();
@@ -417,6 +428,12 @@ impl State {
                 to.balance = to.balance.checked_add(t.amount).ok_or(TxError::Overflow)?;
                 other = Some((t.to, to));
             }
+            UserTx::Stake(_) | UserTx::Unstake(_) if self.economy.chain.is_some() => {
+                return Err(TxError::OnChain(
+                    "stake and unstake in the vault contract (seedbank wallet stake/unstake)",
+                ));
+            }
+            UserTx::Withdraw(w) => self.withdraw(signer, &mut me, w.amount)?,
             UserTx::Stake(s) => {
                 if s.amount == Amount::ZERO {
                     return Err(TxError::ZeroAmount);
@@ -574,6 +591,11 @@ impl State {
                 stake,
                 lock_until,
             } => {
+                if self.economy.chain.is_some() {
+                    return Err(TxError::OnChain(
+                        "members stake in the vault contract; the operator cannot admit with stake",
+                    ));
+                }
                 check_member_name(name)?;
                 let operator = self.params().operator;
                 let min = self.join_stake();
@@ -640,6 +662,7 @@ impl State {
             }
             SystemTx::EpochReveal { epoch, secret } => self.epoch_reveal(*epoch, *secret, now),
             SystemTx::AuditResults { epoch, nodes } => self.audit_results(*epoch, nodes, effects),
+            SystemTx::Chain { to, events } => self.chain_events(*to, events, effects),
             SystemTx::EpochClose(close) => self.epoch_close(close, now, effects),
         }
     }
@@ -780,6 +803,7 @@ impl State {
         let r = &signed.message;
         self.stakers_pool = Amount(self.stakers_pool.0 + s.pool.0);
         self.burned = Amount(self.burned.0 + s.burned.0);
+        self.chain_burn(s.burned.0);
         self.put(r.downloader, s.downloader, effects);
         self.put(r.uploader, s.uploader, effects);
         self.lanes.insert(s.lane, s.lane_bytes);
@@ -952,6 +976,9 @@ impl State {
 pub struct Supply {
     pub minted: Amount,
     pub burned: Amount,
+    /// Settling on a chain: tokens that came into the hub's books from it, and went back.
+    pub entered: Amount,
+    pub left: Amount,
     pub balances: Amount,
     pub stakes: Amount,
     pub vesting: Amount,
@@ -961,7 +988,15 @@ pub struct Supply {
 }
 
 impl Supply {
-    /// Every token that exists, by where it is: equals `minted - burned`.
+    /// What the hub's books must hold: `minted + entered − burned − left` (None if negative).
+    pub fn outstanding(&self) -> Option<Amount> {
+        self.minted
+            .checked_add(self.entered)?
+            .checked_sub(self.burned)?
+            .checked_sub(self.left)
+    }
+
+    /// Every token the hub holds, by where it is: equals [`Supply::outstanding`].
     pub fn held(&self) -> Option<Amount> {
         [self.stakes, self.vesting, self.stakers_pool, self.pools]
             .into_iter()

@@ -44,6 +44,12 @@ pub enum SystemTx {
     },
     /// How the audits of epoch `epoch` ended, per node (ascending), with their penalties.
     AuditResults { epoch: u64, nodes: Vec<NodeAudit> },
+    /// Confirmed events of the collective's contracts (settling on an EVM chain), in chain order,
+    /// from the block after the last such entry's up to block `to`.
+    Chain {
+        to: crate::chain::ChainCursor,
+        events: Vec<crate::chain::ChainEvent>,
+    },
     /// Closes epoch `epoch`: hosting rewards, sponsored pools, staker fees, vesting, prices and
     /// weights (see `crate::economy`), from the hub's observations.
     EpochClose(EpochCloseTx),
@@ -191,6 +197,12 @@ pub enum TxError {
     BadClose(String),
     #[error("sponsorship: {0}")]
     BadSponsor(String),
+    #[error("this collective settles embedded: there is no chain for that")]
+    NotOnChain,
+    #[error("this collective settles on an EVM chain: {0}")]
+    OnChain(&'static str),
+    #[error("chain events: {0}")]
+    BadChain(String),
     #[error("the ledger could not store it: {0}")]
     Storage(String),
     #[error("the ledger is shutting down")]
@@ -228,6 +240,9 @@ impl TxError {
             TxError::BadAudit(_) => "bad_audit",
             TxError::BadClose(_) => "bad_close",
             TxError::BadSponsor(_) => "bad_sponsor",
+            TxError::NotOnChain => "not_on_chain",
+            TxError::OnChain(_) => "on_chain",
+            TxError::BadChain(_) => "bad_chain",
             TxError::Storage(_) => "storage",
             TxError::Closed => "closed",
         }

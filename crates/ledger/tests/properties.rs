@@ -1134,6 +1134,9 @@ fn check(
             prop_assert_eq!(tx.message.nonce(), old.nonce, "applied with a wrong nonce");
             prop_assert_eq!(new.nonce, old.nonce + 1);
             match &tx.message {
+                UserTx::Withdraw(_) => {
+                    prop_assert!(false, "an embedded collective applied a withdrawal");
+                }
                 // The deposit leaves the balance for the pool; the supply is unchanged.
                 UserTx::Sponsor(sp) => {
                     prop_assert_eq!(sub(old.balance, new.balance), sp.amount.0);

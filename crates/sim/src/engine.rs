@@ -1444,5 +1444,6 @@ fn system_name(tx: &SystemTx) -> &'static str {
         SystemTx::EpochReveal { .. } => "epoch_reveal",
         SystemTx::AuditResults { .. } => "audit_results",
         SystemTx::EpochClose(_) => "epoch_close",
+        SystemTx::Chain { .. } => "chain",
     }
 }

@@ -27,6 +27,6 @@ pub use hexser::{hash_hex, hex32, parse_hash};
 pub use key::{SecretKey, Signature, SignatureError};
 pub use messages::{
     Invite, Join, Receipt, ReceiptOutcome, Report, Signed, Sponsor, Stake, Transfer, Unstake,
-    UserTx, session_id, torrent_id,
+    UserTx, Withdraw, session_id, torrent_id,
 };
 pub use siwe::{SiweError, SiweMessage, personal_digest, sign_personal};

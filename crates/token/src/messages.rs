@@ -37,6 +37,17 @@ pub struct Unstake {
     pub nonce: u64,
 }
 
+/// Moves `amount` of `account`'s liquid balance at the hub to the chain, for a collective that
+/// settles on an EVM chain: the hub adds it to the account's cumulative withdrawals, whose Merkle
+/// root the next epoch close posts to the distributor contract, where the account claims it.
+/// Refused by a collective that settles embedded (there is no chain to withdraw to).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdraw {
+    pub account: Address,
+    pub amount: Amount,
+    pub nonce: u64,
+}
+
 /// A member lets `invitee` join.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
@@ -126,6 +137,17 @@ impl TypedMessage for Stake {
 
 impl TypedMessage for Unstake {
     const TYPE: &'static str = "Unstake(address account,uint256 amount,uint256 nonce)";
+    fn words(&self) -> Vec<[u8; 32]> {
+        vec![
+            word_address(&self.account),
+            self.amount.to_word(),
+            word_u64(self.nonce),
+        ]
+    }
+}
+
+impl TypedMessage for Withdraw {
+    const TYPE: &'static str = "Withdraw(address account,uint256 amount,uint256 nonce)";
     fn words(&self) -> Vec<[u8; 32]> {
         vec![
             word_address(&self.account),
@@ -243,6 +265,7 @@ pub enum UserTx {
     Join(Join),
     Report(Report),
     Sponsor(Sponsor),
+    Withdraw(Withdraw),
 }
 
 impl UserTx {
@@ -256,6 +279,7 @@ impl UserTx {
             UserTx::Join(j) => j.account,
             UserTx::Report(r) => r.node,
             UserTx::Sponsor(s) => s.sponsor,
+            UserTx::Withdraw(w) => w.account,
         }
     }
 
@@ -268,6 +292,7 @@ impl UserTx {
             UserTx::Join(j) => j.nonce,
             UserTx::Report(r) => r.nonce,
             UserTx::Sponsor(s) => s.nonce,
+            UserTx::Withdraw(w) => w.nonce,
         }
     }
 
@@ -280,6 +305,7 @@ impl UserTx {
             UserTx::Join(m) => domain.digest_with(separator, m),
             UserTx::Report(m) => domain.digest_with(separator, m),
             UserTx::Sponsor(m) => domain.digest_with(separator, m),
+            UserTx::Withdraw(m) => domain.digest_with(separator, m),
         }
     }
 }
