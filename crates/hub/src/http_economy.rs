@@ -39,7 +39,11 @@ pub(crate) async fn earnings(
     let (values, epoch, root, vesting) = {
         let state = ledger.state();
         let e = state.economy();
-        let values: Vec<(token::Address, u128)> = e.earned.iter().map(|(a, x)| (*a, x.0)).collect();
+        // Settling on a chain, the distributor pays withdrawals: its leaves are theirs.
+        let values: Vec<(token::Address, u128)> = match state.chain() {
+            Some(chain) => chain.leaves(),
+            None => e.earned.iter().map(|(a, x)| (*a, x.0)).collect(),
+        };
         (
             values,
             e.last_closed,

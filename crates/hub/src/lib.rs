@@ -11,6 +11,7 @@
 //! announces, so a graceful shutdown loses nothing.
 
 pub mod auditor;
+mod chain;
 pub mod config;
 mod epochs;
 mod history;
@@ -87,6 +88,8 @@ pub(crate) struct Shared {
     pub ledger: Option<Arc<ledger::Ledger>>,
     /// Availability audits, with the ledger.
     pub auditor: Option<Arc<auditor::Auditor>>,
+    /// Where the tokens live, for a ledger that settles on a chain ([`chain`]).
+    pub settlement: Option<Arc<dyn settlement::Settlement>>,
     /// Bytes settled per ledger torrent id since the last epoch close (see [`epochs`]).
     pub settled: Mutex<std::collections::HashMap<[u8; 32], u64>>,
     pub metrics: metrics::Metrics,
@@ -295,6 +298,7 @@ impl Hub {
             public_url: OnceLock::new(),
             ledger,
             auditor: None,
+            settlement: None,
             settled: Mutex::new(std::collections::HashMap::new()),
             metrics: metrics::Metrics::default(),
             signin: signin::Pending::default(),
@@ -320,6 +324,38 @@ impl Hub {
         let expired = shared.tracker.expire(unix_now());
         tracing::info!(members, restored, expired, "hub store loaded");
         Ok(Hub { shared })
+    }
+
+    /// Settles on the given back end: the hub follows its chain and publishes each close there.
+    /// Refused unless the ledger's genesis settles the same way.
+    pub fn with_settlement(
+        mut self,
+        settlement: Arc<dyn settlement::Settlement>,
+    ) -> Result<Hub, HubError> {
+        let on_chain = self
+            .shared
+            .ledger
+            .as_ref()
+            .is_some_and(|l| l.state().chain().is_some());
+        let wants_chain = settlement.kind() == settlement::Kind::Evm;
+        if on_chain != wants_chain {
+            return Err(HubError::Config {
+                path: self.shared.config.ledger_path(),
+                reason: format!(
+                    "the collective's genesis settles {}, the hub was given a {:?} back end",
+                    if on_chain {
+                        "on an EVM chain"
+                    } else {
+                        "embedded"
+                    },
+                    settlement.kind()
+                ),
+            });
+        }
+        Arc::get_mut(&mut self.shared)
+            .expect("not shared before serving")
+            .settlement = Some(settlement);
+        Ok(self)
     }
 
     pub fn config(&self) -> &HubConfig {
@@ -363,6 +399,11 @@ impl Hub {
             .auditor
             .is_some()
             .then(|| tokio::spawn(epochs::run(Arc::clone(&shared), background_stop.clone())));
+        let following = shared
+            .settlement
+            .clone()
+            .filter(|s| s.kind() == settlement::Kind::Evm)
+            .map(|s| tokio::spawn(chain::run(Arc::clone(&shared), s, background_stop.clone())));
         let auditing = shared
             .auditor
             .clone()
@@ -382,6 +423,9 @@ impl Hub {
         }
         if let Some(closing) = closing {
             let _ = closing.await;
+        }
+        if let Some(following) = following {
+            let _ = following.await;
         }
         // Announces have stopped: this batch is the last. A store that fails gets a few tries.
         let mut attempt = 0;

@@ -83,9 +83,13 @@ pub struct ChainBook {
     /// (withdrawals, unstakes).
     pub entered: Amount,
     pub left: Amount,
-    /// Per account, every withdrawal ever: the distributor's leaves.
+    /// Per account, every withdrawal up to the last close: the leaves of the root that close
+    /// posted, so a proof served between closes matches the root on the chain.
     #[serde(with = "crate::economy::pairs")]
     pub withdrawn: BTreeMap<Address, Amount>,
+    /// Withdrawals since the last close: they join `withdrawn` at the next close.
+    #[serde(with = "crate::economy::pairs")]
+    pub pending_withdrawals: BTreeMap<Address, Amount>,
     /// Since the last close: burned from the distributor's custody, and stakes burned.
     pub pending_burn: Amount,
     pub pending_slashes: Vec<ChainSlash>,
@@ -241,7 +245,7 @@ impl State {
         }
     }
 
-    /// A `Withdraw`: from `me`'s balance to its cumulative withdrawals.
+    /// A `Withdraw`: from `me`'s balance to its withdrawals, claimable after the next close.
     pub(crate) fn withdraw(
         &mut self,
         account: Address,
@@ -252,16 +256,17 @@ impl State {
             return Err(TxError::ZeroAmount);
         }
         let book = self.economy.chain.as_ref().ok_or(TxError::NotOnChain)?;
-        let total = book
-            .withdrawn
-            .get(&account)
-            .copied()
-            .unwrap_or_default()
+        let so_far = |m: &BTreeMap<Address, Amount>| m.get(&account).copied().unwrap_or_default();
+        // Checked against the sum the next close makes, so that close cannot overflow.
+        let pending = so_far(&book.pending_withdrawals)
             .checked_add(amount)
+            .ok_or(TxError::Overflow)?;
+        so_far(&book.withdrawn)
+            .checked_add(pending)
             .ok_or(TxError::Overflow)?;
         me.debit(amount)?;
         let book = self.chain_book();
-        book.withdrawn.insert(account, total);
+        book.pending_withdrawals.insert(account, pending);
         book.left = Amount(book.left.0 + amount.0);
         self.dirty.economy = true;
         Ok(())
@@ -294,6 +299,12 @@ impl State {
     /// At a close: the root over withdrawals, and the settlement the hub must publish.
     pub(crate) fn chain_close(&mut self, epoch: u64, minted: Amount) -> Option<[u8; 32]> {
         let book = self.economy.chain.as_mut()?;
+        for (account, amount) in std::mem::take(&mut book.pending_withdrawals) {
+            let w = book.withdrawn.entry(account).or_default();
+            *w = w
+                .checked_add(amount)
+                .expect("checked by withdraw: the sum fits");
+        }
         let root = token::distributor::EarningsTree::build(&book.leaves()).root();
         book.last_settlement = Some(ChainSettlement {
             epoch,

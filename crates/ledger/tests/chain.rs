@@ -217,6 +217,8 @@ fn withdrawals_are_the_distributors_leaves_and_a_close_queues_them() {
         Amount::tokens(60)
     );
     assert_eq!(w.state.supply().left, Amount::tokens(50));
+    // Claimable only after the close: the leaves are those of the root on the chain.
+    assert!(w.state.chain().unwrap().leaves().is_empty());
 
     let epoch = w.epoch();
     w.go_to(epoch + 1);
