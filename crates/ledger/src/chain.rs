@@ -316,3 +316,66 @@ impl State {
         Some(root)
     }
 }
+
+/// Why a collective cannot be migrated as it stands.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MigrationError {
+    #[error("the collective settles on a chain already")]
+    OnChainAlready,
+    #[error("the ledger has no genesis")]
+    NoGenesis,
+    #[error(
+        "its last close is epoch {last:?}, not the chosen epoch {chosen}: stop the hub right after that close"
+    )]
+    NotAtEpoch { chosen: u64, last: Option<u64> },
+}
+
+/// An embedded collective's holdings as a chain collective's genesis allocations (see
+/// `docs/operations.md`, "Moving to EVM settlement"): each account's balance, stake and vesting
+/// become one claimable amount (stakes are re-staked in the vault by their owners, vesting is paid
+/// out: the chain has no vesting); the stakers' pool, unpaid sponsored pools and reward carry go to
+/// the operator, who owes them to the collective. Member names are kept, so founders stay members
+/// (active again once they stake in the vault). The amounts add up to every token that exists.
+pub fn migration_allocations(
+    state: &State,
+    epoch: u64,
+) -> Result<Vec<crate::genesis::Allocation>, MigrationError> {
+    let genesis = state.genesis().ok_or(MigrationError::NoGenesis)?;
+    if state.chain().is_some() {
+        return Err(MigrationError::OnChainAlready);
+    }
+    let last = state.economy().last_closed;
+    if last != Some(epoch) {
+        return Err(MigrationError::NotAtEpoch {
+            chosen: epoch,
+            last,
+        });
+    }
+    let supply = state.supply();
+    let mut out: BTreeMap<Address, (u128, Option<String>)> = BTreeMap::new();
+    for (address, a) in &state.accounts {
+        // Parts of the supply: their sum fits.
+        let amount = a.balance.0 + a.stake.0 + a.vesting.0;
+        if amount > 0 || a.member.is_some() {
+            out.insert(*address, (amount, a.member.clone()));
+        }
+    }
+    let owed = supply.stakers_pool.0 + supply.pools.0;
+    out.entry(genesis.operator).or_insert((0, None)).0 += owed;
+    let allocations: Vec<_> = out
+        .into_iter()
+        .map(|(account, (amount, member))| crate::genesis::Allocation {
+            account,
+            liquid: Amount(amount),
+            staked: Amount::ZERO,
+            lock_until: 0,
+            member,
+        })
+        .collect();
+    debug_assert_eq!(
+        Some(Amount(allocations.iter().map(|a| a.liquid.0).sum())),
+        supply.outstanding(),
+        "a migration distributes every token"
+    );
+    Ok(allocations)
+}

@@ -127,6 +127,8 @@ pub enum JoinPolicy {
 }
 
 /// Tokens minted at genesis: `liquid` to spend, `staked` locked until `lock_until` (unix seconds).
+/// Settling on a chain, `liquid` is instead claimable from the distributor from the start (the
+/// token's initial distribution, e.g. a migrated collective's holdings) and `staked` must be 0.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Allocation {
@@ -282,10 +284,12 @@ impl Genesis {
                         .into(),
                 );
             }
-            (SettlementMode::Evm, Some(_)) if total != Amount::ZERO => {
+            (SettlementMode::Evm, Some(_))
+                if self.allocations.iter().any(|a| a.staked != Amount::ZERO) =>
+            {
                 return bad(
-                    "settlement = \"evm\": tokens live on the chain, so allocations may name founders \
-                     but allocate nothing (give tokens with the token's initial distribution)"
+                    "settlement = \"evm\": stakes live in the vault, so allocations stake nothing; \
+                     `liquid` is claimable from the distributor (a migration's distribution)"
                         .into(),
                 );
             }

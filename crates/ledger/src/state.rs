@@ -384,7 +384,22 @@ impl State {
         }
         self.domain = Some((domain, separator));
         if genesis.settlement == crate::genesis::SettlementMode::Evm {
-            self.economy.chain = Some(crate::chain::ChainBook::default());
+            // On a chain, the allocations are the distributor's first leaves: minted (the token's
+            // initial supply) and gone from the hub's books at once, claimable on the chain.
+            let mut book = crate::chain::ChainBook::default();
+            for a in &genesis.allocations {
+                let mut account = self.account(&a.account);
+                account.balance = Amount::ZERO;
+                self.put(a.account, account, effects);
+                if a.liquid > Amount::ZERO {
+                    book.withdrawn.insert(a.account, a.liquid);
+                    book.left = book.left.checked_add(a.liquid).ok_or(TxError::Overflow)?;
+                }
+            }
+            // The root `seedbank chain deploy` posts with the initial distribution.
+            self.economy.earnings_root =
+                token::distributor::EarningsTree::build(&book.leaves()).root();
+            self.economy.chain = Some(book);
             self.dirty.economy = true;
         }
         self.genesis = Some(genesis.clone());

@@ -333,3 +333,119 @@ fn joining_needs_the_chain_stake() {
     assert!(w.state.is_active(&carol.address()));
     w.replays_agree();
 }
+
+#[test]
+fn a_migrated_distribution_is_claimable_from_genesis_and_stays_in_every_root() {
+    let mut w = World::with(|g| {
+        g.settlement = SettlementMode::Evm;
+        g.chain = Some(ChainContracts {
+            token: Address([0x70; 20]),
+            vault: Address([0x71; 20]),
+            distributor: Address([0x72; 20]),
+            deploy_block: 1,
+        });
+        for a in &mut g.allocations {
+            a.liquid = Amount(a.staked.0 + Amount::tokens(5).0);
+            a.staked = Amount::ZERO;
+        }
+    });
+    let (alice, bob, carol) = (w.alice.clone(), w.bob.clone(), w.carol.clone());
+    let operator = w.genesis.operator;
+    let mut leaves = vec![
+        (alice.address(), Amount::tokens(105).0),
+        (bob.address(), Amount::tokens(105).0),
+        (carol.address(), Amount::tokens(5).0),
+        (operator, Amount::tokens(5).0),
+    ];
+    leaves.sort();
+    assert_eq!(w.state.chain().unwrap().leaves(), leaves);
+    let at_genesis = EarningsTree::build(&leaves).root();
+    assert_eq!(w.state.economy().earnings_root, at_genesis);
+    assert_eq!(w.state.account(&alice.address()).balance, Amount::ZERO);
+    let supply = w.state.supply();
+    assert_eq!(
+        (supply.minted, supply.left),
+        (Amount::tokens(220), Amount::tokens(220))
+    );
+    // A later withdrawal adds to the migrated amount: the leaf is cumulative.
+    chain(&mut w, 2, vec![deposited(&alice, 10)]).unwrap();
+    withdraw(&mut w, &alice, 10).unwrap();
+    let epoch = w.epoch();
+    w.go_to(epoch + 1);
+    close(&mut w, epoch);
+    let mut after = leaves.clone();
+    let at = after
+        .iter()
+        .position(|(a, _)| *a == alice.address())
+        .unwrap();
+    after[at].1 = Amount::tokens(115).0;
+    assert_eq!(
+        w.state
+            .chain()
+            .unwrap()
+            .last_settlement
+            .as_ref()
+            .unwrap()
+            .root,
+        EarningsTree::build(&after).root()
+    );
+    w.replays_agree();
+}
+
+#[test]
+fn a_chain_genesis_stakes_nothing() {
+    let mut g = ledger::Genesis::from_toml(&ledger::Genesis::template(key(1).address())).unwrap();
+    g.settlement = SettlementMode::Evm;
+    assert!(g.validate().unwrap_err().to_string().contains("[chain]"));
+    g.chain = Some(ChainContracts {
+        token: Address([0x70; 20]),
+        vault: Address([0x71; 20]),
+        distributor: Address([0x72; 20]),
+        deploy_block: 1,
+    });
+    g.validate().unwrap();
+    g.allocations.push(ledger::genesis::Allocation {
+        account: key(2).address(),
+        liquid: Amount::ZERO,
+        staked: Amount::tokens(1),
+        lock_until: 0,
+        member: None,
+    });
+    assert!(g.validate().unwrap_err().to_string().contains("vault"));
+    g.settlement = SettlementMode::Embedded;
+    assert!(g.validate().unwrap_err().to_string().contains("only for"));
+}
+
+#[test]
+fn a_migration_distributes_every_token_and_keeps_the_members() {
+    let mut w = World::new();
+    let epoch = w.epoch();
+    assert!(matches!(
+        ledger::chain::migration_allocations(&w.state, epoch),
+        Err(ledger::chain::MigrationError::NotAtEpoch { .. })
+    ));
+    w.go_to(epoch + 1);
+    close(&mut w, epoch);
+    let allocations = ledger::chain::migration_allocations(&w.state, epoch).unwrap();
+    let total: u128 = allocations.iter().map(|a| a.liquid.0).sum();
+    assert_eq!(Some(Amount(total)), w.state.supply().outstanding());
+    let alice = allocations
+        .iter()
+        .find(|a| a.account == w.alice.address())
+        .unwrap();
+    assert_eq!(
+        (alice.liquid, alice.member.as_deref()),
+        (Amount::tokens(1100), Some("alice"))
+    );
+    // The allocations found a chain collective whose genesis root pays each of them.
+    let mut g = w.genesis.clone();
+    g.settlement = SettlementMode::Evm;
+    g.chain = Some(ChainContracts {
+        token: Address([0x70; 20]),
+        vault: Address([0x71; 20]),
+        distributor: Address([0x72; 20]),
+        deploy_block: 1,
+    });
+    g.allocations = allocations;
+    g.validate().unwrap();
+}
