@@ -44,6 +44,18 @@ pub struct HubArgs {
     /// it no node gets the geographic boost.
     #[arg(long, value_name = "LAT,LON")]
     pub location: Option<String>,
+    /// The chain's JSON-RPC endpoint, for a collective whose genesis says `settlement = "evm"`
+    /// (overrides `rpc_url` in hub.toml's `[chain]`).
+    #[arg(long, env = crate::chain_cmd::RPC_URL_ENV)]
+    pub rpc_url: Option<String>,
+    /// Blocks a chain event must be deep before the hub applies it (overrides `[chain]
+    /// confirmations`; default 2).
+    #[arg(long, value_name = "BLOCKS")]
+    pub confirmations: Option<u64>,
+    /// The most blocks one poll of the chain reads (overrides `[chain] max_blocks_per_poll`;
+    /// default 2000).
+    #[arg(long, value_name = "BLOCKS")]
+    pub max_blocks_per_poll: Option<u64>,
 }
 
 /// The operator key's password, when not typed at a prompt.
@@ -99,6 +111,15 @@ fn config(args: &HubArgs) -> Result<HubConfig> {
     if let Some(s) = args.flush_interval {
         config.flush_interval = Duration::from_secs(s);
     }
+    if args.rpc_url.is_some() {
+        config.chain.rpc_url = args.rpc_url.clone();
+    }
+    if let Some(c) = args.confirmations {
+        config.chain.confirmations = c;
+    }
+    if let Some(m) = args.max_blocks_per_poll {
+        config.chain.max_blocks_per_poll = m;
+    }
     let t = &mut config.tracker;
     if let Some(i) = args.announce_interval {
         t.interval = i;
@@ -142,7 +163,11 @@ pub fn run(args: HubArgs) -> Result<()> {
     }
     runtime.enable_all().build()?.block_on(async move {
         let hub = match operator {
-            Some(key) => Hub::open_with_ledger(config, key)?,
+            Some(key) => {
+                let hub = Hub::open_with_ledger(config, key.clone())?;
+                let settlement = settlement(hub.config(), hub.genesis(), &key).await?;
+                hub.with_settlement(settlement)?
+            }
             None => Hub::open(config)?,
         };
         let listener = hub.bind().await?;
@@ -157,6 +182,75 @@ pub fn run(args: HubArgs) -> Result<()> {
     })
 }
 
+/// Where the collective's tokens live: the ledger itself, or the chain its genesis names (reached
+/// through hub.toml's `[chain]`, signing with the operator key).
+async fn settlement(
+    config: &HubConfig,
+    genesis: Option<ledger::Genesis>,
+    operator: &token::SecretKey,
+) -> Result<std::sync::Arc<dyn settlement::Settlement>> {
+    let Some((genesis, contracts)) = genesis.and_then(|g| {
+        let contracts = g.chain.clone()?;
+        (!g.settlement.is_embedded()).then_some((g, contracts))
+    }) else {
+        return Ok(std::sync::Arc::new(settlement::Embedded));
+    };
+    let rpc_url = config.chain.rpc_url.clone().with_context(|| {
+        format!(
+            "the collective settles on chain {}: set rpc_url in the [chain] table of {} (or give --rpc-url)",
+            genesis.chain_id,
+            config.data_dir.join("hub.toml").display()
+        )
+    })?;
+    let mut evm = settlement::evm::EvmConfig::new(
+        rpc_url,
+        genesis.chain_id,
+        contracts.token,
+        contracts.vault,
+        contracts.distributor,
+        contracts.deploy_block,
+    );
+    evm.confirmations = config.chain.confirmations;
+    evm.max_blocks_per_poll = config.chain.max_blocks_per_poll;
+    eprintln!(
+        "connecting to chain {} at {} (token {}, {} confirmations)",
+        evm.chain_id, evm.rpc_url, evm.token, evm.confirmations
+    );
+    let chain = settlement::evm::EvmSettlement::connect(evm, operator.clone())
+        .await
+        .context("connecting to the collective's chain")?;
+    Ok(std::sync::Arc::new(chain))
+}
+
+/// The operator key in `data_dir` (password from $SEEDBANK_OPERATOR_PASSWORD or a prompt), made and
+/// saved there first if there is none.
+pub fn operator_key(data_dir: &Path, light_key: bool) -> Result<token::SecretKey> {
+    let key_path = HubConfig::defaults(data_dir).operator_key_path();
+    if key_path.exists() {
+        return crate::secret::load_key(&key_path, OPERATOR_PASSWORD_ENV);
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let key = token::SecretKey::generate();
+    let password = crate::secret::password(
+        OPERATOR_PASSWORD_ENV,
+        "new password for the operator key",
+        true,
+    )?;
+    let strength = if light_key {
+        Strength::Light
+    } else {
+        Strength::Standard
+    };
+    crate::secret::save_key(&key_path, &key, &password, strength)?;
+    eprintln!(
+        "operator key {} written to {}",
+        key.address(),
+        key_path.display()
+    );
+    Ok(key)
+}
+
 /// Writes the operator key and the ledger's genesis into `data_dir`.
 pub fn init(data_dir: &Path, genesis: Option<&Path>, light_key: bool) -> Result<()> {
     let config = HubConfig::defaults(data_dir);
@@ -167,31 +261,7 @@ pub fn init(data_dir: &Path, genesis: Option<&Path>, light_key: bool) -> Result<
             ledger_path.display()
         );
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let key_path = config.operator_key_path();
-    let operator = if key_path.exists() {
-        crate::secret::load_key(&key_path, OPERATOR_PASSWORD_ENV)?
-    } else {
-        let key = token::SecretKey::generate();
-        let password = crate::secret::password(
-            OPERATOR_PASSWORD_ENV,
-            "new password for the operator key",
-            true,
-        )?;
-        let strength = if light_key {
-            Strength::Light
-        } else {
-            Strength::Standard
-        };
-        crate::secret::save_key(&key_path, &key, &password, strength)?;
-        eprintln!(
-            "operator key {} written to {}",
-            key.address(),
-            key_path.display()
-        );
-        key
-    };
+    let operator = operator_key(data_dir, light_key)?;
     let text = match genesis {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?,

@@ -2,6 +2,8 @@
 //! subcommand lives in its own module.
 
 mod audit_cmd;
+mod chain_cmd;
+mod chain_migrate;
 mod demo;
 mod hub_cmd;
 mod index_cmd;
@@ -49,8 +51,11 @@ enum Command {
     /// Hash a file or directory into a private torrent, add it to the hub's index, and register it
     /// with the local node.
     Publish(index_cmd::PublishArgs),
-    /// Your key and tokens: balance, transfers, stake, membership.
+    /// Your key and tokens: balance, transfers, stake, membership; on the collective's chain with
+    /// --chain FILE.
     Wallet(wallet_cmd::WalletArgs),
+    /// The collective's contracts on an EVM chain: deploy them (into a genesis), or show their state.
+    Chain(chain_cmd::ChainArgs),
     /// Check the hub's availability audits: re-derive an epoch's challenges, check evidence.
     Audit(audit_cmd::AuditArgs),
     /// Run a whole collective on loopback: a dataset, a seeder and two members fetching it.
@@ -209,6 +214,7 @@ fn main() -> Result<()> {
         Command::Torrent(TorrentCommand::Show(args)) => torrent_cmd::show(args),
         Command::Hub(args) => hub_cmd::run(args),
         Command::Wallet(args) => wallet_cmd::run(args),
+        Command::Chain(args) => chain_cmd::run(args),
         Command::Sim(args) => sim_cmd::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -225,6 +231,7 @@ fn main() -> Result<()> {
                     Command::Torrent(_)
                     | Command::Hub(_)
                     | Command::Wallet(_)
+                    | Command::Chain(_)
                     | Command::Sim(_) => {
                         unreachable!("handled above")
                     }

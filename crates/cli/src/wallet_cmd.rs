@@ -8,10 +8,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use hubapi::views::SignIn;
 use hubapi::{HubClient, LedgerInfo};
+use settlement::evm::{EvmConfig, Wallet};
 use token::keystore::{self, Strength};
 use token::siwe::SiweMessage;
 use token::{
     Address, Amount, Invite, Join, SecretKey, Signed, Sponsor, Stake, Transfer, Unstake, UserTx,
+    Withdraw,
 };
 
 use crate::secret;
@@ -33,6 +35,12 @@ pub struct WalletArgs {
         default_value = "http://127.0.0.1:7800"
     )]
     hub: String,
+    /// For a collective that settles on an EVM chain: `--chain FILE` names its contracts (a TOML
+    /// with `[chain]` token/vault/distributor/deploy_block, `chain_id` and optionally `rpc_url`;
+    /// the genesis `seedbank chain deploy` wrote will do) and `--rpc-url` (or $SEEDBANK_RPC_URL)
+    /// the endpoint. Then balance, stake and unstake act on the chain, and deposit and claim work.
+    #[command(flatten)]
+    chain: crate::chain_cmd::ChainSource,
 }
 
 #[derive(Subcommand)]
@@ -54,18 +62,29 @@ enum WalletAction {
     },
     /// Print the wallet's address.
     Address,
-    /// Balance, stake and membership of the wallet (or of ADDRESS).
+    /// Balance, stake and membership of the wallet (or of ADDRESS); with --chain, also what it
+    /// holds on the chain: tokens, stake and lock end, earnings claimed.
     Balance { address: Option<Address> },
     /// Send tokens.
     Transfer { to: Address, amount: Amount },
-    /// Lock tokens as stake for DAYS days (membership needs the collective's minimum).
+    /// Lock tokens as stake for DAYS days (membership needs the collective's minimum). With
+    /// --chain: approves and stakes in the vault (the hub follows it).
     Stake {
         amount: Amount,
         #[arg(long)]
         days: u64,
     },
-    /// Unlock staked tokens after their lock ended.
+    /// Unlock staked tokens after their lock ended (with --chain: from the vault).
     Unstake { amount: Amount },
+    /// Move AMOUNT of your tokens on the chain into the distributor, spendable at the hub once it
+    /// has followed the deposit (needs --chain).
+    Deposit { amount: Amount },
+    /// Ask the hub to pay AMOUNT of your hub balance out on the chain: it becomes claimable after
+    /// the next epoch close (then `wallet claim`). Only for a collective on a chain.
+    Withdraw { amount: Amount },
+    /// Claim on the chain what the hub's last published root owes you (your cumulative earnings
+    /// and withdrawals, with their proof from the hub; needs --chain).
+    Claim,
     /// Let ADDRESS join (you must be a member in good standing).
     Invite { address: Address },
     /// Become the member NAME (needs the minimum stake, and an invitation where required); prints
@@ -249,27 +268,160 @@ pub fn run(args: WalletArgs) -> Result<()> {
         _ => args.hub.as_str(),
     };
     let client = HubClient::new(base)?;
+    let chain = args.chain.config()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(online(&client, &path, args.action))
+    runtime.block_on(async {
+        if let Some(chain) = &chain
+            && on_chain(&client, chain, &path, &args.action).await?
+        {
+            return Ok(());
+        }
+        online(&client, &path, args.action).await
+    })
+}
+
+fn own_address(path: &std::path::Path) -> Result<Address> {
+    let json = std::fs::read_to_string(path)
+        .with_context(|| format!("no wallet at {} (seedbank wallet new)", path.display()))?;
+    Ok(keystore::address_of(&json)?)
+}
+
+fn print_sent(sent: &[settlement::SentTx]) {
+    for tx in sent {
+        eprintln!(
+            "{}: transaction 0x{} (gas {})",
+            tx.what,
+            hex::encode(tx.hash),
+            tx.gas_used
+        );
+    }
+}
+
+/// The actions that act on the collective's chain; false for the others (they go to the hub).
+async fn on_chain(
+    client: &HubClient,
+    chain: &EvmConfig,
+    path: &std::path::Path,
+    action: &WalletAction,
+) -> Result<bool> {
+    let connect = |key: SecretKey| async move {
+        eprintln!(
+            "connecting to chain {} at {} ...",
+            chain.chain_id, chain.rpc_url
+        );
+        Wallet::connect(chain, &key)
+            .await
+            .context("connecting to the collective's chain")
+    };
+    match action {
+        WalletAction::Balance { address } => {
+            let address = match address {
+                Some(a) => *a,
+                None => own_address(path)?,
+            };
+            // Reading needs no signature: a throwaway key connects.
+            let wallet = connect(SecretKey::generate()).await?;
+            let b = wallet.balance(address).await?;
+            // The hub's side (spendable there, membership), when it answers.
+            let symbol = match client.ledger().await {
+                Ok(info) => info.symbol,
+                Err(e) => {
+                    eprintln!("(the hub does not answer: {e})");
+                    "tokens".into()
+                }
+            };
+            println!("account  {address}");
+            println!("chain    {} (chain {})", chain.rpc_url, chain.chain_id);
+            println!("wallet   {} {symbol}", b.wallet);
+            println!(
+                "staked   {} {symbol}{}",
+                b.staked,
+                match b.lock_end {
+                    0 => String::new(),
+                    end => format!(" (lock ends at unix {end}){}", lock_note(end)),
+                }
+            );
+            println!("claimed  {} {symbol}", b.claimed);
+            if let Ok(a) = client.account(&address).await {
+                println!("at hub   {} {symbol} spendable", a.balance);
+                match &a.member {
+                    Some(name) if a.active => println!("member   {name} (active)"),
+                    Some(name) => println!("member   {name} (suspended)"),
+                    None => println!("member   no"),
+                }
+            }
+        }
+        WalletAction::Stake { amount, days } => {
+            let wallet = connect(secret::load_key(path, PASSWORD_ENV)?).await?;
+            let lock_end = hub::unix_now() + days.saturating_mul(86_400);
+            print_sent(&wallet.stake(*amount, lock_end).await?);
+            eprintln!("staked {amount} until {lock_end}; the hub applies it once confirmed");
+        }
+        WalletAction::Unstake { amount } => {
+            let wallet = connect(secret::load_key(path, PASSWORD_ENV)?).await?;
+            print_sent(&[wallet.unstake(*amount).await?]);
+        }
+        WalletAction::Deposit { amount } => {
+            let wallet = connect(secret::load_key(path, PASSWORD_ENV)?).await?;
+            print_sent(&wallet.deposit(*amount).await?);
+            eprintln!("deposited {amount}; spendable at the hub once it has followed the deposit");
+        }
+        WalletAction::Claim => {
+            let key = secret::load_key(path, PASSWORD_ENV)?;
+            let me = key.address();
+            let earned = client
+                .earnings(&me)
+                .await
+                .context("asking the hub for your earnings and proof")?;
+            let wallet = connect(key).await?;
+            let claimed = wallet.balance(me).await?.claimed;
+            if earned.cumulative <= claimed {
+                println!(
+                    "nothing to claim: {claimed} claimed of {} owed",
+                    earned.cumulative
+                );
+                return Ok(true);
+            }
+            let proof = earned
+                .proof
+                .iter()
+                .map(|h| token::parse_hash(h).map_err(anyhow::Error::msg))
+                .collect::<Result<Vec<_>>>()
+                .context("the hub's proof")?;
+            let sent = wallet
+                .claim(me, earned.cumulative, &proof)
+                .await
+                .context("claiming (has the hub published its last close to the chain yet?)")?;
+            print_sent(&[sent]);
+            println!(
+                "claimed {} (cumulative {})",
+                Amount(earned.cumulative.0 - claimed.0),
+                earned.cumulative
+            );
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction) -> Result<()> {
+    if matches!(action, WalletAction::Deposit { .. } | WalletAction::Claim) {
+        bail!(
+            "deposit and claim act on the collective's chain: give --chain FILE and --rpc-url \
+             (or $SEEDBANK_CHAIN and $SEEDBANK_RPC_URL)"
+        );
+    }
     let info = client
         .ledger()
         .await
         .context("asking the hub for its ledger")?;
-    let own_address = || -> Result<Address> {
-        let json = std::fs::read_to_string(path)
-            .with_context(|| format!("no wallet at {} (seedbank wallet new)", path.display()))?;
-        Ok(keystore::address_of(&json)?)
-    };
     let tx = match action {
         WalletAction::Balance { address } => {
             let address = match address {
                 Some(a) => a,
-                None => own_address()?,
+                None => own_address(path)?,
             };
             let a = client.account(&address).await?;
             let symbol = &info.symbol;
@@ -289,7 +441,7 @@ async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction
         WalletAction::Proof { address } => {
             let address = match address {
                 Some(a) => a,
-                None => own_address()?,
+                None => own_address(path)?,
             };
             let e = client.earnings(&address).await?;
             let Some(epoch) = e.epoch else {
@@ -312,7 +464,7 @@ async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction
         }
         WalletAction::SignIn { .. } => return sign_in(client, path).await,
         WalletAction::History { limit } => {
-            let address = own_address()?;
+            let address = own_address(path)?;
             for e in client.history(&address, limit).await? {
                 println!("#{:<8} {}  {}", e.seq, e.time, e.tx);
             }
@@ -340,6 +492,11 @@ async fn online(client: &HubClient, path: &std::path::Path, action: WalletAction
             })
         }
         WalletAction::Unstake { amount } => UserTx::Unstake(Unstake {
+            account: me,
+            amount,
+            nonce,
+        }),
+        WalletAction::Withdraw { amount } => UserTx::Withdraw(Withdraw {
             account: me,
             amount,
             nonce,

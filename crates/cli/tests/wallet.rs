@@ -8,21 +8,10 @@ mod support;
 use std::path::Path;
 
 use support::libtorrent::path_str;
-use support::seedbank::{OPERATOR_PASSWORD, ok, run, start_hub};
+use support::seedbank::{OPERATOR_PASSWORD, ok, refused, start_hub};
 
 fn wallet(dir: &Path, name: &str) -> String {
     dir.join(format!("{name}.json")).display().to_string()
-}
-
-#[track_caller]
-fn refused(args: &[&str], envs: &[(&str, &str)], expect: &str) {
-    let (success, _, output) = run(args, envs);
-    assert!(
-        !success,
-        "seedbank {} should have failed:\n{output}",
-        args.join(" ")
-    );
-    assert!(output.contains(expect), "expected {expect:?} in:\n{output}");
 }
 
 #[test]

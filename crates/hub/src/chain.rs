@@ -156,7 +156,7 @@ fn event(e: settlement::ChainEvent) -> ChainEvent {
 }
 
 /// The ledger's queued settlement as the back end takes it.
-pub(crate) fn settlement_of(s: &ChainSettlement) -> EpochSettlement {
+pub fn settlement_of(s: &ChainSettlement) -> EpochSettlement {
     EpochSettlement {
         epoch: s.epoch,
         root: s.root,

@@ -27,6 +27,42 @@ pub struct HubConfig {
     /// Bytes per second assumed for a peer the tracker has no rate for yet, when estimating a
     /// torrent's demand and capacity for surge pricing.
     pub assumed_peer_rate: u64,
+    /// How the hub reaches the chain of a collective whose genesis says `settlement = "evm"` (the
+    /// contracts themselves are in the genesis; these may change without changing its history).
+    pub chain: ChainConfig,
+}
+
+/// `hub.toml`'s `[chain]` table, resolved: the RPC endpoint and how the hub follows the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainConfig {
+    /// The chain's JSON-RPC endpoint (http or https); required when the genesis says evm.
+    pub rpc_url: Option<String>,
+    /// How deep a block must be before its events are applied (default 2).
+    pub confirmations: u64,
+    /// The most blocks one poll reads logs for (default 2000).
+    pub max_blocks_per_poll: u64,
+}
+
+pub const DEFAULT_CONFIRMATIONS: u64 = 2;
+pub const DEFAULT_MAX_BLOCKS_PER_POLL: u64 = 2000;
+
+impl Default for ChainConfig {
+    fn default() -> ChainConfig {
+        ChainConfig {
+            rpc_url: None,
+            confirmations: DEFAULT_CONFIRMATIONS,
+            max_blocks_per_poll: DEFAULT_MAX_BLOCKS_PER_POLL,
+        }
+    }
+}
+
+/// The file form of `[chain]`: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfigFile {
+    pub rpc_url: Option<String>,
+    pub confirmations: Option<u64>,
+    pub max_blocks_per_poll: Option<u64>,
 }
 
 /// The file form: every field optional.
@@ -43,6 +79,8 @@ pub struct HubConfigFile {
     pub max_numwant: Option<u32>,
     pub location: Option<String>,
     pub assumed_peer_rate: Option<u64>,
+    #[serde(default)]
+    pub chain: ChainConfigFile,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7800";
@@ -61,6 +99,7 @@ impl HubConfig {
             tracker: tracker::Config::default(),
             location: None,
             assumed_peer_rate: DEFAULT_ASSUMED_PEER_RATE,
+            chain: ChainConfig::default(),
         }
     }
 
@@ -105,6 +144,13 @@ impl HubConfig {
         t.max_numwant = file.max_numwant.unwrap_or(t.max_numwant);
         self.location = file.location.or(self.location.take());
         self.assumed_peer_rate = file.assumed_peer_rate.unwrap_or(self.assumed_peer_rate);
+        let c = &mut self.chain;
+        c.rpc_url = file.chain.rpc_url.or(c.rpc_url.take());
+        c.confirmations = file.chain.confirmations.unwrap_or(c.confirmations);
+        c.max_blocks_per_poll = file
+            .chain
+            .max_blocks_per_poll
+            .unwrap_or(c.max_blocks_per_poll);
     }
 
     /// Checks the combination; the message says what to change.
@@ -148,6 +194,17 @@ impl HubConfig {
             return Err(format!(
                 "public_url {url:?} must start with http:// or https://"
             ));
+        }
+        if let Some(url) = &self.chain.rpc_url
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            return Err(format!(
+                "[chain] rpc_url {url:?} must start with http:// or https://"
+            ));
+        }
+        if self.chain.max_blocks_per_poll == 0 {
+            return Err("[chain] max_blocks_per_poll must be at least 1".into());
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ mod history;
 mod http;
 mod http_audit;
 mod http_economy;
+pub use chain::settlement_of;
 pub use epochs::SATURATION_WINDOW_SECS;
 mod http_ledger;
 mod metrics;
@@ -356,6 +357,12 @@ impl Hub {
             .expect("not shared before serving")
             .settlement = Some(settlement);
         Ok(self)
+    }
+
+    /// The collective's genesis, as its ledger holds it (None without a ledger).
+    pub fn genesis(&self) -> Option<ledger::Genesis> {
+        let ledger = self.shared.ledger.as_ref()?;
+        ledger.state().genesis().cloned()
     }
 
     pub fn config(&self) -> &HubConfig {

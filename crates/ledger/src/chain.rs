@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, keccak256};
 
+use crate::genesis::Genesis;
 use crate::state::{Effects, MemberChange, State};
 use crate::tx::TxError;
 
@@ -95,6 +96,42 @@ pub struct ChainBook {
     pub pending_slashes: Vec<ChainSlash>,
     /// The last close's settlement (the hub publishes it; publishing is idempotent).
     pub last_settlement: Option<ChainSettlement>,
+}
+
+impl ChainBook {
+    /// The book a chain genesis starts with: each allocation is an account's first cumulative
+    /// withdrawal, minted into the distributor by the token's deployment (how a migrated
+    /// collective's holdings reach the chain); `left` counts them out of the hub's books.
+    pub fn at_genesis(genesis: &Genesis) -> Result<ChainBook, TxError> {
+        let mut book = ChainBook::default();
+        for a in genesis
+            .allocations
+            .iter()
+            .filter(|a| a.liquid > Amount::ZERO)
+        {
+            let w = book.withdrawn.entry(a.account).or_default();
+            *w = w.checked_add(a.liquid).ok_or(TxError::Overflow)?;
+            book.left = book.left.checked_add(a.liquid).ok_or(TxError::Overflow)?;
+        }
+        if !book.withdrawn.is_empty() {
+            // The distributor holds the allocations from its deployment; this "close" before any
+            // epoch posts their root, so the hub publishes it on its first start (and again, idempotently,
+            // after a crash) and members can claim at once.
+            book.last_settlement = Some(ChainSettlement {
+                epoch: 0,
+                root: book.root(),
+                minted: Amount::ZERO,
+                burned: Amount::ZERO,
+                slashes: Vec::new(),
+            });
+        }
+        Ok(book)
+    }
+
+    /// The distributor's root over [`leaves`](ChainBook::leaves).
+    pub fn root(&self) -> [u8; 32] {
+        token::distributor::EarningsTree::build(&self.leaves()).root()
+    }
 }
 
 /// The evidence hash of a slash for `node`'s audit of `epoch`.
@@ -305,7 +342,7 @@ impl State {
                 .checked_add(amount)
                 .expect("checked by withdraw: the sum fits");
         }
-        let root = token::distributor::EarningsTree::build(&book.leaves()).root();
+        let root = book.root();
         book.last_settlement = Some(ChainSettlement {
             epoch,
             root,

@@ -386,19 +386,14 @@ impl State {
         if genesis.settlement == crate::genesis::SettlementMode::Evm {
             // On a chain, the allocations are the distributor's first leaves: minted (the token's
             // initial supply) and gone from the hub's books at once, claimable on the chain.
-            let mut book = crate::chain::ChainBook::default();
             for a in &genesis.allocations {
                 let mut account = self.account(&a.account);
                 account.balance = Amount::ZERO;
                 self.put(a.account, account, effects);
-                if a.liquid > Amount::ZERO {
-                    book.withdrawn.insert(a.account, a.liquid);
-                    book.left = book.left.checked_add(a.liquid).ok_or(TxError::Overflow)?;
-                }
             }
+            let book = crate::chain::ChainBook::at_genesis(genesis)?;
             // The root `seedbank chain deploy` posts with the initial distribution.
-            self.economy.earnings_root =
-                token::distributor::EarningsTree::build(&book.leaves()).root();
+            self.economy.earnings_root = book.root();
             self.economy.chain = Some(book);
             self.dirty.economy = true;
         }

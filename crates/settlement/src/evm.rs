@@ -37,7 +37,7 @@ use crate::{
 };
 use bindings::{CumulativeDistributor, SeedToken, StakingVault};
 
-pub use deploy::{DeployParams, Deployment, deploy};
+pub use deploy::{DeployParams, Deployment, InitialHolder, deploy};
 pub use wallet::{OnChainBalance, Wallet};
 
 /// How long one JSON-RPC request may take before it fails.

@@ -19,6 +19,7 @@
 //! - `publish` is idempotent per epoch: an epoch the chain already has is skipped, so a hub that crashed
 //!   between its ledger commit and the chain transaction publishes it again on restart, never twice.
 
+pub mod anvil;
 pub mod evm;
 
 use std::future::Future;

@@ -1,169 +1,16 @@
 //! The EVM back end against a real anvil: deploy, follow (confirmations, cursors, reorgs), publish
 //! (roots, slashes, idempotency) and the member's wallet (stake, deposit, claim, unstake).
 //!
-//! anvil is found through `SEEDBANK_ANVIL`, else `contracts/node_modules/.bin/anvil` (npm
-//! `@foundry-rs/anvil`), else `PATH`. Without it the tests skip, or fail when `CI` is set.
+//! anvil is found as `settlement::anvil` says; without it the tests skip, or fail when `CI` is set.
 
-use std::net::{Ipv4Addr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use serde_json::{Value, json};
-use settlement::evm::{DeployParams, Deployment, EvmConfig, EvmSettlement, Wallet, deploy};
+use serde_json::json;
+use settlement::anvil::{Anvil, CHAIN_ID, key};
+use settlement::evm::{
+    DeployParams, Deployment, EvmConfig, EvmSettlement, InitialHolder, Wallet, deploy,
+};
 use settlement::{ChainEvent, Cursor, EpochSettlement, Settlement, SettlementError, Slash};
 use token::distributor::EarningsTree;
-use token::{Address, Amount, SecretKey};
-
-const INSTALL: &str = "cd contracts && npm ci";
-const CHAIN_ID: u64 = 31337;
-/// anvil's first three accounts of the mnemonic "test test test test test test test test test test
-/// test junk": the operator, a member, another member.
-const KEYS: [&str; 3] = [
-    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-];
-
-fn key(i: usize) -> SecretKey {
-    SecretKey::from_bytes(&token::parse_hash(KEYS[i]).unwrap()).unwrap()
-}
-
-/// The anvil to run: `SEEDBANK_ANVIL`, the contracts' npm install, or `PATH`. npm's `.bin/anvil` is
-/// a node wrapper that spawns the platform package's binary: that binary is run directly when found
-/// (so that killing the child kills anvil).
-fn anvil_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("SEEDBANK_ANVIL") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.exists(),
-            "SEEDBANK_ANVIL={} does not exist",
-            path.display()
-        );
-        return Some(native_anvil(&path).unwrap_or(path));
-    }
-    let npm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/node_modules/.bin/anvil");
-    if npm.exists() {
-        return Some(native_anvil(&npm).unwrap_or(npm));
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("anvil"))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-/// `node_modules/@foundry-rs/anvil/bin.mjs` → `node_modules/@foundry-rs/anvil-<platform>/bin/anvil`.
-fn native_anvil(wrapper: &Path) -> Option<PathBuf> {
-    let real = wrapper.canonicalize().ok()?;
-    if real.extension().is_none_or(|e| e != "mjs") {
-        return None;
-    }
-    let scope = real.parent()?.parent()?;
-    std::fs::read_dir(scope)
-        .ok()?
-        .filter_map(Result::ok)
-        .filter(|entry| entry.file_name().to_string_lossy().starts_with("anvil-"))
-        .map(|entry| entry.path().join("bin/anvil"))
-        .find(|binary| binary.is_file())
-}
-
-/// A running anvil on a free loopback port, killed on drop.
-struct Anvil {
-    child: Child,
-    url: String,
-    /// A provider without a wallet, for anvil's own methods (mine, time, snapshots).
-    rpc: DynProvider,
-}
-
-impl Anvil {
-    /// Starts anvil, or None (skipped) when there is none and `CI` is unset.
-    async fn start() -> Option<Anvil> {
-        let Some(binary) = anvil_binary() else {
-            let message = format!(
-                "anvil not found (SEEDBANK_ANVIL, contracts/node_modules/.bin/anvil, PATH): install it with `{INSTALL}`"
-            );
-            if std::env::var_os("CI").is_some() {
-                panic!("{message}");
-            }
-            eprintln!("SKIPPED: {message}");
-            return None;
-        };
-        for _ in 0..5 {
-            // A free port: bind, read it, drop; anvil may lose a race for it, so retry.
-            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut child = Command::new(&binary)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--chain-id", &CHAIN_ID.to_string(), "--accounts", "3"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-            let url = format!("http://127.0.0.1:{port}");
-            let rpc = ProviderBuilder::new()
-                .connect_http(url.parse().unwrap())
-                .erased();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Ok(id) = rpc.get_chain_id().await {
-                    assert_eq!(id, CHAIN_ID);
-                    return Some(Anvil { child, url, rpc });
-                }
-                if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        panic!("anvil ({}) did not start", binary.display());
-    }
-
-    async fn call(&self, method: &'static str, params: Value) -> Value {
-        self.rpc
-            .raw_request::<_, Value>(method.into(), params)
-            .await
-            .unwrap_or_else(|e| panic!("{method}: {e}"))
-    }
-
-    async fn mine(&self, blocks: u64) {
-        self.call("anvil_mine", json!([format!("{blocks:#x}")]))
-            .await;
-    }
-
-    async fn increase_time(&self, seconds: u64) {
-        self.call("evm_increaseTime", json!([seconds])).await;
-    }
-
-    async fn head(&self) -> u64 {
-        self.rpc.get_block_number().await.unwrap()
-    }
-
-    /// The latest block's timestamp.
-    async fn now(&self) -> u64 {
-        let block = self
-            .rpc
-            .get_block_by_number(alloy::rpc::types::BlockNumberOrTag::Latest)
-            .await
-            .unwrap()
-            .unwrap();
-        block.header.timestamp
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use token::{Address, Amount};
 
 fn tokens(n: u64) -> Amount {
     Amount::tokens(n)
@@ -175,7 +22,7 @@ fn params(holder: Address) -> DeployParams {
         symbol: "SEED".into(),
         cap: tokens(10_000_000).0,
         annual_bps: 500,
-        initial_holder: holder,
+        initial_holder: InitialHolder::Account(holder),
         initial_supply: tokens(1_000_000).0,
         max_lock_secs: 365 * 24 * 3600,
         alpha_wad: 1_000_000_000_000_000_000,
@@ -184,7 +31,7 @@ fn params(holder: Address) -> DeployParams {
 
 /// anvil started, the contracts deployed by the operator (key 0), the hub connected.
 async fn setup() -> Option<(Anvil, Deployment, EvmSettlement)> {
-    let anvil = Anvil::start().await?;
+    let anvil = Anvil::start_or_skip(3).await?;
     let accounts: Vec<String> =
         serde_json::from_value(anvil.call("eth_accounts", json!([])).await).unwrap();
     for (i, account) in accounts.iter().enumerate() {
@@ -563,7 +410,7 @@ async fn detects_reorgs() {
 
 #[tokio::test]
 async fn connect_checks_chain_and_code() {
-    let Some(anvil) = Anvil::start().await else {
+    let Some(anvil) = Anvil::start_or_skip(3).await else {
         return;
     };
     let nowhere = Address([0x42; 20]);

@@ -266,6 +266,18 @@ pub fn ok(args: &[&str], envs: &[(&str, &str)]) -> Vec<String> {
     stdout
 }
 
+/// Runs `seedbank ARGS` expecting it to fail with `expect` in its output.
+#[track_caller]
+pub fn refused(args: &[&str], envs: &[(&str, &str)], expect: &str) {
+    let (success, _, output) = run(args, envs);
+    assert!(
+        !success,
+        "seedbank {} should have failed:\n{output}",
+        args.join(" ")
+    );
+    assert!(output.contains(expect), "expected {expect:?} in:\n{output}");
+}
+
 /// A new wallet (cheap scrypt) in its own directory `dir` (receipts are kept beside it); returns
 /// (file, address).
 #[track_caller]

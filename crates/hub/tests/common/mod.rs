@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_node;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -118,4 +120,16 @@ pub fn private_torrent(dir: &Path, name: &str, len: usize) -> Vec<u8> {
     metainfo::create_torrent(&path, &opts, &mut |_, _| {})
         .unwrap()
         .to_bytes()
+}
+
+/// The parts of an API error response: (status, code, message); panics on any other error.
+pub fn api_error(e: hubapi::ClientError) -> (u16, String, String) {
+    match e {
+        hubapi::ClientError::Api {
+            status,
+            code,
+            message,
+        } => (status, code, message),
+        other => panic!("expected an API error, got {other}"),
+    }
 }

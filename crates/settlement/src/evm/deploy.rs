@@ -23,13 +23,22 @@ pub struct DeployParams {
     /// The inflation budget's rate, basis points per 365-day year.
     pub annual_bps: u32,
     /// Who receives the genesis supply.
-    pub initial_holder: Address,
+    pub initial_holder: InitialHolder,
     /// The genesis supply, base units (at most `cap`).
     pub initial_supply: u128,
     /// The longest stake lock, seconds.
     pub max_lock_secs: u64,
     /// The lock-weight exponent in WAD (a multiple of 0.5e18, at most 8e18).
     pub alpha_wad: u128,
+}
+
+/// Who the token's constructor mints the genesis supply to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InitialHolder {
+    Account(Address),
+    /// The distributor: a chain genesis's allocations (a migrated collective's holdings), claimable
+    /// once the hub posts their root, which it does on its first start.
+    Distributor,
 }
 
 /// Where the contracts landed.
@@ -95,7 +104,10 @@ pub async fn deploy(
         cap: U256::from(params.cap),
         annualBps: U256::from(params.annual_bps),
         minter: distributor_at,
-        initialHolder: evm_address(params.initial_holder),
+        initialHolder: match params.initial_holder {
+            InitialHolder::Account(holder) => evm_address(holder),
+            InitialHolder::Distributor => distributor_at,
+        },
         initialSupply: U256::from(params.initial_supply),
     }
     .abi_encode();
