@@ -99,11 +99,11 @@ pub async fn deploy(
     let vault_at = operator.create(nonce + 2);
 
     let token_args = SeedToken::constructorCall {
-        name: params.name.clone(),
-        symbol: params.symbol.clone(),
-        cap: U256::from(params.cap),
-        annualBps: U256::from(params.annual_bps),
-        minter: distributor_at,
+        name_: params.name.clone(),
+        symbol_: params.symbol.clone(),
+        cap_: U256::from(params.cap),
+        annualBps_: U256::from(params.annual_bps),
+        minter_: distributor_at,
         initialHolder: match params.initial_holder {
             InitialHolder::Account(holder) => evm_address(holder),
             InitialHolder::Distributor => distributor_at,
@@ -112,15 +112,15 @@ pub async fn deploy(
     }
     .abi_encode();
     let distributor_args = CumulativeDistributor::constructorCall {
-        token: token_at,
+        token_: token_at,
         operator,
     }
     .abi_encode();
     let vault_args = StakingVault::constructorCall {
-        token: token_at,
+        token_: token_at,
         operator,
-        maxLockSecs: params.max_lock_secs,
-        alphaWad: U256::from(params.alpha_wad),
+        maxLockSecs_: params.max_lock_secs,
+        alphaWad_: U256::from(params.alpha_wad),
     }
     .abi_encode();
 
