@@ -198,11 +198,11 @@ impl Collective {
             DEPLOYER,
             Contract::SeedToken,
             SeedToken::constructorCall {
-                name: "Seed".into(),
-                symbol: "SEED".into(),
-                cap: u(CAP),
-                annualBps: U256::from(ANNUAL_BPS),
-                minter: predicted,
+                name_: "Seed".into(),
+                symbol_: "SEED".into(),
+                cap_: u(CAP),
+                annualBps_: U256::from(ANNUAL_BPS),
+                minter_: predicted,
                 initialHolder: OPERATOR,
                 initialSupply: u(GENESIS),
             }
@@ -212,7 +212,7 @@ impl Collective {
             DEPLOYER,
             Contract::CumulativeDistributor,
             CumulativeDistributor::constructorCall {
-                token,
+                token_: token,
                 operator: OPERATOR,
             }
             .abi_encode(),
@@ -222,10 +222,10 @@ impl Collective {
             DEPLOYER,
             Contract::StakingVault,
             StakingVault::constructorCall {
-                token,
+                token_: token,
                 operator: OPERATOR,
-                maxLockSecs: MAX_LOCK,
-                alphaWad: u(ALPHA),
+                maxLockSecs_: MAX_LOCK,
+                alphaWad_: u(ALPHA),
             }
             .abi_encode(),
         );
@@ -430,10 +430,10 @@ fn deployment_wires_the_contracts() {
         let data = Contract::StakingVault
             .deploy_data(
                 &StakingVault::constructorCall {
-                    token,
+                    token_: token,
                     operator: OPERATOR,
-                    maxLockSecs: max_lock,
-                    alphaWad: u(alpha),
+                    maxLockSecs_: max_lock,
+                    alphaWad_: u(alpha),
                 }
                 .abi_encode(),
             )
@@ -560,11 +560,11 @@ fn lone_token(chain: &mut Chain, cap: u128, supply: u128) -> Address {
             DEPLOYER,
             Contract::SeedToken,
             SeedToken::constructorCall {
-                name: "Lone".into(),
-                symbol: "LONE".into(),
-                cap: u(cap),
-                annualBps: U256::from(ANNUAL_BPS),
-                minter: MINTER,
+                name_: "Lone".into(),
+                symbol_: "LONE".into(),
+                cap_: u(cap),
+                annualBps_: U256::from(ANNUAL_BPS),
+                minter_: MINTER,
                 initialHolder: OPERATOR,
                 initialSupply: u(supply),
             }
@@ -705,11 +705,11 @@ fn the_cap_holds_whatever_the_budget() {
     let data = Contract::SeedToken
         .deploy_data(
             &SeedToken::constructorCall {
-                name: "Over".into(),
-                symbol: "OVER".into(),
-                cap: u(10),
-                annualBps: U256::from(ANNUAL_BPS),
-                minter: MINTER,
+                name_: "Over".into(),
+                symbol_: "OVER".into(),
+                cap_: u(10),
+                annualBps_: U256::from(ANNUAL_BPS),
+                minter_: MINTER,
                 initialHolder: OPERATOR,
                 initialSupply: u(11),
             }
