@@ -27,6 +27,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sim.state().next_seq(),
         last.availability_bps / 100
     );
+    // The state root: equal roots before and after a change that should not alter the outcome
+    // (an optimisation) show that it did not.
+    println!("state root 0x{}", hex::encode(sim.state().root()));
+    // Linux's high-water mark of the resident set; absent elsewhere.
+    if let Some(peak) = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+    {
+        println!("peak memory {}", peak.trim_start_matches("VmHWM:").trim());
+    }
     for p in &last.pnl {
         println!(
             "  {:<11} agents {:>4}  mean profit {:>14}",

@@ -20,7 +20,8 @@ pub struct Scenario {
     pub epoch_secs: u64,
     /// Sign every transaction with the account's real key and apply with signature checks on
     /// (the hub's path). Off: one dummy signature everywhere and `check_signatures = false` — the
-    /// same state transitions, without the secp256k1 cost (large runs).
+    /// same state transitions, without the secp256k1 cost (large runs). Unless `keep_log`, an unsigned
+    /// run also hashes empty entry bodies: its log hash is not a real hub's (see `Sim::apply`).
     pub sign: bool,
     /// Keep every applied entry and its body (for replays); costs memory on large runs.
     pub keep_log: bool,
