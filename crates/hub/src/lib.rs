@@ -30,7 +30,7 @@ mod web;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tracker::{Passkey, Tracker};
@@ -58,13 +58,7 @@ pub enum HubError {
     },
 }
 
-/// Unix seconds. A clock before 1970 reads as 0 rather than failing the announce path.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use token::unix_now;
 
 /// Opens the store in `data_dir`, creating both if needed (operator commands use this too).
 pub fn open_store(data_dir: &std::path::Path) -> Result<Store, HubError> {

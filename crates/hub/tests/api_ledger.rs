@@ -8,6 +8,11 @@ use ledger::Genesis;
 use ledger::genesis::Allocation;
 use token::{Amount, Receipt, ReceiptOutcome, SecretKey, Signed, Unstake, UserTx};
 
+/// The receipt session of these tests' lanes: opened when the test starts (the hub settles a
+/// session's receipts for `token::SESSION_TTL_SECS` after it opened).
+static SESSION: std::sync::LazyLock<[u8; 32]> =
+    std::sync::LazyLock::new(|| token::session_id(token::unix_now()));
+
 fn api_code(e: ClientError) -> (u16, String) {
     match e {
         ClientError::Api { status, code, .. } => (status, code),
@@ -70,7 +75,7 @@ async fn receipts_settle_and_stake_gates_the_tracker() {
                 torrent,
                 uploader: uploader.address(),
                 downloader: by.address(),
-                session: [7; 32],
+                session: *SESSION,
                 bytes,
             },
         )

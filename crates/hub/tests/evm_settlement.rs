@@ -36,6 +36,11 @@ use token::{
     Withdraw,
 };
 
+/// The receipt session of these tests' lanes: opened when the test starts (the hub settles a
+/// session's receipts for `token::SESSION_TTL_SECS` after it opened).
+static SESSION: std::sync::LazyLock<[u8; 32]> =
+    std::sync::LazyLock::new(|| token::session_id(token::unix_now()));
+
 /// Challenges per node and epoch.
 const SAMPLES: u32 = 8;
 /// Seconds per epoch: long enough for the audits of two nodes, short enough for the test.
@@ -500,7 +505,7 @@ async fn a_hub_settles_on_anvil_end_to_end() {
             torrent: hybrid.id(),
             uploader: s,
             downloader: l,
-            session: [7; 32],
+            session: *SESSION,
             bytes,
         },
     );

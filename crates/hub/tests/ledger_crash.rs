@@ -298,7 +298,7 @@ fn submit_until_killed(
                             torrent: TORRENT,
                             uploader: to,
                             downloader: sender,
-                            session: rng.random(),
+                            session: token::session_at(token::unix_now(), rng.random()),
                             bytes: rng.random_range(1..=1 << 20),
                         },
                     )

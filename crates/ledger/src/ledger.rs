@@ -116,12 +116,7 @@ fn take_lock(path: &Path) -> Result<std::fs::File, LedgerError> {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use token::unix_now;
 
 /// Where the ledger's entry times come from, in unix seconds. A hub uses the wall clock
 /// ([`Clock::system`], the default). Simulations and tests replay a scripted timeline instead

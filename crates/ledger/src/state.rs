@@ -55,8 +55,9 @@ pub struct TorrentTerms {
     pub price_per_byte: Amount,
 }
 
-/// (torrent, uploader, downloader, session): one receipt stream.
-pub type LaneKey = ([u8; 32], Address, Address, [u8; 32]);
+/// (session, torrent, uploader, downloader): one receipt stream. The session comes first: ids
+/// begin with the second they opened, so lanes sort by age and expired ones go as one range.
+pub type LaneKey = ([u8; 32], [u8; 32], Address, Address);
 
 /// A receipt's settlement worked out against the current state, before it is applied.
 struct Settlement {
@@ -72,8 +73,9 @@ struct Settlement {
     burned: Amount,
     outcome: ReceiptOutcome,
 }
-/// (torrent, downloader, session): everything one download session received, from all uploaders.
-pub type SessionKey = ([u8; 32], Address, [u8; 32]);
+/// (session, torrent, downloader): everything one download session received, from all uploaders.
+/// Session first, as in [`LaneKey`].
+pub type SessionKey = ([u8; 32], [u8; 32], Address);
 
 /// A member whose standing (active: enough stake) may have changed; the hub mirrors it to the tracker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -99,6 +101,8 @@ pub(crate) struct Dirty {
     pub torrents: BTreeSet<[u8; 32]>,
     pub lanes: BTreeSet<LaneKey>,
     pub sessions: BTreeSet<SessionKey>,
+    /// Lanes and sessions that opened before this id were dropped (expired).
+    pub sessions_before: Option<[u8; 32]>,
     pub free: BTreeSet<Address>,
     pub hosts: BTreeSet<Address>,
     pub reports: BTreeSet<(Address, u64)>,
@@ -673,8 +677,31 @@ impl State {
             SystemTx::EpochReveal { epoch, secret } => self.epoch_reveal(*epoch, *secret, now),
             SystemTx::AuditResults { epoch, nodes } => self.audit_results(*epoch, nodes, effects),
             SystemTx::Chain { to, events } => self.chain_events(*to, events, effects),
-            SystemTx::EpochClose(close) => self.epoch_close(close, now, effects),
+            SystemTx::EpochClose(close) => {
+                self.epoch_close(close, now, effects)?;
+                self.forget_expired_sessions(now);
+                Ok(())
+            }
         }
+    }
+
+    /// Drops the lanes and sessions whose receipts can no longer settle at `now` (or later: entry
+    /// times never go back), so the state holds only the last `SESSION_TTL_SECS` of receipts.
+    fn forget_expired_sessions(&mut self, now: u64) {
+        let Some(cutoff) = now.checked_sub(token::SESSION_TTL_SECS) else {
+            return;
+        };
+        // Every session that opened before `cutoff` is expired; keys sort by opening time.
+        let first_live = token::session_at(cutoff, [0; 24]);
+        self.lanes = self
+            .lanes
+            .split_off(&(first_live, [0; 32], Address::ZERO, Address::ZERO));
+        self.sessions = self
+            .sessions
+            .split_off(&(first_live, [0; 32], Address::ZERO));
+        self.dirty.lanes.retain(|k| k.0 >= first_live);
+        self.dirty.sessions.retain(|k| k.0 >= first_live);
+        self.dirty.sessions_before = Some(first_live);
     }
 
     /// What a settlement of `signed` would do now, or why it would be refused: the rules of
@@ -711,7 +738,25 @@ impl State {
                 "uploader and downloader are one account".into(),
             );
         }
-        let lane: LaneKey = (r.torrent, r.uploader, r.downloader, r.session);
+        let opened = token::session_opened(&r.session);
+        if opened > now.saturating_add(token::SESSION_SKEW_SECS) {
+            return reject(
+                "session_in_future",
+                format!(
+                    "the session opened at {opened}, after the hub's clock ({now}): check the uploader's clock"
+                ),
+            );
+        }
+        if now - opened.min(now) > token::SESSION_TTL_SECS {
+            return reject(
+                "expired",
+                format!(
+                    "the session opened at {opened}; its receipts settle for {} s after that",
+                    token::SESSION_TTL_SECS
+                ),
+            );
+        }
+        let lane: LaneKey = (r.session, r.torrent, r.uploader, r.downloader);
         let settled = self.lane(&lane);
         if r.bytes <= settled {
             return reject(
@@ -723,7 +768,7 @@ impl State {
             );
         }
         let mut capped = None;
-        let session: SessionKey = (r.torrent, r.downloader, r.session);
+        let session: SessionKey = (r.session, r.torrent, r.downloader);
         let received = self.sessions.get(&session).copied().unwrap_or(0);
         let room = terms.size.saturating_sub(received);
         let mut bytes = r.bytes - settled;
@@ -840,7 +885,7 @@ impl State {
             h.update((s.len() as u64).to_be_bytes());
             h.update(s.as_bytes());
         };
-        h.update(b"seedbank ledger state v4");
+        h.update(b"seedbank ledger state v5");
         h.update(self.next_seq.to_be_bytes());
         h.update(self.time.to_be_bytes());
         h.update(self.log_hash);
@@ -871,18 +916,18 @@ impl State {
             amount(&mut h, t.price_per_byte);
         }
         h.update((self.lanes.len() as u64).to_be_bytes());
-        for ((torrent, up, down, session), bytes) in &self.lanes {
+        for ((session, torrent, up, down), bytes) in &self.lanes {
+            h.update(session);
             h.update(torrent);
             h.update(up.0);
             h.update(down.0);
-            h.update(session);
             h.update(bytes.to_be_bytes());
         }
         h.update((self.sessions.len() as u64).to_be_bytes());
-        for ((torrent, down, session), bytes) in &self.sessions {
+        for ((session, torrent, down), bytes) in &self.sessions {
+            h.update(session);
             h.update(torrent);
             h.update(down.0);
-            h.update(session);
             h.update(bytes.to_be_bytes());
         }
         h.update((self.free.len() as u64).to_be_bytes());

@@ -22,7 +22,7 @@ pub enum StoreError {
     #[error("ledger database is corrupt: {0}")]
     Corrupt(String),
     #[error(
-        "ledger database has schema version {0}; this seedbank knows version {SCHEMA_VERSION} (older ledgers, from before availability audits (1), the epoch economy (2) or holdings kept on record (3), are not migrated: their state root and genesis differ; start the collective anew with `seedbank hub init`)"
+        "ledger database has schema version {0}; this seedbank knows version {SCHEMA_VERSION} (older ledgers, from before availability audits (1), the epoch economy (2), holdings kept on record (3) or receipts that expire (4), are not migrated: their state root and genesis differ; start the collective anew with `seedbank hub init`)"
     )]
     Version(i64),
 }
@@ -31,7 +31,9 @@ pub enum StoreError {
 /// 3: the epoch economy (one JSON value in `meta`: markets, pools, grants, earnings).
 /// 4: each report's per-torrent holdings described once and kept in the economy (closes no
 ///    longer repeat every replica; the state root covers them).
-const SCHEMA_VERSION: i64 = 4;
+/// 5: receipt sessions expire (`token::SESSION_TTL_SECS`): lanes and sessions are keyed by
+///    session first, so the expired ones are deleted as one range of the primary key.
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE log (
@@ -61,19 +63,19 @@ CREATE TABLE torrents (
     price_per_byte  TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE lanes (
+    session     BLOB NOT NULL,
     torrent     BLOB NOT NULL,
     uploader    BLOB NOT NULL,
     downloader  BLOB NOT NULL,
-    session     BLOB NOT NULL,
     bytes       INTEGER NOT NULL,
-    PRIMARY KEY (torrent, uploader, downloader, session)
+    PRIMARY KEY (session, torrent, uploader, downloader)
 ) WITHOUT ROWID;
 CREATE TABLE sessions (
+    session     BLOB NOT NULL,
     torrent     BLOB NOT NULL,
     downloader  BLOB NOT NULL,
-    session     BLOB NOT NULL,
     bytes       INTEGER NOT NULL,
-    PRIMARY KEY (torrent, downloader, session)
+    PRIMARY KEY (session, torrent, downloader)
 ) WITHOUT ROWID;
 CREATE TABLE free (
     account  BLOB PRIMARY KEY,
@@ -189,29 +191,37 @@ pub(crate) fn write_group(
                 ])?;
             }
         }
+        // Expired first: a key written below is never older than the cut (the state dropped
+        // those from its dirty record when it dropped them).
+        if let Some(first_live) = dirty.sessions_before {
+            tx.prepare_cached("DELETE FROM lanes WHERE session < ?1")?
+                .execute(params![&first_live[..]])?;
+            tx.prepare_cached("DELETE FROM sessions WHERE session < ?1")?
+                .execute(params![&first_live[..]])?;
+        }
         let mut put = tx.prepare_cached(
-            "INSERT OR REPLACE INTO lanes (torrent, uploader, downloader, session, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR REPLACE INTO lanes (session, torrent, uploader, downloader, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for key in &dirty.lanes {
-            let (torrent, up, down, session) = key;
+            let (session, torrent, up, down) = key;
             put.execute(params![
+                &session[..],
                 &torrent[..],
                 &up.0[..],
                 &down.0[..],
-                &session[..],
                 state.lane(key) as i64
             ])?;
         }
         let mut put = tx.prepare_cached(
-            "INSERT OR REPLACE INTO sessions (torrent, downloader, session, bytes) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO sessions (session, torrent, downloader, bytes) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for key in &dirty.sessions {
-            let (torrent, down, session) = key;
+            let (session, torrent, down) = key;
             let bytes = state.sessions.get(key).copied().unwrap_or(0);
             put.execute(params![
+                &session[..],
                 &torrent[..],
                 &down.0[..],
-                &session[..],
                 bytes as i64
             ])?;
         }
@@ -402,24 +412,24 @@ pub(crate) fn load_tables(conn: &Connection) -> Result<State, StoreError> {
         state.torrents.insert(id, terms);
     }
     let mut stmt =
-        conn.prepare("SELECT torrent, uploader, downloader, session, bytes FROM lanes")?;
+        conn.prepare("SELECT session, torrent, uploader, downloader, bytes FROM lanes")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let key = (
             hash32(&r.get::<_, Vec<u8>>(0)?)?,
-            addr(&r.get::<_, Vec<u8>>(1)?)?,
+            hash32(&r.get::<_, Vec<u8>>(1)?)?,
             addr(&r.get::<_, Vec<u8>>(2)?)?,
-            hash32(&r.get::<_, Vec<u8>>(3)?)?,
+            addr(&r.get::<_, Vec<u8>>(3)?)?,
         );
         state.lanes.insert(key, r.get::<_, i64>(4)? as u64);
     }
-    let mut stmt = conn.prepare("SELECT torrent, downloader, session, bytes FROM sessions")?;
+    let mut stmt = conn.prepare("SELECT session, torrent, downloader, bytes FROM sessions")?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let key = (
             hash32(&r.get::<_, Vec<u8>>(0)?)?,
-            addr(&r.get::<_, Vec<u8>>(1)?)?,
-            hash32(&r.get::<_, Vec<u8>>(2)?)?,
+            hash32(&r.get::<_, Vec<u8>>(1)?)?,
+            addr(&r.get::<_, Vec<u8>>(2)?)?,
         );
         state.sessions.insert(key, r.get::<_, i64>(3)? as u64);
     }

@@ -493,12 +493,7 @@ fn collateral_behind_a_report_in_force_cannot_leave() {
 // ---------------------------------------------------------------------------------------------
 // Through `Ledger`, on a real file, with one-second epochs (so these tests wait a few seconds).
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use token::unix_now;
 
 fn wait_for_epoch_after(ledger: &Ledger, epoch: u64) {
     while ledger.epoch_at(unix_now()) <= epoch {

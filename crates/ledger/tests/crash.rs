@@ -78,14 +78,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-
-    fn bytes32(&mut self) -> [u8; 32] {
-        let mut out = [0; 32];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        out
-    }
 }
 
 /// One line to stdout in one write, flushed: a line the parent reads whole was printed after the
@@ -156,7 +148,7 @@ fn submit_forever(ledger: &Ledger, keys: &[SecretKey], salt: u64) -> ! {
                             torrent: TORRENT,
                             uploader: keys[to].address(),
                             downloader: keys[from].address(),
-                            session: rng.bytes32(),
+                            session: token::session_id(token::unix_now()),
                             bytes: 1 + rng.below(1 << 20),
                         },
                     )

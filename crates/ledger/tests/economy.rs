@@ -330,7 +330,7 @@ fn settle_fee(w: &mut World, gib: u64) {
         torrent: TORRENT,
         uploader: alice.address(),
         downloader: bob.address(),
-        session: [gib as u8; 32],
+        session: token::session_at(w.now, [gib as u8; 24]),
         bytes: gib << 30,
     };
     let signed = Signed::<Receipt>::sign(&w.domain, &bob, receipt);

@@ -1,6 +1,11 @@
 //! The ledger through its public API, on a real SQLite file.
 
-use ledger::{Genesis, JoinPolicy, Ledger, ReceiptOutcome, SystemTx, TxError, verify};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ledger::{
+    Clock, EpochCloseTx, Genesis, JoinPolicy, Ledger, ReceiptOutcome, SystemTx, TxError, verify,
+};
 use token::{
     Address, Amount, Invite, Join, Receipt, SecretKey, Signed, Stake, Transfer, Unstake, UserTx,
 };
@@ -16,6 +21,11 @@ struct Collective {
 
 const TORRENT: [u8; 32] = [0xab; 32];
 const TORRENT_SIZE: u64 = 100 << 20;
+
+/// A receipt session opened now (the ledger stamps entries with the clock).
+fn fresh_session(n: u8) -> [u8; 32] {
+    token::session_at(token::unix_now(), [n; 24])
+}
 
 fn genesis(operator: &SecretKey, alice: &SecretKey, bob: &SecretKey) -> Genesis {
     let mut g = Genesis::from_toml(&Genesis::template(operator.address())).unwrap();
@@ -331,7 +341,7 @@ fn receipts_move_price_times_bytes_minus_the_fee() {
     let c = collective();
     let price = Amount(1_000_000_000);
     let (a0, b0) = (c.balance(&c.alice), c.balance(&c.bob));
-    let session = [1; 32];
+    let session = fresh_session(1);
     let out = c
         .ledger
         .settle(vec![
@@ -366,7 +376,7 @@ fn receipts_move_price_times_bytes_minus_the_fee() {
 #[test]
 fn forged_replayed_out_of_order_and_impossible_receipts_are_rejected() {
     let c = collective();
-    let session = [2; 32];
+    let session = fresh_session(2);
     let up = c.bob.address();
     let first = c.receipt(&c.alice, up, session, 2 << 20);
     assert_eq!(
@@ -455,7 +465,7 @@ fn an_unfunded_downloader_pays_what_it_has_and_the_rest_waits() {
             }),
         ))
         .unwrap();
-    let session = [3; 32];
+    let session = fresh_session(3);
     let out = c
         .ledger
         .settle(vec![c.receipt(&poor, c.bob.address(), session, 5_000_000)])
@@ -479,8 +489,8 @@ fn wash_trading_between_ones_own_accounts_loses_the_fee() {
     for round in 0..10u8 {
         c.ledger
             .settle(vec![
-                c.receipt(&c.alice, c.bob.address(), [round; 32], 8 << 20),
-                c.receipt(&c.bob, c.alice.address(), [round; 32], 8 << 20),
+                c.receipt(&c.alice, c.bob.address(), fresh_session(round), 8 << 20),
+                c.receipt(&c.bob, c.alice.address(), fresh_session(round), 8 << 20),
             ])
             .unwrap();
     }
@@ -522,7 +532,7 @@ fn free_allowance_is_not_charged_nor_paid() {
         torrent: TORRENT,
         uploader: bob.address(),
         downloader: alice.address(),
-        session: [4; 32],
+        session: fresh_session(4),
         bytes: 3 << 20,
     };
     let out = ledger
@@ -585,4 +595,99 @@ fn verify_catches_an_edited_log_and_edited_tables() {
     .unwrap();
     let err = verify(&c.path, |_| {}).unwrap_err();
     assert!(err.to_string().contains("entry 2"), "{err}");
+}
+
+#[test]
+fn expired_sessions_are_refused_and_a_close_forgets_their_lanes_on_disk_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let (operator, alice, bob) = (
+        SecretKey::generate(),
+        SecretKey::generate(),
+        SecretKey::generate(),
+    );
+    let now = Arc::new(AtomicU64::new(token::unix_now()));
+    let clock = {
+        let now = Arc::clone(&now);
+        move || {
+            let now = Arc::clone(&now);
+            Clock::new(move || now.load(Ordering::SeqCst))
+        }
+    };
+    let ledger = Ledger::create_with_clock(
+        &path,
+        &genesis(&operator, &alice, &bob),
+        operator.clone(),
+        clock(),
+    )
+    .unwrap();
+    ledger
+        .system(SystemTx::RegisterTorrent {
+            torrent: TORRENT,
+            size: TORRENT_SIZE,
+            price_per_byte: Amount(1),
+        })
+        .unwrap();
+    let receipt = |session: [u8; 32], bytes: u64| {
+        let r = Receipt {
+            collective: ledger.domain().verifying_contract,
+            torrent: TORRENT,
+            uploader: bob.address(),
+            downloader: alice.address(),
+            session,
+            bytes,
+        };
+        Signed::<Receipt>::sign(ledger.domain(), &alice, r)
+    };
+    let old = token::session_at(now.load(Ordering::SeqCst), [1; 24]);
+    let lane = (old, TORRENT, bob.address(), alice.address());
+    let out = ledger.settle(vec![receipt(old, 1 << 20)]).unwrap();
+    assert_eq!(code(&out[0]), "settled");
+
+    // Past its TTL the session's receipts are refused, and nothing is logged for them.
+    now.fetch_add(token::SESSION_TTL_SECS + 1, Ordering::SeqCst);
+    let entries = ledger.summary().entries;
+    let out = ledger.settle(vec![receipt(old, 2 << 20)]).unwrap();
+    assert_eq!(code(&out[0]), "expired");
+    assert_eq!(ledger.summary().entries, entries);
+    let t = now.load(Ordering::SeqCst);
+    let ahead = token::session_at(t + token::SESSION_SKEW_SECS + 1, [2; 24]);
+    let out = ledger.settle(vec![receipt(ahead, 1 << 20)]).unwrap();
+    assert_eq!(code(&out[0]), "session_in_future");
+    let fresh = token::session_at(t, [3; 24]);
+    let out = ledger.settle(vec![receipt(fresh, 1 << 20)]).unwrap();
+    assert_eq!(code(&out[0]), "settled");
+
+    // The lane stays until a close, which drops it (and only it).
+    assert_eq!(ledger.state().lane(&lane), 1 << 20);
+    ledger
+        .system(SystemTx::EpochClose(EpochCloseTx {
+            epoch: ledger.epoch_at(t) - 1,
+            markets: Vec::new(),
+            hosted: Vec::new(),
+            rtts: Vec::new(),
+            auditor_location: String::new(),
+        }))
+        .unwrap();
+    assert_eq!(ledger.state().lane(&lane), 0);
+    assert_eq!(
+        ledger
+            .state()
+            .lane(&(fresh, TORRENT, bob.address(), alice.address())),
+        1 << 20
+    );
+    let root = ledger.state().root();
+    ledger.close();
+    drop(ledger);
+
+    // The tables dropped the same rows: a replay of the log agrees with them.
+    let verified = verify(&path, |_| {}).unwrap();
+    assert_eq!(verified.state_root, root);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM lanes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "only the fresh session's lane is left");
+    let (reopened, _) = Ledger::open_with_clock(&path, operator, clock()).unwrap();
+    assert_eq!(reopened.state().root(), root);
 }

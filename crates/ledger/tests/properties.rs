@@ -44,7 +44,22 @@ const KEYED: usize = 6;
 const ACCOUNTS: usize = KEYED + 1;
 /// Torrents 0 to 2 may be registered; 3 never is.
 const TORRENTS: [[u8; 32]; 4] = [[0xa0; 32], [0xa1; 32], [0xa2; 32], [0xa3; 32]];
-const SESSIONS: [[u8; 32]; 3] = [[1; 32], [2; 32], [3; 32]];
+/// The receipt sessions a receipt may name at `now`, opened relative to its UTC day (so a
+/// session is one lane for a day of entries): today, two days ago (still settling), four days ago
+/// (expired) and two days ahead (in the future).
+fn sessions(now: u64) -> [[u8; 32]; 4] {
+    let day = now - now % DAY;
+    [
+        token::session_at(day, [1; 24]),
+        token::session_at(day.saturating_sub(2 * DAY), [2; 24]),
+        token::session_at(day.saturating_sub(4 * DAY), [3; 24]),
+        token::session_at(day + 2 * DAY, [4; 24]),
+    ]
+}
+const SESSIONS: usize = 4;
+/// Indices into `sessions(now)` whose receipts cannot settle.
+const EXPIRED_SESSION: usize = 2;
+const FUTURE_SESSION: usize = 3;
 /// Member names a join or an admission may ask for: free ones, the founders' (taken) and bad ones.
 const NAMES: [&str; 10] = [
     "carol",
@@ -460,7 +475,7 @@ fn any_receipt(forged: bool) -> impl Strategy<Value = Rcpt> {
         0..TORRENTS.len(),
         0..ACCOUNTS,
         0..KEYED,
-        0..SESSIONS.len(),
+        0..SESSIONS,
         any_bytes(),
         forge,
     )
@@ -689,11 +704,11 @@ impl World {
         }
     }
 
-    fn receipt(&self, state: &State, r: &Rcpt) -> Signed<Receipt> {
+    fn receipt(&self, state: &State, now: u64, r: &Rcpt) -> Signed<Receipt> {
         let torrent = TORRENTS[r.torrent];
         let (uploader, downloader) = (addr(r.uploader), addr(r.downloader));
-        let session = SESSIONS[r.session];
-        let settled = state.lane(&(torrent, uploader, downloader, session));
+        let session = sessions(now)[r.session];
+        let settled = state.lane(&(session, torrent, uploader, downloader));
         let size = state.torrent(&torrent).map_or(1 << 20, |t| t.size);
         let bytes = match r.bytes {
             Bytes::Zero => 0,
@@ -833,7 +848,10 @@ impl World {
                 self.system(seq, tx, *forge)
             }
             Op::Settle { receipts, forge } => {
-                let receipts = receipts.iter().map(|r| self.receipt(state, r)).collect();
+                let receipts = receipts
+                    .iter()
+                    .map(|r| self.receipt(state, now, r))
+                    .collect();
                 self.system(seq, SystemTx::Settle { receipts }, *forge)
             }
             Op::Report {
@@ -991,21 +1009,20 @@ fn bps(a: u128, bps: u32) -> u128 {
     a / 10_000 * b + a % 10_000 * b / 10_000
 }
 
-fn lane_keys() -> Vec<LaneKey> {
+/// Every lane a receipt built at `now` may name.
+fn lane_keys(now: u64) -> Vec<LaneKey> {
     let mut keys = Vec::new();
-    for torrent in TORRENTS {
-        for up in 0..ACCOUNTS {
-            for down in 0..KEYED {
-                for session in SESSIONS {
-                    keys.push((torrent, addr(up), addr(down), session));
+    for session in sessions(now) {
+        for torrent in TORRENTS {
+            for up in 0..ACCOUNTS {
+                for down in 0..KEYED {
+                    keys.push((session, torrent, addr(up), addr(down)));
                 }
             }
         }
     }
     keys
 }
-
-static LANES: LazyLock<Vec<LaneKey>> = LazyLock::new(lane_keys);
 
 /// Everything a refused entry must leave as it was.
 #[derive(Debug, PartialEq, Eq)]
@@ -1019,13 +1036,14 @@ struct Snapshot {
     bounds: Vec<u64>,
 }
 
-fn snapshot(state: &State) -> Snapshot {
+/// The state as an entry at `now` meets it (`now` picks the lanes that entry may name).
+fn snapshot(state: &State, now: u64) -> Snapshot {
     Snapshot {
         root: state.root(),
         next_seq: state.next_seq(),
         supply: state.supply(),
         accounts: (0..ACCOUNTS).map(|i| state.account(&addr(i))).collect(),
-        lanes: LANES.iter().map(|k| state.lane(k)).collect(),
+        lanes: lane_keys(now).iter().map(|k| state.lane(k)).collect(),
         hosts: (0..ACCOUNTS).map(|i| state.host(&addr(i))).collect(),
         bounds: (0..ACCOUNTS).map(|i| state.host_bound(&addr(i))).collect(),
     }
@@ -1065,7 +1083,7 @@ fn check(
     let outstanding = outstanding.unwrap();
     prop_assert_eq!(supply.minted, minted, "nothing is minted after genesis");
     prop_assert!(supply.burned >= before.supply.burned, "burning only grows");
-    let after = snapshot(state);
+    let after = snapshot(state, entry.time);
     for (i, a) in after.accounts.iter().enumerate() {
         prop_assert!(
             a.balance <= outstanding,
@@ -1078,16 +1096,40 @@ fn check(
             i
         );
     }
-    for (k, (old, new)) in LANES.iter().zip(before.lanes.iter().zip(&after.lanes)) {
-        prop_assert!(new >= old, "lane {:?} shrank from {} to {}", k, old, new);
+    let closed = matches!(
+        (&entry.tx, result),
+        (
+            Tx::System {
+                tx: SystemTx::EpochClose(_),
+                ..
+            },
+            Ok(_)
+        )
+    );
+    let expired = |k: &LaneKey| token::session_opened(&k.0) + token::SESSION_TTL_SECS < entry.time;
+    for (k, (old, new)) in lane_keys(entry.time)
+        .iter()
+        .zip(before.lanes.iter().zip(&after.lanes))
+    {
+        // Lanes only grow, but a close forgets those of expired sessions (and only those).
+        prop_assert!(
+            new >= old || (closed && *new == 0 && expired(k)),
+            "lane {:?} shrank from {} to {}",
+            k,
+            old,
+            new
+        );
+        if closed && expired(k) {
+            prop_assert_eq!(*new, 0, "a close kept an expired session's lane");
+        }
     }
     // A session's total is the sum of its lanes (every uploader a receipt may name is here).
     for torrent in TORRENTS {
         let size = state.torrent(&torrent).map(|t| t.size);
         for down in 0..KEYED {
-            for session in SESSIONS {
+            for session in sessions(entry.time) {
                 let total: u128 = (0..ACCOUNTS)
-                    .map(|up| u128::from(state.lane(&(torrent, addr(up), addr(down), session))))
+                    .map(|up| u128::from(state.lane(&(session, torrent, addr(up), addr(down)))))
                     .sum();
                 prop_assert!(
                     total <= u128::from(size.unwrap_or(0)),
@@ -1324,7 +1366,23 @@ fn check(
                     ReceiptOutcome::Rejected { code, .. } => match spec.forge {
                         ReceiptForge::Forged => prop_assert_eq!(code, "bad_signature"),
                         ReceiptForge::Foreign => prop_assert_eq!(code, "wrong_collective"),
-                        ReceiptForge::No => {}
+                        ReceiptForge::No => {
+                            // Checked after the torrent and the parties, before the lane.
+                            let early = ["unknown_torrent", "self_dealing"];
+                            match spec.session {
+                                EXPIRED_SESSION if !early.contains(&code.as_str()) => {
+                                    prop_assert_eq!(code, "expired")
+                                }
+                                FUTURE_SESSION if !early.contains(&code.as_str()) => {
+                                    prop_assert_eq!(code, "session_in_future")
+                                }
+                                _ => prop_assert!(
+                                    code != "expired" && code != "session_in_future",
+                                    "a live session refused as {}",
+                                    code
+                                ),
+                            }
+                        }
                     },
                     ReceiptOutcome::Settled {
                         bytes: b,
@@ -1336,6 +1394,10 @@ fn check(
                         ..
                     } => {
                         prop_assert_eq!(spec.forge, ReceiptForge::No, "forged receipt settled");
+                        prop_assert!(
+                            spec.session != EXPIRED_SESSION && spec.session != FUTURE_SESSION,
+                            "a receipt of an expired or future session settled"
+                        );
                         let price = state.torrent(&r.message.torrent).unwrap().price_per_byte;
                         prop_assert!(*b > 0 && free <= b);
                         prop_assert!(*free <= world.genesis.free_bytes_per_day);
@@ -1455,7 +1517,7 @@ fn run(c: &Config, steps: &[Step], forge_at: Index) -> Result<(), TestCaseError>
             tx: world.build(&state, seq, time, &step.op),
         };
         let body = round_trip(&entry.tx)?;
-        let before = snapshot(&state);
+        let before = snapshot(&state, time);
         let result = state.apply(&entry, body.as_bytes(), true);
         let twin_result = twin.apply(&entry, body.as_bytes(), true);
         prop_assert_eq!(&result, &twin_result, "two states, one entry, two outcomes");

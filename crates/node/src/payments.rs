@@ -514,12 +514,15 @@ impl SwarmHooks for TorrentPayments {
             addr,
             speaks: None,
             peer: None,
-            session: token::session_id(),
+            session: token::session_id(token::unix_now()),
             owed: 0,
             receipted: 0,
         })
     }
 }
+
+/// How long before its session expires an uploader closes a connection (see `PeerPayments::paid`).
+const SESSION_RENEW_MARGIN_SECS: u64 = 3_600;
 
 /// The peer as it introduced itself in its hello.
 #[derive(Clone, Copy)]
@@ -595,6 +598,15 @@ impl PeerPayments {
         let Some(peer) = self.peer else {
             return Err("sb_receipt: a receipt before the hello".into());
         };
+        // The hub settles a session's receipts for `SESSION_TTL_SECS` after it opened. Close the
+        // connection an hour before (time to settle what it earned); the peer reconnects, and the
+        // new connection draws a fresh session.
+        let age = token::unix_now().saturating_sub(token::session_opened(&self.session));
+        if age + SESSION_RENEW_MARGIN_SECS >= token::SESSION_TTL_SECS {
+            return Err(format!(
+                "sb_receipt: this connection's receipt session is {age} s old; closing it so the next connection opens a fresh one"
+            ));
+        }
         if bytes <= self.receipted {
             if bytes == self.receipted {
                 return Ok(()); // a repeat: harmless
@@ -912,6 +924,47 @@ mod tests {
                 .message(sb_receipt::NAME, &mine.encode(), &mut out)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn an_uploader_closes_a_connection_whose_session_is_about_to_expire() {
+        let (up, down) = (SecretKey::generate(), SecretKey::generate());
+        let a = side(&up, true);
+        // Opened long enough ago that the hub would refuse its receipts within the hour.
+        let session = token::session_at(
+            token::unix_now() - token::SESSION_TTL_SECS + SESSION_RENEW_MARGIN_SECS / 2,
+            [7; 24],
+        );
+        let mut old = PeerPayments {
+            payments: Arc::clone(&a.payments),
+            torrent: TORRENT,
+            threshold: THRESHOLD,
+            addr: "127.0.0.1:6881".parse().unwrap(),
+            speaks: None,
+            peer: None,
+            session,
+            owed: 0,
+            receipted: 0,
+        };
+        let mut b = side(&down, true);
+        let mut to_a = Outgoing::new();
+        old.handshake(&[sb_receipt::NAME], &mut Outgoing::new());
+        b.peer.handshake(&[sb_receipt::NAME], &mut to_a);
+        old.message(
+            sb_receipt::NAME,
+            &to_a.messages()[0].1,
+            &mut Outgoing::new(),
+        )
+        .unwrap();
+        let err = old
+            .message(
+                sb_receipt::NAME,
+                &receipt_payload(&down, &up, session, 10),
+                &mut Outgoing::new(),
+            )
+            .unwrap_err();
+        assert!(err.contains("fresh one"), "{err}");
+        assert_eq!(a.payments.unsettled(), (0, 0), "nothing recorded");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use token::{
     Address, Amount, Domain, Join, Receipt, ReceiptOutcome, Report, SecretKey, Signature, Signed,
-    Stake, Transfer, UserTx, keccak256,
+    Stake, Transfer, UserTx, keccak256, session_at,
 };
 
 use crate::SimError;
@@ -1166,7 +1166,12 @@ impl Sim {
                 torrent: self.torrents[p.torrent as usize].id,
                 uploader: self.ids[up as usize].address,
                 downloader: down.address,
-                session: derive(self.scenario.seed, "sim session", self.sessions),
+                session: session_at(
+                    self.now,
+                    derive(self.scenario.seed, "sim session", self.sessions)[..24]
+                        .try_into()
+                        .expect("24 of 32 bytes"),
+                ),
                 bytes: p.bytes,
             };
             let signed = match (&down.key, self.scenario.sign) {

@@ -26,7 +26,8 @@ pub use eip712::{Domain, TypedMessage, keccak256};
 pub use hexser::{hash_hex, hex32, parse_hash};
 pub use key::{SecretKey, Signature, SignatureError};
 pub use messages::{
-    Invite, Join, Receipt, ReceiptOutcome, Report, Signed, Sponsor, Stake, Transfer, Unstake,
-    UserTx, Withdraw, session_id, torrent_id,
+    Invite, Join, Receipt, ReceiptOutcome, Report, SESSION_SKEW_SECS, SESSION_TTL_SECS, Signed,
+    Sponsor, Stake, Transfer, Unstake, UserTx, Withdraw, session_at, session_id, session_opened,
+    torrent_id, unix_now,
 };
 pub use siwe::{SiweError, SiweMessage, personal_digest, sign_personal};

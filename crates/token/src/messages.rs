@@ -105,6 +105,8 @@ pub struct Receipt {
     pub torrent: [u8; 32],
     pub uploader: Address,
     pub downloader: Address,
+    /// Drawn by the uploader per connection; its first 8 bytes say when it opened (see
+    /// [`session_at`]), which bounds how long its receipts settle ([`SESSION_TTL_SECS`]).
     #[serde(with = "hex32")]
     pub session: [u8; 32],
     pub bytes: u64,
@@ -362,14 +364,60 @@ pub fn torrent_id(v1: Option<[u8; 20]>, v2: Option<[u8; 32]>) -> [u8; 32] {
     id
 }
 
-/// A fresh random session id for one download connection.
-pub fn session_id() -> [u8; 32] {
-    rand::random()
+/// How long after a session opened its receipts still settle. The ledger then forgets the
+/// session's lanes: without an end, every session ever settled would stay in its state (and its
+/// memory) for good. Three days outlast a weekend without the hub; a connection that lives longer
+/// is dropped by the uploader before then, and the next one opens a fresh session.
+pub const SESSION_TTL_SECS: u64 = 3 * 86_400;
+
+/// How far ahead of the hub's clock a session may say it opened (the uploader's clock may run
+/// ahead a little; further, and a session could outlive the TTL).
+pub const SESSION_SKEW_SECS: u64 = 3_600;
+
+/// Seconds since the Unix epoch; a clock before 1970 reads as 0 rather than failing.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A fresh session id for one download connection, opened at `now` (Unix seconds): see
+/// [`session_at`].
+pub fn session_id(now: u64) -> [u8; 32] {
+    session_at(now, rand::random())
+}
+
+/// A session id: the Unix second it opened, as 8 big-endian bytes, then 24 bytes that make it
+/// unique. Ids sort by when they opened, so the ledger drops expired ones as one range.
+pub fn session_at(opened: u64, unique: [u8; 24]) -> [u8; 32] {
+    let mut id = [0u8; 32];
+    id[..8].copy_from_slice(&opened.to_be_bytes());
+    id[8..].copy_from_slice(&unique);
+    id
+}
+
+/// When the session `id` opened (Unix seconds): its first 8 bytes.
+pub fn session_opened(id: &[u8; 32]) -> u64 {
+    let mut t = [0u8; 8];
+    t.copy_from_slice(&id[..8]);
+    u64::from_be_bytes(t)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_say_when_they_opened_and_sort_by_it() {
+        let early = session_at(1_700_000_000, [0xff; 24]);
+        let late = session_at(1_700_000_001, [0; 24]);
+        assert_eq!(session_opened(&early), 1_700_000_000);
+        assert_eq!(session_opened(&late), 1_700_000_001);
+        assert!(early < late, "byte order is time order");
+        let fresh = session_id(42);
+        assert_eq!(session_opened(&fresh), 42);
+        assert_ne!(fresh, session_id(42), "the rest is random");
+    }
 
     fn domain() -> Domain {
         Domain {
