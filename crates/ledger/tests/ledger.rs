@@ -43,6 +43,11 @@ fn genesis(operator: &SecretKey, alice: &SecretKey, bob: &SecretKey) -> Genesis 
 }
 
 fn collective() -> Collective {
+    collective_with(|_| {}, Clock::system(), Amount(1_000_000_000))
+}
+
+/// A collective whose genesis `tweak` adjusts, with `clock`, and `TORRENT` registered at `price`.
+fn collective_with(tweak: impl FnOnce(&mut Genesis), clock: Clock, price: Amount) -> Collective {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.db");
     let (operator, alice, bob) = (
@@ -50,13 +55,14 @@ fn collective() -> Collective {
         SecretKey::generate(),
         SecretKey::generate(),
     );
-    let ledger =
-        Ledger::create(&path, &genesis(&operator, &alice, &bob), operator.clone()).unwrap();
+    let mut g = genesis(&operator, &alice, &bob);
+    tweak(&mut g);
+    let ledger = Ledger::create_with_clock(&path, &g, operator.clone(), clock).unwrap();
     ledger
         .system(SystemTx::RegisterTorrent {
             torrent: TORRENT,
             size: TORRENT_SIZE,
-            price_per_byte: Amount(1_000_000_000),
+            price_per_byte: price,
         })
         .unwrap();
     Collective {
@@ -510,36 +516,18 @@ fn wash_trading_between_ones_own_accounts_loses_the_fee() {
 
 #[test]
 fn free_allowance_is_not_charged_nor_paid() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.db");
-    let (operator, alice, bob) = (
-        SecretKey::generate(),
-        SecretKey::generate(),
-        SecretKey::generate(),
+    let c = collective_with(
+        |g| g.free_bytes_per_day = 1 << 20,
+        Clock::system(),
+        Amount(1),
     );
-    let mut g = genesis(&operator, &alice, &bob);
-    g.free_bytes_per_day = 1 << 20;
-    let ledger = Ledger::create(&path, &g, operator).unwrap();
-    ledger
-        .system(SystemTx::RegisterTorrent {
-            torrent: TORRENT,
-            size: TORRENT_SIZE,
-            price_per_byte: Amount(1),
-        })
-        .unwrap();
-    let receipt = Receipt {
-        collective: ledger.domain().verifying_contract,
-        torrent: TORRENT,
-        uploader: bob.address(),
-        downloader: alice.address(),
-        session: fresh_session(4),
-        bytes: 3 << 20,
-    };
-    let out = ledger
-        .settle(vec![Signed::<Receipt>::sign(
-            ledger.domain(),
-            &alice,
-            receipt,
+    let out = c
+        .ledger
+        .settle(vec![c.receipt(
+            &c.alice,
+            c.bob.address(),
+            fresh_session(4),
+            3 << 20,
         )])
         .unwrap();
     match &out[0] {
@@ -599,13 +587,6 @@ fn verify_catches_an_edited_log_and_edited_tables() {
 
 #[test]
 fn expired_sessions_are_refused_and_a_close_forgets_their_lanes_on_disk_too() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.db");
-    let (operator, alice, bob) = (
-        SecretKey::generate(),
-        SecretKey::generate(),
-        SecretKey::generate(),
-    );
     let now = Arc::new(AtomicU64::new(token::unix_now()));
     let clock = {
         let now = Arc::clone(&now);
@@ -614,31 +595,9 @@ fn expired_sessions_are_refused_and_a_close_forgets_their_lanes_on_disk_too() {
             Clock::new(move || now.load(Ordering::SeqCst))
         }
     };
-    let ledger = Ledger::create_with_clock(
-        &path,
-        &genesis(&operator, &alice, &bob),
-        operator.clone(),
-        clock(),
-    )
-    .unwrap();
-    ledger
-        .system(SystemTx::RegisterTorrent {
-            torrent: TORRENT,
-            size: TORRENT_SIZE,
-            price_per_byte: Amount(1),
-        })
-        .unwrap();
-    let receipt = |session: [u8; 32], bytes: u64| {
-        let r = Receipt {
-            collective: ledger.domain().verifying_contract,
-            torrent: TORRENT,
-            uploader: bob.address(),
-            downloader: alice.address(),
-            session,
-            bytes,
-        };
-        Signed::<Receipt>::sign(ledger.domain(), &alice, r)
-    };
+    let c = collective_with(|_| {}, clock(), Amount(1));
+    let (ledger, alice, bob) = (&c.ledger, &c.alice, &c.bob);
+    let receipt = |session: [u8; 32], bytes: u64| c.receipt(alice, bob.address(), session, bytes);
     let old = token::session_at(now.load(Ordering::SeqCst), [1; 24]);
     let lane = (old, TORRENT, bob.address(), alice.address());
     let out = ledger.settle(vec![receipt(old, 1 << 20)]).unwrap();
@@ -678,6 +637,13 @@ fn expired_sessions_are_refused_and_a_close_forgets_their_lanes_on_disk_too() {
     );
     let root = ledger.state().root();
     ledger.close();
+    let Collective {
+        _dir,
+        path,
+        ledger,
+        operator,
+        ..
+    } = c;
     drop(ledger);
 
     // The tables dropped the same rows: a replay of the log agrees with them.
