@@ -13,7 +13,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut last_tick = Instant::now();
     let rows = sim.run(|row| {
         if std::env::var_os("SIM_TRACE").is_some() {
-            eprintln!("epoch {} in {:.2?}", row.timestep, last_tick.elapsed());
+            eprintln!(
+                "epoch {} in {:.2?}, resident {}",
+                row.timestep,
+                last_tick.elapsed(),
+                memory("VmRSS:")
+            );
             last_tick = Instant::now();
         }
     })?;
@@ -30,17 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The state root: equal roots before and after a change that should not alter the outcome
     // (an optimisation) show that it did not.
     println!("state root 0x{}", hex::encode(sim.state().root()));
-    // Linux's high-water mark of the resident set; absent elsewhere.
-    if let Some(peak) = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-    {
-        println!("peak memory {}", peak.trim_start_matches("VmHWM:").trim());
-    }
+    println!("peak memory {}", memory("VmHWM:"));
     for p in &last.pnl {
         println!(
             "  {:<11} agents {:>4}  mean profit {:>14}",
@@ -50,4 +45,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// A field of Linux's `/proc/self/status` (`VmRSS:` resident now, `VmHWM:` its peak); "?" elsewhere.
+fn memory(field: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field).map(|v| v.trim().to_owned()))
+        })
+        .unwrap_or_else(|| "?".into())
 }
