@@ -532,13 +532,6 @@ impl Sim {
         Ok(w)
     }
 
-    fn identity_of(&self, a: &Address) -> Option<u32> {
-        self.by_address
-            .binary_search_by_key(a, |(x, _)| *x)
-            .ok()
-            .map(|i| self.by_address[i].1)
-    }
-
     fn bytes_of(&self, set: &[u32]) -> u64 {
         set.iter().map(|&t| self.torrents[t as usize].size).sum()
     }
@@ -905,13 +898,9 @@ impl Sim {
             rtts: Vec::new(),
             auditor_location: String::new(),
         }))?;
-        let summary = self
-            .state
-            .economy()
-            .last
-            .clone()
-            .ok_or(SimError::Conservation("a close left no summary".into()))?;
-        self.credit_close(&summary)?;
+        // Borrowed, not cloned: the summary lists every host with its replicas.
+        let summary = self.state.economy().last.as_ref().ok_or(no_summary())?;
+        credit_close(&mut self.agents, &self.ids, &self.by_address, summary)?;
 
         // Costs of the epoch, then the switch to e + 1.
         let disk_rate = u128::from(self.scenario.costs.disk_micro_per_gb_epoch) * MICRO;
@@ -932,7 +921,7 @@ impl Sim {
         if self.scenario.check_conservation {
             self.check_conservation()?;
         }
-        let row = self.row(k, e, &summary, &demand, audited)?;
+        let row = self.row(k, e, &demand, audited)?;
         self.step += 1;
         Ok(row)
     }
@@ -1274,37 +1263,12 @@ impl Sim {
         Ok(())
     }
 
-    /// Credits the close's hosting rewards and staker shares to the agents.
-    fn credit_close(&mut self, s: &CloseSummary) -> Result<(), SimError> {
-        for h in &s.hosts {
-            if let Some(i) = self.identity_of(&h.node) {
-                let a = self.ids[i as usize].agent as usize;
-                let p = &mut self.agents[a].pnl;
-                p.hosting = add(p.hosting, add(h.reward.0, h.sponsored.0)?)?;
-            }
-        }
-        for st in &s.stakers {
-            if let Some(i) = self.identity_of(&st.account) {
-                let a = self.ids[i as usize].agent as usize;
-                let p = &mut self.agents[a].pnl;
-                p.fees = add(p.fees, st.paid.0)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn row(
-        &mut self,
-        k: u64,
-        e: u64,
-        s: &CloseSummary,
-        demand: &[u64],
-        audited: u32,
-    ) -> Result<EpochRow, SimError> {
+    fn row(&mut self, k: u64, e: u64, demand: &[u64], audited: u32) -> Result<EpochRow, SimError> {
         let supply = self.state.supply();
         let minted_epoch = supply.minted.0 - self.last_supply.0;
         let burned_epoch = supply.burned.0 - self.last_supply.1;
         self.last_supply = (supply.minted.0, supply.burned.0);
+        let s = self.state.economy().last.as_ref().ok_or(no_summary())?;
         // A full verified replica: some host's verified bytes of it equal its size (agents claim
         // whole torrents: the claimed bytes are the size).
         let mut full: HashSet<[u8; 32]> = HashSet::new();
@@ -1441,6 +1405,68 @@ impl Sim {
     }
 }
 
+fn no_summary() -> SimError {
+    SimError::Conservation("a close left no summary".into())
+}
+
+/// Credits the close's hosting rewards and staker shares to the agents. A function of the fields
+/// it needs, not of `Sim`: the summary stays borrowed from the state.
+fn credit_close(
+    agents: &mut [Agent],
+    ids: &[Identity],
+    by_address: &[(Address, u32)],
+    s: &CloseSummary,
+) -> Result<(), SimError> {
+    let mut hosts = AddressWalk::new(by_address);
+    for h in &s.hosts {
+        if let Some(i) = hosts.find(&h.node) {
+            let p = &mut agents[ids[i as usize].agent as usize].pnl;
+            p.hosting = add(p.hosting, add(h.reward.0, h.sponsored.0)?)?;
+        }
+    }
+    let mut stakers = AddressWalk::new(by_address);
+    for st in &s.stakers {
+        if let Some(i) = stakers.find(&st.account) {
+            let p = &mut agents[ids[i as usize].agent as usize].pnl;
+            p.fees = add(p.fees, st.paid.0)?;
+        }
+    }
+    Ok(())
+}
+
+/// Finds identities by address in `by_address` (sorted) for addresses that come in ascending
+/// order, as the close lists hosts and stakers: one forward walk instead of a binary search over
+/// all identities per address. It gallops, so sparse lookups stay cheap, and it stays correct
+/// (only slower) if the order is not ascending after all.
+struct AddressWalk<'a> {
+    by_address: &'a [(Address, u32)],
+    /// Every entry before it is below the last address looked up.
+    at: usize,
+}
+
+impl<'a> AddressWalk<'a> {
+    fn new(by_address: &'a [(Address, u32)]) -> Self {
+        AddressWalk { by_address, at: 0 }
+    }
+
+    fn find(&mut self, a: &Address) -> Option<u32> {
+        let v = self.by_address;
+        if self.at > 0 && v[self.at - 1].0 >= *a {
+            self.at = 0;
+        }
+        // Steps of 1, 2, 4, … while still below `a`, then a binary search in the last step.
+        let (mut end, mut step) = (self.at, 1);
+        while end < v.len() && v[end].0 < *a {
+            self.at = end + 1;
+            end += step;
+            step *= 2;
+        }
+        let end = end.min(v.len());
+        self.at += v[self.at..end].partition_point(|(x, _)| x < a);
+        v.get(self.at).filter(|(x, _)| x == a).map(|(_, i)| *i)
+    }
+}
+
 fn system_name(tx: &SystemTx) -> &'static str {
     match tx {
         SystemTx::Genesis(_) => "genesis",
@@ -1452,5 +1478,42 @@ fn system_name(tx: &SystemTx) -> &'static str {
         SystemTx::AuditResults { .. } => "audit_results",
         SystemTx::EpochClose(_) => "epoch_close",
         SystemTx::Chain { .. } => "chain",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_walk_finds_what_a_binary_search_finds_in_any_order() {
+        let by_address: Vec<(Address, u32)> = (0..200u32)
+            .map(|i| (Address([(i * 3 / 256) as u8; 20]), i))
+            .map(|(mut a, i)| {
+                a.0[19] = (i * 3 % 256) as u8;
+                (a, i)
+            })
+            .collect();
+        assert!(by_address.windows(2).all(|w| w[0].0 < w[1].0));
+        let search = |a: &Address| {
+            by_address
+                .binary_search_by_key(a, |(x, _)| *x)
+                .ok()
+                .map(|p| by_address[p].1)
+        };
+        let probe = |n: u32| {
+            let mut a = Address([(n / 256) as u8; 20]);
+            a.0[19] = (n % 256) as u8;
+            a
+        };
+        let ascending: Vec<Address> = (0..620).step_by(2).map(probe).collect();
+        let repeated: Vec<Address> = [3, 3, 4, 300, 300, 301].map(probe).to_vec();
+        let shuffled: Vec<Address> = [597, 0, 300, 299, 6, 6, 1000, 3].map(probe).to_vec();
+        for addresses in [ascending, repeated, shuffled] {
+            let mut walk = AddressWalk::new(&by_address);
+            for a in &addresses {
+                assert_eq!(walk.find(a), search(a), "{a:?}");
+            }
+        }
     }
 }
