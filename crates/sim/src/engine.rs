@@ -14,7 +14,8 @@
 //!    holdings changed report for `e + 1`.
 //! 3. `start(e + 1)`: the hub reveals `e`'s secret, logs the audit results and closes `e`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use ledger::economy::CloseSummary;
 use ledger::genesis::Allocation;
@@ -87,6 +88,8 @@ pub struct Sim {
     registered: Vec<bool>,
     /// (torrent id, index), sorted.
     by_id: Vec<([u8; 32], u32)>,
+    /// Index by the id's first 8 bytes (`id_prefix`): the close's replicas name torrents by id.
+    by_prefix: HashMap<u64, u32, BuildHasherDefault<PrefixHasher>>,
     top_popularity: f64,
     first_epoch: u64,
     step: u64,
@@ -128,6 +131,33 @@ fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
             return k;
         }
         k += 1;
+    }
+}
+
+/// A torrent id's first 8 bytes: ids are keccak hashes, so these are already well spread.
+fn id_prefix(id: &[u8; 32]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&id[..8]);
+    u64::from_le_bytes(b)
+}
+
+/// Hashes an `id_prefix` as itself (it is a hash already).
+#[derive(Default)]
+struct PrefixHasher(u64);
+
+impl Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 }
 
@@ -182,6 +212,7 @@ impl Sim {
             .map(|(i, t)| (t.id, i as u32))
             .collect();
         by_id.sort_unstable();
+        let by_prefix = by_id.iter().map(|(id, i)| (id_prefix(id), *i)).collect();
 
         // Agents and their identities.
         let n = &scenario.nodes;
@@ -354,6 +385,7 @@ impl Sim {
             torrents,
             registered,
             by_id,
+            by_prefix,
             sizes,
             top_popularity,
             first_epoch: e0 + 1,
@@ -375,9 +407,9 @@ impl Sim {
             }
         }
         sim.initial_holdings();
-        for a in 0..sim.agents.len() {
-            let w = sim.wealth(a)?;
-            sim.agents[a].pnl.wealth0 = w;
+        let wealth = sim.wealths()?;
+        for (agent, w) in sim.agents.iter_mut().zip(wealth) {
+            agent.pnl.wealth0 = w;
         }
         // Reports for the first simulated epoch, after the hub's commitment to it.
         let first = sim.first_epoch;
@@ -521,15 +553,32 @@ impl Sim {
         derive(self.scenario.seed, "sim epoch secret", epoch)
     }
 
-    fn wealth(&self, agent: usize) -> Result<u128, SimError> {
-        let mut w = 0u128;
-        for &i in &self.agents[agent].ids {
-            let a = self.state.account(&self.ids[i as usize].address);
-            w = add(w, a.balance.0)?;
-            w = add(w, a.stake.0)?;
-            w = add(w, a.vesting.0)?;
+    /// Every agent's wealth (balance, stake and vesting over its identities), read in address
+    /// order: the ledger's accounts are a map by address, and walking it in order costs a fraction
+    /// of as many lookups in agent order.
+    fn wealths(&self) -> Result<Vec<u128>, SimError> {
+        let mut w = vec![0u128; self.agents.len()];
+        for (address, i) in &self.by_address {
+            let a = self.state.account(address);
+            let w = &mut w[self.ids[*i as usize].agent as usize];
+            *w = add(*w, a.balance.0)?;
+            *w = add(*w, a.stake.0)?;
+            *w = add(*w, a.vesting.0)?;
         }
         Ok(w)
+    }
+
+    /// A torrent's index from its id.
+    fn torrent_index(&self, id: &[u8; 32]) -> Option<usize> {
+        let i = *self.by_prefix.get(&id_prefix(id))? as usize;
+        if self.torrents[i].id == *id {
+            return Some(i);
+        }
+        // Two ids with the same first 8 bytes: the map keeps one of them.
+        self.by_id
+            .binary_search_by_key(id, |(x, _)| *x)
+            .ok()
+            .map(|p| self.by_id[p].1 as usize)
     }
 
     fn bytes_of(&self, set: &[u32]) -> u64 {
@@ -1270,19 +1319,29 @@ impl Sim {
         self.last_supply = (supply.minted.0, supply.burned.0);
         let s = self.state.economy().last.as_ref().ok_or(no_summary())?;
         // A full verified replica: some host's verified bytes of it equal its size (agents claim
-        // whole torrents: the claimed bytes are the size).
-        let mut full: HashSet<[u8; 32]> = HashSet::new();
-        for h in &s.hosts {
+        // whole torrents: the claimed bytes are the size). The walk stops once every registered
+        // torrent has one.
+        let registered = self.registered.iter().filter(|r| **r).count() as u32;
+        let mut full = vec![false; self.torrents.len()];
+        let mut without = registered;
+        'hosts: for h in &s.hosts {
             for r in &h.replicas {
-                if r.verified_bytes > 0 && r.verified_bytes >= r.claimed_bytes {
-                    full.insert(r.torrent);
+                if r.verified_bytes == 0 || r.verified_bytes < r.claimed_bytes {
+                    continue;
+                }
+                let Some(t) = self.torrent_index(&r.torrent) else {
+                    continue;
+                };
+                if self.registered[t] && !full[t] {
+                    full[t] = true;
+                    without -= 1;
+                    if without == 0 {
+                        break 'hosts;
+                    }
                 }
             }
         }
-        let registered = self.registered.iter().filter(|r| **r).count() as u32;
-        let available = (0..self.torrents.len())
-            .filter(|&t| self.registered[t] && full.contains(&self.torrents[t].id))
-            .count() as u32;
+        let available = registered - without;
         let replicas_total: u128 = s
             .torrents
             .iter()
@@ -1293,12 +1352,19 @@ impl Sim {
         } else {
             (replicas_total / s.torrents.len() as u128) as u64
         };
+        // The most demanded first, ties by index: only the first `hottest` are needed in order.
+        let by_demand =
+            |a: &u32, b: &u32| demand[*b as usize].cmp(&demand[*a as usize]).then(a.cmp(b));
         let mut order: Vec<u32> = (0..self.torrents.len() as u32)
             .filter(|&t| self.registered[t as usize])
             .collect();
-        order.sort_by(|a, b| demand[*b as usize].cmp(&demand[*a as usize]).then(a.cmp(b)));
+        if self.scenario.hottest < order.len() {
+            order.select_nth_unstable_by(self.scenario.hottest, by_demand);
+            order.truncate(self.scenario.hottest);
+        }
+        order.sort_by(by_demand);
         let mut hottest = Vec::new();
-        for &t in order.iter().take(self.scenario.hottest) {
+        for &t in &order {
             let id = self.torrents[t as usize].id;
             let Ok(pos) = s.torrents.binary_search_by_key(&id, |o| o.torrent) else {
                 continue;
@@ -1313,38 +1379,38 @@ impl Sim {
                 weight_wad: o.weight_after,
             });
         }
-        let mut pnl = Vec::new();
-        let mut honest_roi_bps = Vec::new();
-        let stake = self.genesis.min_stake.0.max(1);
-        for strategy in Strategy::ALL {
-            let mut sp = StrategyPnl {
+        let mut pnl: Vec<StrategyPnl> = Strategy::ALL
+            .iter()
+            .map(|&strategy| StrategyPnl {
                 strategy,
                 ..StrategyPnl::default()
+            })
+            .collect();
+        let mut honest_roi_bps = Vec::new();
+        let stake = self.genesis.min_stake.0.max(1);
+        let wealth = self.wealths()?;
+        for (agent, w) in self.agents.iter().zip(wealth) {
+            let v = agent.pnl.view(w)?;
+            let Some(sp) = pnl.iter_mut().find(|sp| sp.strategy == agent.strategy) else {
+                continue;
             };
-            for a in 0..self.agents.len() {
-                if self.agents[a].strategy != strategy {
-                    continue;
-                }
-                let v = self.agents[a].pnl.view(self.wealth(a)?)?;
-                sp.agents += 1;
-                sp.profit = sp
-                    .profit
-                    .checked_add(v.profit)
-                    .ok_or(SimError::Overflow("row"))?;
-                sp.penalties = sp
-                    .penalties
-                    .checked_add(v.penalties)
-                    .ok_or(SimError::Overflow("row"))?;
-                sp.costs = sp
-                    .costs
-                    .checked_add(v.costs)
-                    .ok_or(SimError::Overflow("row"))?;
-                if strategy == Strategy::Honest && self.agents[a].member {
-                    let capital = stake * self.agents[a].ids.len() as u128;
-                    honest_roi_bps.push((v.profit * 10_000 / capital as i128) as i64);
-                }
+            sp.agents += 1;
+            sp.profit = sp
+                .profit
+                .checked_add(v.profit)
+                .ok_or(SimError::Overflow("row"))?;
+            sp.penalties = sp
+                .penalties
+                .checked_add(v.penalties)
+                .ok_or(SimError::Overflow("row"))?;
+            sp.costs = sp
+                .costs
+                .checked_add(v.costs)
+                .ok_or(SimError::Overflow("row"))?;
+            if agent.strategy == Strategy::Honest && agent.member {
+                let capital = stake * agent.ids.len() as u128;
+                honest_roi_bps.push((v.profit * 10_000 / capital as i128) as i64);
             }
-            pnl.push(sp);
         }
         let hosts = self.state.hosts();
         Ok(EpochRow {
@@ -1382,16 +1448,10 @@ impl Sim {
 
     /// Each agent's P&L now: (strategy, identities, disk bytes, figures).
     pub fn agent_pnls(&self) -> Result<Vec<(Strategy, usize, u64, crate::pnl::PnlView)>, SimError> {
-        (0..self.agents.len())
-            .map(|a| {
-                let ag = &self.agents[a];
-                Ok((
-                    ag.strategy,
-                    ag.ids.len(),
-                    ag.disk,
-                    ag.pnl.view(self.wealth(a)?)?,
-                ))
-            })
+        self.agents
+            .iter()
+            .zip(self.wealths()?)
+            .map(|(ag, w)| Ok((ag.strategy, ag.ids.len(), ag.disk, ag.pnl.view(w)?)))
             .collect()
     }
 
