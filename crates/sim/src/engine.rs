@@ -59,6 +59,19 @@ enum Kind {
     Outsource,
 }
 
+/// How an identity answers this epoch's challenges, as far as is known before they are drawn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Claims nothing: not audited.
+    Unclaimed,
+    /// Keeps all it claims: passes every challenge, whichever block is drawn.
+    Passes,
+    /// Keeps all it claims but is offline-prone: each challenge draws whether it answers.
+    MayMiss,
+    /// Keeps part of its claim or none of it: each challenge draws a torrent of the claim.
+    Draws,
+}
+
 struct Pending {
     down: u32,
     /// Uploading identity (`None`: the publisher, off the ledger).
@@ -901,7 +914,7 @@ impl Sim {
         if !audits.is_empty() {
             self.system(SystemTx::AuditResults {
                 epoch: e,
-                nodes: audits.iter().map(|(_, n)| n.clone()).collect(),
+                nodes: audits,
             })?;
         }
         let mut markets: Vec<MarketObservation> = Vec::new();
@@ -1068,118 +1081,139 @@ impl Sim {
     /// member, not disqualified, claiming something): each challenge lands on a torrent with
     /// probability proportional to its bytes (a uniformly drawn block of the claim, as
     /// `audit::draw` does) and passes if the agent really holds it — or, for the adversaries, as
-    /// their model says. Returns (identity, results) in ascending address order.
+    /// their model says. Returns the results in ascending address order.
     fn sample_audits(
         &mut self,
         e: u64,
         holders: &[Vec<u32>],
         pending: &mut Vec<Pending>,
-    ) -> Result<Vec<(u32, NodeAudit)>, SimError> {
+    ) -> Result<Vec<NodeAudit>, SimError> {
         let samples = self.genesis.audit_samples;
+        let miss_bps = self.scenario.adversary.offline_miss_bps;
+        // Worked out in identity order (agent by agent: both at hand) before the walk in address
+        // order, which then touches neither for most identities.
+        let answers: Vec<Answer> = self
+            .ids
+            .iter()
+            .map(|id| {
+                let agent = &self.agents[id.agent as usize];
+                if id.current.is_empty() {
+                    Answer::Unclaimed
+                } else if agent.strategy == Strategy::Outsourcer
+                    || !id
+                        .current
+                        .iter()
+                        .all(|t| agent.stored.binary_search(t).is_ok())
+                {
+                    Answer::Draws
+                } else if agent.strategy == Strategy::Offline {
+                    Answer::MayMiss
+                } else {
+                    Answer::Passes
+                }
+            })
+            .collect();
         let mut out = Vec::new();
         for idx in 0..self.by_address.len() {
-            let i = self.by_address[idx].1;
-            let id = &self.ids[i as usize];
-            if id.current.is_empty() || !self.state.is_active(&id.address) {
+            let (address, i) = self.by_address[idx];
+            let answer = answers[i as usize];
+            if answer == Answer::Unclaimed || !self.state.is_active(&address) {
                 continue;
             }
-            if self.state.host(&id.address).is_none_or(|h| h.disqualified) {
+            if self.state.host(&address).is_none_or(|h| h.disqualified) {
                 continue;
             }
-            let a = id.agent as usize;
-            let strategy = self.agents[a].strategy;
-            // A host that keeps all it claims answers every challenge, whichever block is drawn:
-            // only an offline-prone one may still miss some.
-            let stored = &self.agents[a].stored;
-            if strategy != Strategy::Outsourcer
-                && id.current.iter().all(|t| stored.binary_search(t).is_ok())
-            {
-                let marks: Vec<AuditMark> = (0..samples)
+            let outcomes = match answer {
+                Answer::Unclaimed => continue,
+                Answer::Passes => vec![AuditMark::Pass; samples as usize],
+                Answer::MayMiss => (0..samples)
                     .map(|_| {
-                        if strategy == Strategy::Offline
-                            && bps(&mut self.rng, self.scenario.adversary.offline_miss_bps)
-                        {
+                        if bps(&mut self.rng, miss_bps) {
                             AuditMark::Offline
                         } else {
                             AuditMark::Pass
                         }
                     })
-                    .collect();
-                out.push((
-                    i,
-                    NodeAudit {
-                        node: id.address,
-                        outcomes: marks,
-                        evidence: Vec::new(),
-                    },
-                ));
-                continue;
-            }
-            let claim = id.current.clone();
-            let cumulative =
-                Cumulative::new(claim.iter().map(|&t| self.torrents[t as usize].size as f64));
-            let mut marks = Vec::with_capacity(samples as usize);
-            // Outsourced fetches per torrent: (uploader, bytes).
-            let mut fetched: BTreeMap<u32, (u32, u64)> = BTreeMap::new();
-            for _ in 0..samples {
-                let Some(j) = cumulative.draw(&mut self.rng) else {
-                    break;
-                };
-                let t = claim[j];
-                let holds = self.agents[a].stored.binary_search(&t).is_ok();
-                let mark = match strategy {
-                    Strategy::Offline => {
-                        if bps(&mut self.rng, self.scenario.adversary.offline_miss_bps) {
-                            AuditMark::Offline
-                        } else if holds {
-                            AuditMark::Pass
-                        } else {
-                            AuditMark::Missing
-                        }
-                    }
-                    Strategy::Outsourcer => {
-                        match self.pick_holder(&holders[t as usize], a as u32) {
-                            None => AuditMark::Missing,
-                            Some(up) => {
-                                let f = fetched.entry(t).or_insert((up, 0));
-                                f.1 += BLOCK;
-                                if bps(&mut self.rng, self.scenario.adversary.outsource_timeout_bps)
-                                {
-                                    AuditMark::Offline
-                                } else {
-                                    AuditMark::Pass
-                                }
-                            }
-                        }
-                    }
-                    _ if holds => AuditMark::Pass,
-                    _ => AuditMark::Missing,
-                };
-                marks.push(mark);
-            }
-            if marks.is_empty() {
-                continue;
-            }
-            for (t, (up, bytes)) in fetched {
-                pending.push(Pending {
-                    down: i,
-                    up: Some(up),
-                    torrent: t,
-                    bytes: bytes.min(self.torrents[t as usize].size),
-                    kind: Kind::Outsource,
-                });
-            }
-            out.push((
-                i,
-                NodeAudit {
-                    node: self.ids[i as usize].address,
-                    outcomes: marks,
-                    evidence: Vec::new(),
+                    .collect(),
+                Answer::Draws => match self.drawn_audit(i, holders, pending) {
+                    Some(marks) => marks,
+                    None => continue,
                 },
-            ));
+            };
+            out.push(NodeAudit {
+                node: address,
+                outcomes,
+                evidence: Vec::new(),
+            });
         }
         let _ = e;
         Ok(out)
+    }
+
+    /// The challenges of an identity that keeps only part of its claim, or none of it: each lands
+    /// on a torrent of the claim with probability proportional to its bytes, and passes if the
+    /// agent keeps it, or as the adversary's model says. `None` if the claim has no bytes.
+    fn drawn_audit(
+        &mut self,
+        i: u32,
+        holders: &[Vec<u32>],
+        pending: &mut Vec<Pending>,
+    ) -> Option<Vec<AuditMark>> {
+        let samples = self.genesis.audit_samples;
+        let a = self.ids[i as usize].agent as usize;
+        let strategy = self.agents[a].strategy;
+        let claim = self.ids[i as usize].current.clone();
+        let cumulative =
+            Cumulative::new(claim.iter().map(|&t| self.torrents[t as usize].size as f64));
+        let mut marks = Vec::with_capacity(samples as usize);
+        // Outsourced fetches per torrent: (uploader, bytes).
+        let mut fetched: BTreeMap<u32, (u32, u64)> = BTreeMap::new();
+        for _ in 0..samples {
+            let Some(j) = cumulative.draw(&mut self.rng) else {
+                break;
+            };
+            let t = claim[j];
+            let holds = self.agents[a].stored.binary_search(&t).is_ok();
+            let mark = match strategy {
+                Strategy::Offline => {
+                    if bps(&mut self.rng, self.scenario.adversary.offline_miss_bps) {
+                        AuditMark::Offline
+                    } else if holds {
+                        AuditMark::Pass
+                    } else {
+                        AuditMark::Missing
+                    }
+                }
+                Strategy::Outsourcer => match self.pick_holder(&holders[t as usize], a as u32) {
+                    None => AuditMark::Missing,
+                    Some(up) => {
+                        let f = fetched.entry(t).or_insert((up, 0));
+                        f.1 += BLOCK;
+                        if bps(&mut self.rng, self.scenario.adversary.outsource_timeout_bps) {
+                            AuditMark::Offline
+                        } else {
+                            AuditMark::Pass
+                        }
+                    }
+                },
+                _ if holds => AuditMark::Pass,
+                _ => AuditMark::Missing,
+            };
+            marks.push(mark);
+        }
+        if marks.is_empty() {
+            return None;
+        }
+        for (t, (up, bytes)) in fetched {
+            pending.push(Pending {
+                down: i,
+                up: Some(up),
+                torrent: t,
+                bytes: bytes.min(self.torrents[t as usize].size),
+                kind: Kind::Outsource,
+            });
+        }
+        Some(marks)
     }
 
     /// Settles the epoch's receipts through the ledger; returns the (agent, torrent) fetches of new
