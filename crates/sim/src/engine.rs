@@ -72,6 +72,14 @@ enum Answer {
     Draws,
 }
 
+/// An agent's claim for the next epoch.
+#[derive(Clone)]
+enum Plan {
+    /// The claim it has (most agents in most epochs: no copy).
+    Same,
+    New(Vec<u32>),
+}
+
 struct Pending {
     down: u32,
     /// Uploading identity (`None`: the publisher, off the ledger).
@@ -92,6 +100,8 @@ pub struct Sim {
     operator: SecretKey,
     dummy: Signature,
     pub agents: Vec<Agent>,
+    /// Each agent's hosting identity (its first): the uploader of what it keeps.
+    host_id: Vec<u32>,
     pub ids: Vec<Identity>,
     /// (address, identity), sorted: the one lookup from ledger outputs back to agents.
     by_address: Vec<(Address, u32)>,
@@ -104,6 +114,8 @@ pub struct Sim {
     /// Index by the id's first 8 bytes (`id_prefix`): the close's replicas name torrents by id.
     by_prefix: HashMap<u64, u32, BuildHasherDefault<PrefixHasher>>,
     top_popularity: f64,
+    /// Each torrent's holders, rebuilt every epoch in the last epoch's buffers.
+    holders: Vec<Vec<u32>>,
     first_epoch: u64,
     step: u64,
     now: u64,
@@ -171,6 +183,21 @@ impl Hasher for PrefixHasher {
 
     fn write_u64(&mut self, v: u64) {
         self.0 = v;
+    }
+}
+
+/// A uniformly drawn holder other than agent `me` (holders are distinct agents), as the identity
+/// that serves it: draws until it is not `me`, so popular torrents cost O(1) however many hold
+/// them.
+fn pick_holder(rng: &mut ChaCha8Rng, host_id: &[u32], holders: &[u32], me: u32) -> Option<u32> {
+    if holders.is_empty() || holders == [me] {
+        return None;
+    }
+    loop {
+        let agent = holders[rng.random_range(0..holders.len())];
+        if agent != me {
+            return Some(host_id[agent as usize]);
+        }
     }
 }
 
@@ -392,6 +419,7 @@ impl Sim {
             domain,
             operator,
             dummy,
+            host_id: agents.iter().map(|a| a.ids[0]).collect(),
             agents,
             ids,
             by_address,
@@ -401,6 +429,7 @@ impl Sim {
             by_prefix,
             sizes,
             top_popularity,
+            holders: Vec::new(),
             first_epoch: e0 + 1,
             step: 0,
             now: t_genesis,
@@ -595,7 +624,7 @@ impl Sim {
     }
 
     fn bytes_of(&self, set: &[u32]) -> u64 {
-        set.iter().map(|&t| self.torrents[t as usize].size).sum()
+        set.iter().map(|&t| self.sizes[t as usize]).sum()
     }
 
     // ---- agents' choices ----
@@ -745,14 +774,22 @@ impl Sim {
         self.commit(e + 1)?;
         self.joins(&mut returning)?;
         self.topups()?;
-        let mut holders: Vec<Vec<u32>> = vec![Vec::new(); self.torrents.len()];
-        let mut stored_count = vec![0u32; self.agents.len()];
+        // Who keeps what now, by torrent: agents in ascending order (holders are drawn by
+        // position), in last epoch's buffers. With it, the upload capacity the close observes: each
+        // holder's rate shared among all it keeps.
+        let mut holders = std::mem::take(&mut self.holders);
+        holders.resize_with(self.torrents.len(), Vec::new);
+        holders.iter_mut().for_each(Vec::clear);
+        let rate =
+            u128::from(self.scenario.costs.upload_mb_per_sec) * 1_000_000 * u128::from(WINDOW_SECS);
+        let mut capacity = vec![0u128; self.torrents.len()];
         for (a, agent) in self.agents.iter().enumerate() {
             if agent.active {
+                let share = rate / (agent.stored.len().max(1) as u128);
                 for &t in &agent.stored {
                     holders[t as usize].push(a as u32);
+                    capacity[t as usize] += share;
                 }
-                stored_count[a] = agent.stored.len() as u32;
             }
         }
         // Plans for e + 1. Speculators re-plan in turns.
@@ -761,39 +798,43 @@ impl Sim {
         let speculation = (0..self.agents.len())
             .any(|a| self.agents[a].strategy == Strategy::Speculator && due(a))
             .then(|| self.speculation(&holders));
-        let mut plans: Vec<Option<Vec<u32>>> = vec![None; self.agents.len()];
+        let hot_bps = self.scenario.adversary.honest_hot_bps;
+        let mut plans: Vec<Option<Plan>> = vec![None; self.agents.len()];
         for a in 0..self.agents.len() {
             let agent = &self.agents[a];
             if !agent.strategy.hosts() || !(agent.active || returning[a]) {
                 continue;
             }
             if agent.leaving {
-                plans[a] = Some(Vec::new());
+                plans[a] = Some(Plan::New(Vec::new()));
                 continue;
             }
             let plan = match agent.strategy {
                 Strategy::Speculator => match &speculation {
                     Some(sp) if due(a) => {
-                        sp.plan(&agent.stored, &self.sizes, agent.active, agent.disk)
+                        Plan::New(sp.plan(&agent.stored, &self.sizes, agent.active, agent.disk))
                     }
-                    _ => agent.claim.clone(),
+                    _ => Plan::Same,
                 },
-                Strategy::Honest => {
-                    let mut claim = agent.claim.clone();
-                    let mut free = agent.disk.saturating_sub(self.bytes_of(&claim));
+                Strategy::Honest if !released.is_empty() => {
+                    let mut free = agent.disk.saturating_sub(self.bytes_of(&agent.claim));
+                    let mut picked = Vec::new();
                     for &t in &released {
-                        let size = self.torrents[t as usize].size;
-                        if size <= free
-                            && bps(&mut self.rng, self.scenario.adversary.honest_hot_bps)
-                        {
+                        let size = self.sizes[t as usize];
+                        if size <= free && bps(&mut self.rng, hot_bps) {
                             free -= size;
-                            claim.push(t);
+                            picked.push(t);
                         }
                     }
-                    claim.sort_unstable();
-                    claim
+                    if picked.is_empty() {
+                        Plan::Same
+                    } else {
+                        let mut claim = [&agent.claim[..], &picked].concat();
+                        claim.sort_unstable();
+                        Plan::New(claim)
+                    }
                 }
-                _ => agent.claim.clone(),
+                _ => Plan::Same,
             };
             plans[a] = Some(plan);
         }
@@ -803,21 +844,24 @@ impl Sim {
         // Fetches of new holdings.
         for (a, plan) in plans.iter().enumerate() {
             let Some(plan) = plan else { continue };
-            if matches!(
-                self.agents[a].strategy,
-                Strategy::Outsourcer | Strategy::Lazy
-            ) {
+            let agent = &self.agents[a];
+            if matches!(agent.strategy, Strategy::Outsourcer | Strategy::Lazy) {
                 continue;
             }
+            let plan = match plan {
+                Plan::Same if agent.stored == agent.claim => continue,
+                Plan::Same => &agent.claim,
+                Plan::New(plan) => plan,
+            };
             for &t in plan {
-                if self.agents[a].stored.binary_search(&t).is_ok() {
+                if agent.stored.binary_search(&t).is_ok() {
                     continue;
                 }
-                let size = self.torrents[t as usize].size;
+                let size = self.sizes[t as usize];
                 demand[t as usize] += size;
-                let up = self.pick_holder(&holders[t as usize], a as u32);
+                let up = pick_holder(&mut self.rng, &self.host_id, &holders[t as usize], a as u32);
                 pending.push(Pending {
-                    down: self.agents[a].ids[0],
+                    down: self.host_id[a],
                     up,
                     torrent: t,
                     bytes: size,
@@ -848,7 +892,7 @@ impl Sim {
                 };
                 let size = self.torrents[t].size;
                 demand[t] += size;
-                if let Some(up) = self.pick_holder(&holders[t], a as u32) {
+                if let Some(up) = pick_holder(&mut self.rng, &self.host_id, &holders[t], a as u32) {
                     pending.push(Pending {
                         down,
                         up: Some(up),
@@ -891,9 +935,24 @@ impl Sim {
         let failed = self.settle(pending)?;
 
         // New holdings are what was fetched; report them for e + 1.
+        let mut failed = failed;
+        failed.sort_unstable();
         for (a, plan) in plans.into_iter().enumerate() {
-            let Some(mut plan) = plan else { continue };
-            plan.retain(|t| !failed.contains(&(a as u32, *t)));
+            let Some(plan) = plan else { continue };
+            let lost = {
+                let from = failed.partition_point(|f| f.0 < a as u32);
+                let to = failed.partition_point(|f| f.0 <= a as u32);
+                &failed[from..to]
+            };
+            let mut plan = match plan {
+                Plan::Same if lost.is_empty() => {
+                    self.keep_claim(a);
+                    continue;
+                }
+                Plan::Same => self.agents[a].claim.clone(),
+                Plan::New(plan) => plan,
+            };
+            plan.retain(|t| lost.binary_search(&(a as u32, *t)).is_err());
             let stored = match self.agents[a].strategy {
                 Strategy::Lazy if plan == self.agents[a].claim => self.agents[a].stored.clone(),
                 _ => self.stored_for(a, &plan),
@@ -925,19 +984,13 @@ impl Sim {
             let to_window = |b: u128| -> u64 {
                 u64::try_from(b * u128::from(WINDOW_SECS) / u128::from(secs)).unwrap_or(u64::MAX)
             };
-            let rate = u128::from(self.scenario.costs.upload_mb_per_sec)
-                * 1_000_000
-                * u128::from(WINDOW_SECS);
-            let capacity: u128 = holders[t as usize]
-                .iter()
-                .map(|&h| rate / u128::from(stored_count[h as usize].max(1)))
-                .sum();
             markets.push(MarketObservation {
                 torrent: id,
                 demand_bytes: to_window(u128::from(demand[t as usize])),
-                capacity_bytes: u64::try_from(capacity).unwrap_or(u64::MAX),
+                capacity_bytes: u64::try_from(capacity[t as usize]).unwrap_or(u64::MAX),
             });
         }
+        self.holders = holders;
         // Each report's per-torrent bytes go to the ledger once, at the first close it is in
         // force for (the ledger keeps them), as the hub does.
         let mut hosted: Vec<HostedBytes> = Vec::new();
@@ -998,16 +1051,21 @@ impl Sim {
         }
     }
 
-    /// A uniformly drawn holder other than `me` (holders are distinct): draws until it is not
-    /// `me`, so popular torrents cost O(1) however many hold them.
-    fn pick_holder(&mut self, holders: &[u32], me: u32) -> Option<u32> {
-        if holders.is_empty() || holders == [me] {
-            return None;
+    /// Keeps an agent's claim for the next epoch: what it keeps follows as for a new claim
+    /// (`stored_for`), without copying the claim.
+    fn keep_claim(&mut self, a: usize) {
+        let agent = &mut self.agents[a];
+        if agent.claim.is_empty() && !agent.leaving {
+            return;
         }
-        loop {
-            let agent = holders[self.rng.random_range(0..holders.len())];
-            if agent != me {
-                return Some(self.agents[agent as usize].ids[0]);
+        match agent.strategy {
+            // The same claim, the same part of it kept (`stored_for` would draw anew).
+            Strategy::Lazy => {}
+            Strategy::Outsourcer => agent.stored.clear(),
+            _ => {
+                if agent.stored != agent.claim {
+                    agent.stored.clone_from(&agent.claim);
+                }
             }
         }
     }
@@ -1184,18 +1242,21 @@ impl Sim {
                         AuditMark::Missing
                     }
                 }
-                Strategy::Outsourcer => match self.pick_holder(&holders[t as usize], a as u32) {
-                    None => AuditMark::Missing,
-                    Some(up) => {
-                        let f = fetched.entry(t).or_insert((up, 0));
-                        f.1 += BLOCK;
-                        if bps(&mut self.rng, self.scenario.adversary.outsource_timeout_bps) {
-                            AuditMark::Offline
-                        } else {
-                            AuditMark::Pass
+                Strategy::Outsourcer => {
+                    match pick_holder(&mut self.rng, &self.host_id, &holders[t as usize], a as u32)
+                    {
+                        None => AuditMark::Missing,
+                        Some(up) => {
+                            let f = fetched.entry(t).or_insert((up, 0));
+                            f.1 += BLOCK;
+                            if bps(&mut self.rng, self.scenario.adversary.outsource_timeout_bps) {
+                                AuditMark::Offline
+                            } else {
+                                AuditMark::Pass
+                            }
                         }
                     }
-                },
+                }
                 _ if holds => AuditMark::Pass,
                 _ => AuditMark::Missing,
             };
