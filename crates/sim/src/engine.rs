@@ -993,19 +993,23 @@ impl Sim {
         self.holders = holders;
         // Each report's per-torrent bytes go to the ledger once, at the first close it is in
         // force for (the ledger keeps them), as the hub does.
+        // By node, then torrent: the nodes sorted, then each node's few torrents.
+        let mut undescribed: Vec<u32> = (0..self.ids.len() as u32)
+            .filter(|&i| self.ids[i as usize].undescribed)
+            .collect();
+        undescribed.sort_unstable_by_key(|&i| self.ids[i as usize].address);
         let mut hosted: Vec<HostedBytes> = Vec::new();
-        for id in self.ids.iter_mut().filter(|id| id.undescribed) {
+        for i in undescribed {
+            let id = &mut self.ids[i as usize];
             id.undescribed = false;
-            for &t in &id.current {
-                let tor = &self.torrents[t as usize];
-                hosted.push(HostedBytes {
-                    node: id.address,
-                    torrent: tor.id,
-                    bytes: tor.size,
-                });
-            }
+            let first = hosted.len();
+            hosted.extend(id.current.iter().map(|&t| HostedBytes {
+                node: id.address,
+                torrent: self.torrents[t as usize].id,
+                bytes: self.sizes[t as usize],
+            }));
+            hosted[first..].sort_unstable_by_key(|h| h.torrent);
         }
-        hosted.sort_by_key(|h| (h.node, h.torrent));
         self.system(SystemTx::EpochClose(EpochCloseTx {
             epoch: e,
             markets,
