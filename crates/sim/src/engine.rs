@@ -1368,20 +1368,20 @@ impl Sim {
             if !agent.strategy.hosts() || !agent.member || !(agent.active || returning[a]) {
                 continue;
             }
-            // A leaver reports an empty claim: nothing to audit, nothing to pay, no penalty.
-            let claim = if agent.leaving {
-                Vec::new()
-            } else {
-                agent.claim.clone()
-            };
-            for i in agent.ids.clone() {
+            for k in 0..agent.ids.len() {
+                let agent = &self.agents[a];
+                let i = agent.ids[k];
+                // A leaver reports an empty claim: nothing to audit, nothing to pay, no penalty.
+                let claim: &[u32] = if agent.leaving { &[] } else { &agent.claim };
                 let id = &self.ids[i as usize];
                 if id.dead || id.current == claim {
                     continue;
                 }
-                if self.agents[a].strategy == Strategy::Wash && i != self.agents[a].ids[0] {
+                if agent.strategy == Strategy::Wash && i != agent.ids[0] {
                     continue;
                 }
+                // Copied only for the few identities that report.
+                let claim = claim.to_vec();
                 let addr = id.address;
                 let claimed = self.bytes_of(&claim);
                 let mut hashed = Vec::with_capacity(28 + 4 * claim.len());
@@ -1400,7 +1400,7 @@ impl Sim {
                     nonce: self.nonce(&addr),
                 });
                 match self.user(Some(i), tx) {
-                    Ok(_) => self.ids[i as usize].next = Some(claim.clone()),
+                    Ok(_) => self.ids[i as usize].next = Some(claim),
                     Err(TxError::Disqualified(_) | TxError::NotMember(_)) => {
                         self.ids[i as usize].dead = true;
                     }
