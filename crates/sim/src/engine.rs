@@ -114,7 +114,8 @@ pub struct Sim {
     /// Index by the id's first 8 bytes (`id_prefix`): the close's replicas name torrents by id.
     by_prefix: HashMap<u64, u32, BuildHasherDefault<PrefixHasher>>,
     top_popularity: f64,
-    /// Each torrent's holders, rebuilt every epoch in the last epoch's buffers.
+    /// Each torrent's holders (their hosting identities), rebuilt every epoch in the last
+    /// epoch's buffers.
     holders: Vec<Vec<u32>>,
     first_epoch: u64,
     step: u64,
@@ -186,17 +187,16 @@ impl Hasher for PrefixHasher {
     }
 }
 
-/// A uniformly drawn holder other than agent `me` (holders are distinct agents), as the identity
-/// that serves it: draws until it is not `me`, so popular torrents cost O(1) however many hold
-/// them.
-fn pick_holder(rng: &mut ChaCha8Rng, host_id: &[u32], holders: &[u32], me: u32) -> Option<u32> {
+/// A uniformly drawn holder other than `me` (holders are distinct): draws until it is not `me`,
+/// so popular torrents cost O(1) however many hold them.
+fn pick_holder(rng: &mut ChaCha8Rng, holders: &[u32], me: u32) -> Option<u32> {
     if holders.is_empty() || holders == [me] {
         return None;
     }
     loop {
-        let agent = holders[rng.random_range(0..holders.len())];
-        if agent != me {
-            return Some(host_id[agent as usize]);
+        let holder = holders[rng.random_range(0..holders.len())];
+        if holder != me {
+            return Some(holder);
         }
     }
 }
@@ -774,9 +774,9 @@ impl Sim {
         self.commit(e + 1)?;
         self.joins(&mut returning)?;
         self.topups()?;
-        // Who keeps what now, by torrent: agents in ascending order (holders are drawn by
-        // position), in last epoch's buffers. With it, the upload capacity the close observes: each
-        // holder's rate shared among all it keeps.
+        // Who keeps what now, by torrent: the agents' hosting identities, in agent order (holders
+        // are drawn by position), in last epoch's buffers. With it, the upload capacity the close
+        // observes: each holder's rate shared among all it keeps.
         let mut holders = std::mem::take(&mut self.holders);
         holders.resize_with(self.torrents.len(), Vec::new);
         holders.iter_mut().for_each(Vec::clear);
@@ -787,7 +787,7 @@ impl Sim {
             if agent.active {
                 let share = rate / (agent.stored.len().max(1) as u128);
                 for &t in &agent.stored {
-                    holders[t as usize].push(a as u32);
+                    holders[t as usize].push(self.host_id[a]);
                     capacity[t as usize] += share;
                 }
             }
@@ -859,7 +859,7 @@ impl Sim {
                 }
                 let size = self.sizes[t as usize];
                 demand[t as usize] += size;
-                let up = pick_holder(&mut self.rng, &self.host_id, &holders[t as usize], a as u32);
+                let up = pick_holder(&mut self.rng, &holders[t as usize], self.host_id[a]);
                 pending.push(Pending {
                     down: self.host_id[a],
                     up,
@@ -892,7 +892,7 @@ impl Sim {
                 };
                 let size = self.torrents[t].size;
                 demand[t] += size;
-                if let Some(up) = pick_holder(&mut self.rng, &self.host_id, &holders[t], a as u32) {
+                if let Some(up) = pick_holder(&mut self.rng, &holders[t], down) {
                     pending.push(Pending {
                         down,
                         up: Some(up),
@@ -1247,8 +1247,7 @@ impl Sim {
                     }
                 }
                 Strategy::Outsourcer => {
-                    match pick_holder(&mut self.rng, &self.host_id, &holders[t as usize], a as u32)
-                    {
+                    match pick_holder(&mut self.rng, &holders[t as usize], self.host_id[a]) {
                         None => AuditMark::Missing,
                         Some(up) => {
                             let f = fetched.entry(t).or_insert((up, 0));
