@@ -595,19 +595,19 @@ impl Sim {
         derive(self.scenario.seed, "sim epoch secret", epoch)
     }
 
-    /// Every agent's wealth (balance, stake and vesting over its identities), read in address
-    /// order: the ledger's accounts are a map by address, and walking it in order costs a fraction
-    /// of as many lookups in agent order.
+    /// Every agent's wealth (balance, stake and vesting over its identities). The accounts are
+    /// read in address order (the ledger's is a map by address: in order, a fraction of the cost
+    /// of as many lookups in agent order) into a table by identity, then summed in agent order.
     fn wealths(&self) -> Result<Vec<u128>, SimError> {
-        let mut w = vec![0u128; self.agents.len()];
+        let mut of_id = vec![0u128; self.ids.len()];
         for (address, i) in &self.by_address {
             let a = self.state.account(address);
-            let w = &mut w[self.ids[*i as usize].agent as usize];
-            *w = add(*w, a.balance.0)?;
-            *w = add(*w, a.stake.0)?;
-            *w = add(*w, a.vesting.0)?;
+            of_id[*i as usize] = add(add(a.balance.0, a.stake.0)?, a.vesting.0)?;
         }
-        Ok(w)
+        self.agents
+            .iter()
+            .map(|agent| (agent.ids.iter()).try_fold(0u128, |w, &i| add(w, of_id[i as usize])))
+            .collect()
     }
 
     /// A torrent's index from its id.
@@ -1019,7 +1019,7 @@ impl Sim {
         }))?;
         // Borrowed, not cloned: the summary lists every host with its replicas.
         let summary = self.state.economy().last.as_ref().ok_or(no_summary())?;
-        credit_close(&mut self.agents, &self.ids, &self.by_address, summary)?;
+        credit_close(&mut self.agents, &self.by_address, summary)?;
 
         // Costs of the epoch, then the switch to e + 1.
         let disk_rate = u128::from(self.scenario.costs.disk_micro_per_gb_epoch) * MICRO;
@@ -1568,47 +1568,55 @@ fn no_summary() -> SimError {
 }
 
 /// Credits the close's hosting rewards and staker shares to the agents. A function of the fields
-/// it needs, not of `Sim`: the summary stays borrowed from the state.
+/// it needs, not of `Sim`: the summary stays borrowed from the state. The close lists accounts by
+/// address: the credits go to a table by identity first, then to the agents in their order, as
+/// crediting each agent directly would jump around all of them.
 fn credit_close(
     agents: &mut [Agent],
-    ids: &[Identity],
     by_address: &[(Address, u32)],
     s: &CloseSummary,
 ) -> Result<(), SimError> {
+    let n = by_address.len();
+    let (mut hosting, mut fees) = (vec![0u128; n], vec![0u128; n]);
     let mut hosts = AddressWalk::new(by_address);
     for h in &s.hosts {
-        if let Some(i) = hosts.find(&h.node) {
-            let p = &mut agents[ids[i as usize].agent as usize].pnl;
-            p.hosting = add(p.hosting, add(h.reward.0, h.sponsored.0)?)?;
+        if let Some(&i) = hosts.find(&h.node) {
+            hosting[i as usize] = add(hosting[i as usize], add(h.reward.0, h.sponsored.0)?)?;
         }
     }
     let mut stakers = AddressWalk::new(by_address);
     for st in &s.stakers {
-        if let Some(i) = stakers.find(&st.account) {
-            let p = &mut agents[ids[i as usize].agent as usize].pnl;
-            p.fees = add(p.fees, st.paid.0)?;
+        if let Some(&i) = stakers.find(&st.account) {
+            fees[i as usize] = add(fees[i as usize], st.paid.0)?;
+        }
+    }
+    for agent in agents {
+        for &i in &agent.ids {
+            let p = &mut agent.pnl;
+            p.hosting = add(p.hosting, hosting[i as usize])?;
+            p.fees = add(p.fees, fees[i as usize])?;
         }
     }
     Ok(())
 }
 
-/// Finds identities by address in `by_address` (sorted) for addresses that come in ascending
-/// order, as the close lists hosts and stakers: one forward walk instead of a binary search over
-/// all identities per address. It gallops, so sparse lookups stay cheap, and it stays correct
-/// (only slower) if the order is not ascending after all.
-struct AddressWalk<'a> {
-    by_address: &'a [(Address, u32)],
+/// Finds entries by address in a list sorted by address (`by_address`, the ledger's hosts) for
+/// addresses that come in ascending order, as the close lists hosts and stakers: one forward walk
+/// instead of a binary search over the whole list per address. It gallops, so sparse lookups stay
+/// cheap, and it stays correct (only slower) if the order is not ascending after all.
+struct AddressWalk<'a, T> {
+    items: &'a [(Address, T)],
     /// Every entry before it is below the last address looked up.
     at: usize,
 }
 
-impl<'a> AddressWalk<'a> {
-    fn new(by_address: &'a [(Address, u32)]) -> Self {
-        AddressWalk { by_address, at: 0 }
+impl<'a, T> AddressWalk<'a, T> {
+    fn new(items: &'a [(Address, T)]) -> Self {
+        AddressWalk { items, at: 0 }
     }
 
-    fn find(&mut self, a: &Address) -> Option<u32> {
-        let v = self.by_address;
+    fn find(&mut self, a: &Address) -> Option<&'a T> {
+        let v = self.items;
         if self.at > 0 && v[self.at - 1].0 >= *a {
             self.at = 0;
         }
@@ -1621,7 +1629,7 @@ impl<'a> AddressWalk<'a> {
         }
         let end = end.min(v.len());
         self.at += v[self.at..end].partition_point(|(x, _)| x < a);
-        v.get(self.at).filter(|(x, _)| x == a).map(|(_, i)| *i)
+        v.get(self.at).filter(|(x, _)| x == a).map(|(_, t)| t)
     }
 }
 
@@ -1670,7 +1678,7 @@ mod tests {
         for addresses in [ascending, repeated, shuffled] {
             let mut walk = AddressWalk::new(&by_address);
             for a in &addresses {
-                assert_eq!(walk.find(a), search(a), "{a:?}");
+                assert_eq!(walk.find(a).copied(), search(a), "{a:?}");
             }
         }
     }
