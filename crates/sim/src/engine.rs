@@ -1175,6 +1175,9 @@ impl Sim {
                 }
             })
             .collect();
+        // The ledger's hosts by address, walked alongside: cheaper than a lookup per identity.
+        let hosts = self.state.hosts();
+        let mut host = AddressWalk::new(&hosts);
         let mut out = Vec::new();
         for idx in 0..self.by_address.len() {
             let (address, i) = self.by_address[idx];
@@ -1182,7 +1185,7 @@ impl Sim {
             if answer == Answer::Unclaimed || !self.state.is_active(&address) {
                 continue;
             }
-            if self.state.host(&address).is_none_or(|h| h.disqualified) {
+            if host.find(&address).is_none_or(|h| h.disqualified) {
                 continue;
             }
             let outcomes = match answer {
