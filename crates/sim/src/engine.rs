@@ -1289,7 +1289,9 @@ impl Sim {
         let collective = self.collective;
         let bw_rate = u128::from(self.scenario.costs.bandwidth_micro_per_gb) * MICRO;
         let mut failed = Vec::new();
-        let mut to_ledger: Vec<(&Pending, Signed<Receipt>)> = Vec::new();
+        // The receipts for the ledger, in `Settle` entries' chunks, and what each one settles.
+        let mut sent: Vec<&Pending> = Vec::new();
+        let mut chunks: Vec<Vec<Signed<Receipt>>> = Vec::new();
         for p in &pending {
             let down = &self.ids[p.down as usize];
             let Some(up) = p.up else {
@@ -1315,12 +1317,17 @@ impl Sim {
                     signature: self.dummy,
                 },
             };
-            to_ledger.push((p, signed));
+            if chunks.last().is_none_or(|c| c.len() == SETTLE_CHUNK) {
+                chunks.push(Vec::with_capacity(SETTLE_CHUNK));
+            }
+            if let Some(chunk) = chunks.last_mut() {
+                chunk.push(signed);
+            }
+            sent.push(p);
         }
-        for chunk in to_ledger.chunks(SETTLE_CHUNK) {
-            let receipts: Vec<Signed<Receipt>> = chunk.iter().map(|(_, r)| r.clone()).collect();
+        for (chunk, receipts) in sent.chunks(SETTLE_CHUNK).zip(chunks) {
             let effects = self.system(SystemTx::Settle { receipts })?;
-            for ((p, _), outcome) in chunk.iter().zip(effects.receipts) {
+            for (p, outcome) in chunk.iter().zip(effects.receipts) {
                 let down_agent = self.ids[p.down as usize].agent;
                 let up_agent = p.up.map(|u| self.ids[u as usize].agent);
                 let settled = match outcome {
