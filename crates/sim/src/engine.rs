@@ -1111,18 +1111,32 @@ impl Sim {
         let below = Amount::tokens(self.scenario.funds.topup_below);
         let amount = Amount::tokens(self.scenario.funds.topup);
         let op = self.operator.address();
-        for a in 0..self.agents.len() {
-            let agent = &self.agents[a];
-            let id = match agent.strategy {
-                Strategy::Downloader => agent.ids[0],
-                Strategy::Wash => agent.ids[1],
-                _ => continue,
-            };
-            if !agent.active {
-                continue;
-            }
-            let to = self.ids[id as usize].address;
-            if self.state.account(&to).balance >= below || amount == Amount::ZERO {
+        if amount == Amount::ZERO {
+            return Ok(());
+        }
+        // (agent, address that buys), in agent order.
+        let buyers: Vec<(usize, Address)> = (self.agents.iter().enumerate())
+            .filter(|(_, agent)| agent.active)
+            .filter_map(|(a, agent)| {
+                let id = match agent.strategy {
+                    Strategy::Downloader => agent.ids[0],
+                    Strategy::Wash => agent.ids[1],
+                    _ => return None,
+                };
+                Some((a, self.ids[id as usize].address))
+            })
+            .collect();
+        // Who is low, read in address order (far cheaper from the ledger's map by address) before
+        // any transfer: a transfer from the treasury changes no balance but its recipient's, so
+        // each read is what it would be just before that buyer's turn.
+        let mut low = vec![false; buyers.len()];
+        let mut order: Vec<usize> = (0..buyers.len()).collect();
+        order.sort_unstable_by_key(|&b| buyers[b].1);
+        for b in order {
+            low[b] = self.state.account(&buyers[b].1).balance < below;
+        }
+        for (&(a, to), low) in buyers.iter().zip(low) {
+            if !low {
                 continue;
             }
             let tx = UserTx::Transfer(Transfer {
