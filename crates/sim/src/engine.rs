@@ -80,6 +80,22 @@ enum Plan {
     New(Vec<u32>),
 }
 
+impl Answer {
+    fn of(id: &Identity, agent: &Agent) -> Answer {
+        if id.current.is_empty() {
+            Answer::Unclaimed
+        } else if agent.strategy == Strategy::Outsourcer
+            || !(id.current.iter()).all(|t| agent.stored.binary_search(t).is_ok())
+        {
+            Answer::Draws
+        } else if agent.strategy == Strategy::Offline {
+            Answer::MayMiss
+        } else {
+            Answer::Passes
+        }
+    }
+}
+
 struct Pending {
     down: u32,
     /// Uploading identity (`None`: the publisher, off the ledger).
@@ -117,6 +133,11 @@ pub struct Sim {
     /// Each torrent's holders (their hosting identities), rebuilt every epoch in the last
     /// epoch's buffers.
     holders: Vec<Vec<u32>>,
+    /// The bytes each agent keeps, kept up to date by `set_stored`.
+    stored_bytes: Vec<u64>,
+    /// How each identity answers challenges, from its report in force and its agent's holdings;
+    /// `None` once either changed (`set_stored`, `reports_take_force`): few do in an epoch.
+    answers: Vec<Option<Answer>>,
     first_epoch: u64,
     step: u64,
     now: u64,
@@ -409,6 +430,7 @@ impl Sim {
             .validate()
             .map_err(|e| SimError::Scenario(format!("genesis: {e}")))?;
         let domain = genesis.domain();
+        let (n_agents, n_ids) = (agents.len(), ids.len());
         let top_popularity = torrents.first().map_or(0.0, |t| t.popularity);
         let sizes = torrents.iter().map(|t| t.size).collect();
         let mut sim = Sim {
@@ -430,6 +452,8 @@ impl Sim {
             sizes,
             top_popularity,
             holders: Vec::new(),
+            stored_bytes: vec![0; n_agents],
+            answers: vec![None; n_ids],
             first_epoch: e0 + 1,
             step: 0,
             now: t_genesis,
@@ -661,10 +685,18 @@ impl Sim {
                 ),
             };
             let stored = self.stored_for(a, &claim);
-            let agent = &mut self.agents[a];
-            agent.claim = claim;
-            agent.stored = stored;
+            self.agents[a].claim = claim;
+            self.set_stored(a, stored);
         }
+    }
+
+    /// Replaces what agent `a` keeps; its bytes and its identities' answers follow.
+    fn set_stored(&mut self, a: usize, stored: Vec<u32>) {
+        self.stored_bytes[a] = self.bytes_of(&stored);
+        for &i in &self.agents[a].ids {
+            self.answers[i as usize] = None;
+        }
+        self.agents[a].stored = stored;
     }
 
     /// What an agent physically keeps of a claim.
@@ -957,10 +989,9 @@ impl Sim {
                 Strategy::Lazy if plan == self.agents[a].claim => self.agents[a].stored.clone(),
                 _ => self.stored_for(a, &plan),
             };
-            let agent = &mut self.agents[a];
-            if !plan.is_empty() || agent.leaving {
-                agent.stored = stored;
-                agent.claim = plan;
+            if !plan.is_empty() || self.agents[a].leaving {
+                self.agents[a].claim = plan;
+                self.set_stored(a, stored);
             }
         }
         self.report_all(e + 1, &returning)?;
@@ -1027,7 +1058,8 @@ impl Sim {
             if !self.agents[a].active {
                 continue;
             }
-            let bytes = u128::from(self.bytes_of(&self.agents[a].stored));
+            debug_assert_eq!(self.stored_bytes[a], self.bytes_of(&self.agents[a].stored));
+            let bytes = u128::from(self.stored_bytes[a]);
             let cost = mul(bytes, disk_rate)? / 1_000_000_000;
             let p = &mut self.agents[a].pnl;
             p.disk_cost = add(p.disk_cost, cost)?;
@@ -1047,10 +1079,11 @@ impl Sim {
 
     /// The reports made for the next epoch come into force.
     fn reports_take_force(&mut self) {
-        for id in &mut self.ids {
+        for (id, answer) in self.ids.iter_mut().zip(&mut self.answers) {
             if let Some(next) = id.next.take() {
                 id.current = next;
                 id.undescribed = true;
+                *answer = None;
             }
         }
     }
@@ -1058,19 +1091,17 @@ impl Sim {
     /// Keeps an agent's claim for the next epoch: what it keeps follows as for a new claim
     /// (`stored_for`), without copying the claim.
     fn keep_claim(&mut self, a: usize) {
-        let agent = &mut self.agents[a];
+        let agent = &self.agents[a];
         if agent.claim.is_empty() && !agent.leaving {
             return;
         }
         match agent.strategy {
             // The same claim, the same part of it kept (`stored_for` would draw anew).
             Strategy::Lazy => {}
-            Strategy::Outsourcer => agent.stored.clear(),
-            _ => {
-                if agent.stored != agent.claim {
-                    agent.stored.clone_from(&agent.claim);
-                }
-            }
+            Strategy::Outsourcer if !agent.stored.is_empty() => self.set_stored(a, Vec::new()),
+            Strategy::Outsourcer => {}
+            _ if agent.stored != agent.claim => self.set_stored(a, agent.claim.clone()),
+            _ => {}
         }
     }
 
@@ -1166,36 +1197,27 @@ impl Sim {
     ) -> Result<Vec<NodeAudit>, SimError> {
         let samples = self.genesis.audit_samples;
         let miss_bps = self.scenario.adversary.offline_miss_bps;
-        // Worked out in identity order (agent by agent: both at hand) before the walk in address
-        // order, which then touches neither for most identities.
-        let answers: Vec<Answer> = self
-            .ids
-            .iter()
-            .map(|id| {
-                let agent = &self.agents[id.agent as usize];
-                if id.current.is_empty() {
-                    Answer::Unclaimed
-                } else if agent.strategy == Strategy::Outsourcer
-                    || !id
-                        .current
-                        .iter()
-                        .all(|t| agent.stored.binary_search(t).is_ok())
-                {
-                    Answer::Draws
-                } else if agent.strategy == Strategy::Offline {
-                    Answer::MayMiss
-                } else {
-                    Answer::Passes
-                }
-            })
-            .collect();
+        // Worked out anew only where a report or holdings changed, in identity order, before the
+        // walk in address order, which then touches neither for most identities.
+        for (id, answer) in self.ids.iter().zip(&mut self.answers) {
+            if answer.is_none() {
+                *answer = Some(Answer::of(id, &self.agents[id.agent as usize]));
+            }
+        }
+        debug_assert!(
+            (self.ids.iter().zip(&self.answers))
+                .all(|(id, a)| *a == Some(Answer::of(id, &self.agents[id.agent as usize])))
+        );
         // The ledger's hosts by address, walked alongside: cheaper than a lookup per identity.
         let hosts = self.state.hosts();
         let mut host = AddressWalk::new(&hosts);
         let mut out = Vec::new();
         for idx in 0..self.by_address.len() {
             let (address, i) = self.by_address[idx];
-            let answer = answers[i as usize];
+            let answer = self.answers[i as usize].unwrap_or_else(|| {
+                let id = &self.ids[i as usize];
+                Answer::of(id, &self.agents[id.agent as usize])
+            });
             if answer == Answer::Unclaimed || !self.state.is_active(&address) {
                 continue;
             }
