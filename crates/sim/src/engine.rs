@@ -741,26 +741,28 @@ impl Sim {
         let bw = s.costs.bandwidth_micro_per_gb as f64 * 1e-9 * MICRO as f64;
         let disk = s.costs.disk_micro_per_gb_epoch as f64 * 1e-9 * MICRO as f64;
         let windows = s.epoch_secs as f64 / WINDOW_SECS as f64;
-        let terms = (0..self.torrents.len())
-            .map(|i| {
-                if !self.registered[i] {
-                    return None;
-                }
-                let t = &self.torrents[i];
-                let market = self.state.market(&t.id)?;
-                let price = self.state.torrent(&t.id)?.price_per_byte.0 as f64;
-                let size = t.size as f64;
-                let weight = market.weight_wad as f64 / 1e18;
-                let inflation = size * weight * per_weighted;
-                let uploads = price * market.demand_bytes as f64 * windows * fee_keep;
-                Some((
-                    inflation - size * disk,
-                    uploads,
-                    holders[i].len() as u32,
-                    size * (price + bw),
-                ))
-            })
-            .collect();
+        let term = |i: usize, id: &[u8; 32]| {
+            let market = self.state.market(id)?;
+            let price = self.state.torrent(id)?.price_per_byte.0 as f64;
+            let size = self.sizes[i] as f64;
+            let weight = market.weight_wad as f64 / 1e18;
+            let inflation = size * weight * per_weighted;
+            let uploads = price * market.demand_bytes as f64 * windows * fee_keep;
+            Some((
+                inflation - size * disk,
+                uploads,
+                holders[i].len() as u32,
+                size * (price + bw),
+            ))
+        };
+        // Asked of the ledger in id order (its maps are by id), placed by index.
+        let mut terms = vec![None; self.torrents.len()];
+        for (id, i) in &self.by_id {
+            let i = *i as usize;
+            if self.registered[i] {
+                terms[i] = term(i, id);
+            }
+        }
         Speculation::new(
             terms,
             &self.sizes,
