@@ -72,14 +72,6 @@ enum Answer {
     Draws,
 }
 
-/// An agent's claim for the next epoch.
-#[derive(Clone)]
-enum Plan {
-    /// The claim it has (most agents in most epochs: no copy).
-    Same,
-    New(Vec<u32>),
-}
-
 impl Answer {
     fn of(id: &Identity, agent: &Agent) -> Answer {
         if id.current.is_empty() {
@@ -94,6 +86,14 @@ impl Answer {
             Answer::Passes
         }
     }
+}
+
+/// An agent's claim for the next epoch.
+#[derive(Clone)]
+enum Plan {
+    /// The claim it has (most agents in most epochs: no copy).
+    Same,
+    New(Vec<u32>),
 }
 
 struct Pending {
@@ -966,10 +966,10 @@ impl Sim {
         let audits = self.sample_audits(e, &holders, &mut pending)?;
 
         // Settle every receipt of the epoch.
-        let failed = self.settle(pending)?;
+        let mut failed = self.settle(pending)?;
 
         // New holdings are what was fetched; report them for e + 1.
-        let mut failed = failed;
+        // By agent: what each plan loses.
         failed.sort_unstable();
         for (a, plan) in plans.into_iter().enumerate() {
             let Some(plan) = plan else { continue };
@@ -1025,8 +1025,8 @@ impl Sim {
         }
         self.holders = holders;
         // Each report's per-torrent bytes go to the ledger once, at the first close it is in
-        // force for (the ledger keeps them), as the hub does.
-        // By node, then torrent: the nodes sorted, then each node's few torrents.
+        // force for (the ledger keeps them), as the hub does. By node, then torrent: the nodes
+        // sorted, then each node's few torrents.
         let mut undescribed: Vec<u32> = (0..self.ids.len() as u32)
             .filter(|&i| self.ids[i as usize].undescribed)
             .collect();
@@ -1624,6 +1624,7 @@ fn credit_close(
     by_address: &[(Address, u32)],
     s: &CloseSummary,
 ) -> Result<(), SimError> {
+    // By identity (`by_address` lists each once).
     let n = by_address.len();
     let (mut hosting, mut fees) = (vec![0u128; n], vec![0u128; n]);
     let mut hosts = AddressWalk::new(by_address);
