@@ -14,7 +14,8 @@
 //!    holdings changed report for `e + 1`.
 //! 3. `start(e + 1)`: the hub reveals `e`'s secret, logs the audit results and closes `e`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use ledger::economy::CloseSummary;
 use ledger::genesis::Allocation;
@@ -58,6 +59,43 @@ enum Kind {
     Outsource,
 }
 
+/// How an identity answers this epoch's challenges, as far as is known before they are drawn.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Claims nothing: not audited.
+    Unclaimed,
+    /// Keeps all it claims: passes every challenge, whichever block is drawn.
+    Passes,
+    /// Keeps all it claims but is offline-prone: each challenge draws whether it answers.
+    MayMiss,
+    /// Keeps part of its claim or none of it: each challenge draws a torrent of the claim.
+    Draws,
+}
+
+impl Answer {
+    fn of(id: &Identity, agent: &Agent) -> Answer {
+        if id.current.is_empty() {
+            Answer::Unclaimed
+        } else if agent.strategy == Strategy::Outsourcer
+            || !(id.current.iter()).all(|t| agent.stored.binary_search(t).is_ok())
+        {
+            Answer::Draws
+        } else if agent.strategy == Strategy::Offline {
+            Answer::MayMiss
+        } else {
+            Answer::Passes
+        }
+    }
+}
+
+/// An agent's claim for the next epoch.
+#[derive(Clone)]
+enum Plan {
+    /// The claim it has (most agents in most epochs: no copy).
+    Same,
+    New(Vec<u32>),
+}
+
 struct Pending {
     down: u32,
     /// Uploading identity (`None`: the publisher, off the ledger).
@@ -78,6 +116,8 @@ pub struct Sim {
     operator: SecretKey,
     dummy: Signature,
     pub agents: Vec<Agent>,
+    /// Each agent's hosting identity (its first): the uploader of what it keeps.
+    host_id: Vec<u32>,
     pub ids: Vec<Identity>,
     /// (address, identity), sorted: the one lookup from ledger outputs back to agents.
     by_address: Vec<(Address, u32)>,
@@ -87,7 +127,17 @@ pub struct Sim {
     registered: Vec<bool>,
     /// (torrent id, index), sorted.
     by_id: Vec<([u8; 32], u32)>,
+    /// Index by the id's first 8 bytes (`id_prefix`): the close's replicas name torrents by id.
+    by_prefix: HashMap<u64, u32, BuildHasherDefault<PrefixHasher>>,
     top_popularity: f64,
+    /// Each torrent's holders (their hosting identities), rebuilt every epoch in the last
+    /// epoch's buffers.
+    holders: Vec<Vec<u32>>,
+    /// The bytes each agent keeps, kept up to date by `set_stored`.
+    stored_bytes: Vec<u64>,
+    /// How each identity answers challenges, from its report in force and its agent's holdings;
+    /// `None` once either changed (`set_stored`, `reports_take_force`): few do in an epoch.
+    answers: Vec<Option<Answer>>,
     first_epoch: u64,
     step: u64,
     now: u64,
@@ -128,6 +178,47 @@ fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
             return k;
         }
         k += 1;
+    }
+}
+
+/// A torrent id's first 8 bytes: ids are keccak hashes, so these are already well spread.
+fn id_prefix(id: &[u8; 32]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&id[..8]);
+    u64::from_le_bytes(b)
+}
+
+/// Hashes an `id_prefix` as itself (it is a hash already).
+#[derive(Default)]
+struct PrefixHasher(u64);
+
+impl Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// A uniformly drawn holder other than `me` (holders are distinct): draws until it is not `me`,
+/// so popular torrents cost O(1) however many hold them.
+fn pick_holder(rng: &mut ChaCha8Rng, holders: &[u32], me: u32) -> Option<u32> {
+    if holders.is_empty() || holders == [me] {
+        return None;
+    }
+    loop {
+        let holder = holders[rng.random_range(0..holders.len())];
+        if holder != me {
+            return Some(holder);
+        }
     }
 }
 
@@ -182,6 +273,7 @@ impl Sim {
             .map(|(i, t)| (t.id, i as u32))
             .collect();
         by_id.sort_unstable();
+        let by_prefix = by_id.iter().map(|(id, i)| (id_prefix(id), *i)).collect();
 
         // Agents and their identities.
         let n = &scenario.nodes;
@@ -338,6 +430,7 @@ impl Sim {
             .validate()
             .map_err(|e| SimError::Scenario(format!("genesis: {e}")))?;
         let domain = genesis.domain();
+        let (n_agents, n_ids) = (agents.len(), ids.len());
         let top_popularity = torrents.first().map_or(0.0, |t| t.popularity);
         let sizes = torrents.iter().map(|t| t.size).collect();
         let mut sim = Sim {
@@ -348,14 +441,19 @@ impl Sim {
             domain,
             operator,
             dummy,
+            host_id: agents.iter().map(|a| a.ids[0]).collect(),
             agents,
             ids,
             by_address,
             torrents,
             registered,
             by_id,
+            by_prefix,
             sizes,
             top_popularity,
+            holders: Vec::new(),
+            stored_bytes: vec![0; n_agents],
+            answers: vec![None; n_ids],
             first_epoch: e0 + 1,
             step: 0,
             now: t_genesis,
@@ -375,9 +473,9 @@ impl Sim {
             }
         }
         sim.initial_holdings();
-        for a in 0..sim.agents.len() {
-            let w = sim.wealth(a)?;
-            sim.agents[a].pnl.wealth0 = w;
+        let wealth = sim.wealths()?;
+        for (agent, w) in sim.agents.iter_mut().zip(wealth) {
+            agent.pnl.wealth0 = w;
         }
         // Reports for the first simulated epoch, after the hub's commitment to it.
         let first = sim.first_epoch;
@@ -521,26 +619,36 @@ impl Sim {
         derive(self.scenario.seed, "sim epoch secret", epoch)
     }
 
-    fn wealth(&self, agent: usize) -> Result<u128, SimError> {
-        let mut w = 0u128;
-        for &i in &self.agents[agent].ids {
-            let a = self.state.account(&self.ids[i as usize].address);
-            w = add(w, a.balance.0)?;
-            w = add(w, a.stake.0)?;
-            w = add(w, a.vesting.0)?;
+    /// Every agent's wealth (balance, stake and vesting over its identities). The accounts are
+    /// read in address order (the ledger's is a map by address: in order, a fraction of the cost
+    /// of as many lookups in agent order) into a table by identity, then summed in agent order.
+    fn wealths(&self) -> Result<Vec<u128>, SimError> {
+        let mut of_id = vec![0u128; self.ids.len()];
+        for (address, i) in &self.by_address {
+            let a = self.state.account(address);
+            of_id[*i as usize] = add(add(a.balance.0, a.stake.0)?, a.vesting.0)?;
         }
-        Ok(w)
+        self.agents
+            .iter()
+            .map(|agent| (agent.ids.iter()).try_fold(0u128, |w, &i| add(w, of_id[i as usize])))
+            .collect()
     }
 
-    fn identity_of(&self, a: &Address) -> Option<u32> {
-        self.by_address
-            .binary_search_by_key(a, |(x, _)| *x)
+    /// A torrent's index from its id.
+    fn torrent_index(&self, id: &[u8; 32]) -> Option<usize> {
+        let i = *self.by_prefix.get(&id_prefix(id))? as usize;
+        if self.torrents[i].id == *id {
+            return Some(i);
+        }
+        // Two ids with the same first 8 bytes: the map keeps one of them.
+        self.by_id
+            .binary_search_by_key(id, |(x, _)| *x)
             .ok()
-            .map(|i| self.by_address[i].1)
+            .map(|p| self.by_id[p].1 as usize)
     }
 
     fn bytes_of(&self, set: &[u32]) -> u64 {
-        set.iter().map(|&t| self.torrents[t as usize].size).sum()
+        set.iter().map(|&t| self.sizes[t as usize]).sum()
     }
 
     // ---- agents' choices ----
@@ -577,10 +685,18 @@ impl Sim {
                 ),
             };
             let stored = self.stored_for(a, &claim);
-            let agent = &mut self.agents[a];
-            agent.claim = claim;
-            agent.stored = stored;
+            self.agents[a].claim = claim;
+            self.set_stored(a, stored);
         }
+    }
+
+    /// Replaces what agent `a` keeps; its bytes and its identities' answers follow.
+    fn set_stored(&mut self, a: usize, stored: Vec<u32>) {
+        self.stored_bytes[a] = self.bytes_of(&stored);
+        for &i in &self.agents[a].ids {
+            self.answers[i as usize] = None;
+        }
+        self.agents[a].stored = stored;
     }
 
     /// What an agent physically keeps of a claim.
@@ -625,26 +741,28 @@ impl Sim {
         let bw = s.costs.bandwidth_micro_per_gb as f64 * 1e-9 * MICRO as f64;
         let disk = s.costs.disk_micro_per_gb_epoch as f64 * 1e-9 * MICRO as f64;
         let windows = s.epoch_secs as f64 / WINDOW_SECS as f64;
-        let terms = (0..self.torrents.len())
-            .map(|i| {
-                if !self.registered[i] {
-                    return None;
-                }
-                let t = &self.torrents[i];
-                let market = self.state.market(&t.id)?;
-                let price = self.state.torrent(&t.id)?.price_per_byte.0 as f64;
-                let size = t.size as f64;
-                let weight = market.weight_wad as f64 / 1e18;
-                let inflation = size * weight * per_weighted;
-                let uploads = price * market.demand_bytes as f64 * windows * fee_keep;
-                Some((
-                    inflation - size * disk,
-                    uploads,
-                    holders[i].len() as u32,
-                    size * (price + bw),
-                ))
-            })
-            .collect();
+        let term = |i: usize, id: &[u8; 32]| {
+            let market = self.state.market(id)?;
+            let price = self.state.torrent(id)?.price_per_byte.0 as f64;
+            let size = self.sizes[i] as f64;
+            let weight = market.weight_wad as f64 / 1e18;
+            let inflation = size * weight * per_weighted;
+            let uploads = price * market.demand_bytes as f64 * windows * fee_keep;
+            Some((
+                inflation - size * disk,
+                uploads,
+                holders[i].len() as u32,
+                size * (price + bw),
+            ))
+        };
+        // Asked of the ledger in id order (its maps are by id), placed by index.
+        let mut terms = vec![None; self.torrents.len()];
+        for (id, i) in &self.by_id {
+            let i = *i as usize;
+            if self.registered[i] {
+                terms[i] = term(i, id);
+            }
+        }
         Speculation::new(
             terms,
             &self.sizes,
@@ -690,14 +808,22 @@ impl Sim {
         self.commit(e + 1)?;
         self.joins(&mut returning)?;
         self.topups()?;
-        let mut holders: Vec<Vec<u32>> = vec![Vec::new(); self.torrents.len()];
-        let mut stored_count = vec![0u32; self.agents.len()];
+        // Who keeps what now, by torrent: the agents' hosting identities, in agent order (holders
+        // are drawn by position), in last epoch's buffers. With it, the upload capacity the close
+        // observes: each holder's rate shared among all it keeps.
+        let mut holders = std::mem::take(&mut self.holders);
+        holders.resize_with(self.torrents.len(), Vec::new);
+        holders.iter_mut().for_each(Vec::clear);
+        let rate =
+            u128::from(self.scenario.costs.upload_mb_per_sec) * 1_000_000 * u128::from(WINDOW_SECS);
+        let mut capacity = vec![0u128; self.torrents.len()];
         for (a, agent) in self.agents.iter().enumerate() {
             if agent.active {
+                let share = rate / (agent.stored.len().max(1) as u128);
                 for &t in &agent.stored {
-                    holders[t as usize].push(a as u32);
+                    holders[t as usize].push(self.host_id[a]);
+                    capacity[t as usize] += share;
                 }
-                stored_count[a] = agent.stored.len() as u32;
             }
         }
         // Plans for e + 1. Speculators re-plan in turns.
@@ -706,39 +832,43 @@ impl Sim {
         let speculation = (0..self.agents.len())
             .any(|a| self.agents[a].strategy == Strategy::Speculator && due(a))
             .then(|| self.speculation(&holders));
-        let mut plans: Vec<Option<Vec<u32>>> = vec![None; self.agents.len()];
+        let hot_bps = self.scenario.adversary.honest_hot_bps;
+        let mut plans: Vec<Option<Plan>> = vec![None; self.agents.len()];
         for a in 0..self.agents.len() {
             let agent = &self.agents[a];
             if !agent.strategy.hosts() || !(agent.active || returning[a]) {
                 continue;
             }
             if agent.leaving {
-                plans[a] = Some(Vec::new());
+                plans[a] = Some(Plan::New(Vec::new()));
                 continue;
             }
             let plan = match agent.strategy {
                 Strategy::Speculator => match &speculation {
                     Some(sp) if due(a) => {
-                        sp.plan(&agent.stored, &self.sizes, agent.active, agent.disk)
+                        Plan::New(sp.plan(&agent.stored, &self.sizes, agent.active, agent.disk))
                     }
-                    _ => agent.claim.clone(),
+                    _ => Plan::Same,
                 },
-                Strategy::Honest => {
-                    let mut claim = agent.claim.clone();
-                    let mut free = agent.disk.saturating_sub(self.bytes_of(&claim));
+                Strategy::Honest if !released.is_empty() => {
+                    let mut free = agent.disk.saturating_sub(self.bytes_of(&agent.claim));
+                    let mut picked = Vec::new();
                     for &t in &released {
-                        let size = self.torrents[t as usize].size;
-                        if size <= free
-                            && bps(&mut self.rng, self.scenario.adversary.honest_hot_bps)
-                        {
+                        let size = self.sizes[t as usize];
+                        if size <= free && bps(&mut self.rng, hot_bps) {
                             free -= size;
-                            claim.push(t);
+                            picked.push(t);
                         }
                     }
-                    claim.sort_unstable();
-                    claim
+                    if picked.is_empty() {
+                        Plan::Same
+                    } else {
+                        let mut claim = [&agent.claim[..], &picked].concat();
+                        claim.sort_unstable();
+                        Plan::New(claim)
+                    }
                 }
-                _ => agent.claim.clone(),
+                _ => Plan::Same,
             };
             plans[a] = Some(plan);
         }
@@ -748,21 +878,24 @@ impl Sim {
         // Fetches of new holdings.
         for (a, plan) in plans.iter().enumerate() {
             let Some(plan) = plan else { continue };
-            if matches!(
-                self.agents[a].strategy,
-                Strategy::Outsourcer | Strategy::Lazy
-            ) {
+            let agent = &self.agents[a];
+            if matches!(agent.strategy, Strategy::Outsourcer | Strategy::Lazy) {
                 continue;
             }
+            let plan = match plan {
+                Plan::Same if agent.stored == agent.claim => continue,
+                Plan::Same => &agent.claim,
+                Plan::New(plan) => plan,
+            };
             for &t in plan {
-                if self.agents[a].stored.binary_search(&t).is_ok() {
+                if agent.stored.binary_search(&t).is_ok() {
                     continue;
                 }
-                let size = self.torrents[t as usize].size;
+                let size = self.sizes[t as usize];
                 demand[t as usize] += size;
-                let up = self.pick_holder(&holders[t as usize], a as u32);
+                let up = pick_holder(&mut self.rng, &holders[t as usize], self.host_id[a]);
                 pending.push(Pending {
-                    down: self.agents[a].ids[0],
+                    down: self.host_id[a],
                     up,
                     torrent: t,
                     bytes: size,
@@ -793,7 +926,7 @@ impl Sim {
                 };
                 let size = self.torrents[t].size;
                 demand[t] += size;
-                if let Some(up) = self.pick_holder(&holders[t], a as u32) {
+                if let Some(up) = pick_holder(&mut self.rng, &holders[t], down) {
                     pending.push(Pending {
                         down,
                         up: Some(up),
@@ -833,20 +966,34 @@ impl Sim {
         let audits = self.sample_audits(e, &holders, &mut pending)?;
 
         // Settle every receipt of the epoch.
-        let failed = self.settle(pending)?;
+        let mut failed = self.settle(pending)?;
 
         // New holdings are what was fetched; report them for e + 1.
+        // By agent: what each plan loses.
+        failed.sort_unstable();
         for (a, plan) in plans.into_iter().enumerate() {
-            let Some(mut plan) = plan else { continue };
-            plan.retain(|t| !failed.contains(&(a as u32, *t)));
+            let Some(plan) = plan else { continue };
+            let lost = {
+                let from = failed.partition_point(|f| f.0 < a as u32);
+                let to = failed.partition_point(|f| f.0 <= a as u32);
+                &failed[from..to]
+            };
+            let mut plan = match plan {
+                Plan::Same if lost.is_empty() => {
+                    self.keep_claim(a);
+                    continue;
+                }
+                Plan::Same => self.agents[a].claim.clone(),
+                Plan::New(plan) => plan,
+            };
+            plan.retain(|t| lost.binary_search(&(a as u32, *t)).is_err());
             let stored = match self.agents[a].strategy {
                 Strategy::Lazy if plan == self.agents[a].claim => self.agents[a].stored.clone(),
                 _ => self.stored_for(a, &plan),
             };
-            let agent = &mut self.agents[a];
-            if !plan.is_empty() || agent.leaving {
-                agent.stored = stored;
-                agent.claim = plan;
+            if !plan.is_empty() || self.agents[a].leaving {
+                self.agents[a].claim = plan;
+                self.set_stored(a, stored);
             }
         }
         self.report_all(e + 1, &returning)?;
@@ -859,7 +1006,7 @@ impl Sim {
         if !audits.is_empty() {
             self.system(SystemTx::AuditResults {
                 epoch: e,
-                nodes: audits.iter().map(|(_, n)| n.clone()).collect(),
+                nodes: audits,
             })?;
         }
         let mut markets: Vec<MarketObservation> = Vec::new();
@@ -870,34 +1017,32 @@ impl Sim {
             let to_window = |b: u128| -> u64 {
                 u64::try_from(b * u128::from(WINDOW_SECS) / u128::from(secs)).unwrap_or(u64::MAX)
             };
-            let rate = u128::from(self.scenario.costs.upload_mb_per_sec)
-                * 1_000_000
-                * u128::from(WINDOW_SECS);
-            let capacity: u128 = holders[t as usize]
-                .iter()
-                .map(|&h| rate / u128::from(stored_count[h as usize].max(1)))
-                .sum();
             markets.push(MarketObservation {
                 torrent: id,
                 demand_bytes: to_window(u128::from(demand[t as usize])),
-                capacity_bytes: u64::try_from(capacity).unwrap_or(u64::MAX),
+                capacity_bytes: u64::try_from(capacity[t as usize]).unwrap_or(u64::MAX),
             });
         }
+        self.holders = holders;
         // Each report's per-torrent bytes go to the ledger once, at the first close it is in
-        // force for (the ledger keeps them), as the hub does.
+        // force for (the ledger keeps them), as the hub does. By node, then torrent: the nodes
+        // sorted, then each node's few torrents.
+        let mut undescribed: Vec<u32> = (0..self.ids.len() as u32)
+            .filter(|&i| self.ids[i as usize].undescribed)
+            .collect();
+        undescribed.sort_unstable_by_key(|&i| self.ids[i as usize].address);
         let mut hosted: Vec<HostedBytes> = Vec::new();
-        for id in self.ids.iter_mut().filter(|id| id.undescribed) {
+        for i in undescribed {
+            let id = &mut self.ids[i as usize];
             id.undescribed = false;
-            for &t in &id.current {
-                let tor = &self.torrents[t as usize];
-                hosted.push(HostedBytes {
-                    node: id.address,
-                    torrent: tor.id,
-                    bytes: tor.size,
-                });
-            }
+            let first = hosted.len();
+            hosted.extend(id.current.iter().map(|&t| HostedBytes {
+                node: id.address,
+                torrent: self.torrents[t as usize].id,
+                bytes: self.sizes[t as usize],
+            }));
+            hosted[first..].sort_unstable_by_key(|h| h.torrent);
         }
-        hosted.sort_by_key(|h| (h.node, h.torrent));
         self.system(SystemTx::EpochClose(EpochCloseTx {
             epoch: e,
             markets,
@@ -905,13 +1050,9 @@ impl Sim {
             rtts: Vec::new(),
             auditor_location: String::new(),
         }))?;
-        let summary = self
-            .state
-            .economy()
-            .last
-            .clone()
-            .ok_or(SimError::Conservation("a close left no summary".into()))?;
-        self.credit_close(&summary)?;
+        // Borrowed, not cloned: the summary lists every host with its replicas.
+        let summary = self.state.economy().last.as_ref().ok_or(no_summary())?;
+        credit_close(&mut self.agents, &self.by_address, summary)?;
 
         // Costs of the epoch, then the switch to e + 1.
         let disk_rate = u128::from(self.scenario.costs.disk_micro_per_gb_epoch) * MICRO;
@@ -919,7 +1060,8 @@ impl Sim {
             if !self.agents[a].active {
                 continue;
             }
-            let bytes = u128::from(self.bytes_of(&self.agents[a].stored));
+            debug_assert_eq!(self.stored_bytes[a], self.bytes_of(&self.agents[a].stored));
+            let bytes = u128::from(self.stored_bytes[a]);
             let cost = mul(bytes, disk_rate)? / 1_000_000_000;
             let p = &mut self.agents[a].pnl;
             p.disk_cost = add(p.disk_cost, cost)?;
@@ -932,32 +1074,36 @@ impl Sim {
         if self.scenario.check_conservation {
             self.check_conservation()?;
         }
-        let row = self.row(k, e, &summary, &demand, audited)?;
+        let row = self.row(k, e, &demand, audited)?;
         self.step += 1;
         Ok(row)
     }
 
     /// The reports made for the next epoch come into force.
     fn reports_take_force(&mut self) {
-        for id in &mut self.ids {
+        for (id, answer) in self.ids.iter_mut().zip(&mut self.answers) {
             if let Some(next) = id.next.take() {
                 id.current = next;
                 id.undescribed = true;
+                *answer = None;
             }
         }
     }
 
-    /// A uniformly drawn holder other than `me` (holders are distinct): draws until it is not
-    /// `me`, so popular torrents cost O(1) however many hold them.
-    fn pick_holder(&mut self, holders: &[u32], me: u32) -> Option<u32> {
-        if holders.is_empty() || holders == [me] {
-            return None;
+    /// Keeps an agent's claim for the next epoch: what it keeps follows as for a new claim
+    /// (`stored_for`), without copying the claim.
+    fn keep_claim(&mut self, a: usize) {
+        let agent = &self.agents[a];
+        if agent.claim.is_empty() && !agent.leaving {
+            return;
         }
-        loop {
-            let agent = holders[self.rng.random_range(0..holders.len())];
-            if agent != me {
-                return Some(self.agents[agent as usize].ids[0]);
-            }
+        match agent.strategy {
+            // The same claim, the same part of it kept (`stored_for` would draw anew).
+            Strategy::Lazy => {}
+            Strategy::Outsourcer if !agent.stored.is_empty() => self.set_stored(a, Vec::new()),
+            Strategy::Outsourcer => {}
+            _ if agent.stored != agent.claim => self.set_stored(a, agent.claim.clone()),
+            _ => {}
         }
     }
 
@@ -998,18 +1144,32 @@ impl Sim {
         let below = Amount::tokens(self.scenario.funds.topup_below);
         let amount = Amount::tokens(self.scenario.funds.topup);
         let op = self.operator.address();
-        for a in 0..self.agents.len() {
-            let agent = &self.agents[a];
-            let id = match agent.strategy {
-                Strategy::Downloader => agent.ids[0],
-                Strategy::Wash => agent.ids[1],
-                _ => continue,
-            };
-            if !agent.active {
-                continue;
-            }
-            let to = self.ids[id as usize].address;
-            if self.state.account(&to).balance >= below || amount == Amount::ZERO {
+        if amount == Amount::ZERO {
+            return Ok(());
+        }
+        // (agent, address that buys), in agent order.
+        let buyers: Vec<(usize, Address)> = (self.agents.iter().enumerate())
+            .filter(|(_, agent)| agent.active)
+            .filter_map(|(a, agent)| {
+                let id = match agent.strategy {
+                    Strategy::Downloader => agent.ids[0],
+                    Strategy::Wash => agent.ids[1],
+                    _ => return None,
+                };
+                Some((a, self.ids[id as usize].address))
+            })
+            .collect();
+        // Who is low, read in address order (far cheaper from the ledger's map by address) before
+        // any transfer: a transfer from the treasury changes no balance but its recipient's, so
+        // each read is what it would be just before that buyer's turn.
+        let mut low = vec![false; buyers.len()];
+        let mut order: Vec<usize> = (0..buyers.len()).collect();
+        order.sort_unstable_by_key(|&b| buyers[b].1);
+        for b in order {
+            low[b] = self.state.account(&buyers[b].1).balance < below;
+        }
+        for (&(a, to), low) in buyers.iter().zip(low) {
+            if !low {
                 continue;
             }
             let tx = UserTx::Transfer(Transfer {
@@ -1030,118 +1190,135 @@ impl Sim {
     /// member, not disqualified, claiming something): each challenge lands on a torrent with
     /// probability proportional to its bytes (a uniformly drawn block of the claim, as
     /// `audit::draw` does) and passes if the agent really holds it — or, for the adversaries, as
-    /// their model says. Returns (identity, results) in ascending address order.
+    /// their model says. Returns the results in ascending address order.
     fn sample_audits(
         &mut self,
         e: u64,
         holders: &[Vec<u32>],
         pending: &mut Vec<Pending>,
-    ) -> Result<Vec<(u32, NodeAudit)>, SimError> {
+    ) -> Result<Vec<NodeAudit>, SimError> {
         let samples = self.genesis.audit_samples;
+        let miss_bps = self.scenario.adversary.offline_miss_bps;
+        // Worked out anew only where a report or holdings changed, in identity order, before the
+        // walk in address order, which then touches neither for most identities.
+        for (id, answer) in self.ids.iter().zip(&mut self.answers) {
+            if answer.is_none() {
+                *answer = Some(Answer::of(id, &self.agents[id.agent as usize]));
+            }
+        }
+        debug_assert!(
+            (self.ids.iter().zip(&self.answers))
+                .all(|(id, a)| *a == Some(Answer::of(id, &self.agents[id.agent as usize])))
+        );
+        // The ledger's hosts by address, walked alongside: cheaper than a lookup per identity.
+        let hosts = self.state.hosts();
+        let mut host = AddressWalk::new(&hosts);
         let mut out = Vec::new();
         for idx in 0..self.by_address.len() {
-            let i = self.by_address[idx].1;
-            let id = &self.ids[i as usize];
-            if id.current.is_empty() || !self.state.is_active(&id.address) {
+            let (address, i) = self.by_address[idx];
+            let answer = self.answers[i as usize].unwrap_or_else(|| {
+                let id = &self.ids[i as usize];
+                Answer::of(id, &self.agents[id.agent as usize])
+            });
+            if answer == Answer::Unclaimed || !self.state.is_active(&address) {
                 continue;
             }
-            if self.state.host(&id.address).is_none_or(|h| h.disqualified) {
+            if host.find(&address).is_none_or(|h| h.disqualified) {
                 continue;
             }
-            let a = id.agent as usize;
-            let strategy = self.agents[a].strategy;
-            // A host that keeps all it claims answers every challenge, whichever block is drawn:
-            // only an offline-prone one may still miss some.
-            let stored = &self.agents[a].stored;
-            if strategy != Strategy::Outsourcer
-                && id.current.iter().all(|t| stored.binary_search(t).is_ok())
-            {
-                let marks: Vec<AuditMark> = (0..samples)
+            let outcomes = match answer {
+                Answer::Unclaimed => continue,
+                Answer::Passes => vec![AuditMark::Pass; samples as usize],
+                Answer::MayMiss => (0..samples)
                     .map(|_| {
-                        if strategy == Strategy::Offline
-                            && bps(&mut self.rng, self.scenario.adversary.offline_miss_bps)
-                        {
+                        if bps(&mut self.rng, miss_bps) {
                             AuditMark::Offline
                         } else {
                             AuditMark::Pass
                         }
                     })
-                    .collect();
-                out.push((
-                    i,
-                    NodeAudit {
-                        node: id.address,
-                        outcomes: marks,
-                        evidence: Vec::new(),
-                    },
-                ));
-                continue;
-            }
-            let claim = id.current.clone();
-            let cumulative =
-                Cumulative::new(claim.iter().map(|&t| self.torrents[t as usize].size as f64));
-            let mut marks = Vec::with_capacity(samples as usize);
-            // Outsourced fetches per torrent: (uploader, bytes).
-            let mut fetched: BTreeMap<u32, (u32, u64)> = BTreeMap::new();
-            for _ in 0..samples {
-                let Some(j) = cumulative.draw(&mut self.rng) else {
-                    break;
-                };
-                let t = claim[j];
-                let holds = self.agents[a].stored.binary_search(&t).is_ok();
-                let mark = match strategy {
-                    Strategy::Offline => {
-                        if bps(&mut self.rng, self.scenario.adversary.offline_miss_bps) {
-                            AuditMark::Offline
-                        } else if holds {
-                            AuditMark::Pass
-                        } else {
-                            AuditMark::Missing
-                        }
-                    }
-                    Strategy::Outsourcer => {
-                        match self.pick_holder(&holders[t as usize], a as u32) {
-                            None => AuditMark::Missing,
-                            Some(up) => {
-                                let f = fetched.entry(t).or_insert((up, 0));
-                                f.1 += BLOCK;
-                                if bps(&mut self.rng, self.scenario.adversary.outsource_timeout_bps)
-                                {
-                                    AuditMark::Offline
-                                } else {
-                                    AuditMark::Pass
-                                }
-                            }
-                        }
-                    }
-                    _ if holds => AuditMark::Pass,
-                    _ => AuditMark::Missing,
-                };
-                marks.push(mark);
-            }
-            if marks.is_empty() {
-                continue;
-            }
-            for (t, (up, bytes)) in fetched {
-                pending.push(Pending {
-                    down: i,
-                    up: Some(up),
-                    torrent: t,
-                    bytes: bytes.min(self.torrents[t as usize].size),
-                    kind: Kind::Outsource,
-                });
-            }
-            out.push((
-                i,
-                NodeAudit {
-                    node: self.ids[i as usize].address,
-                    outcomes: marks,
-                    evidence: Vec::new(),
+                    .collect(),
+                Answer::Draws => match self.drawn_audit(i, holders, pending) {
+                    Some(marks) => marks,
+                    None => continue,
                 },
-            ));
+            };
+            out.push(NodeAudit {
+                node: address,
+                outcomes,
+                evidence: Vec::new(),
+            });
         }
         let _ = e;
         Ok(out)
+    }
+
+    /// The challenges of an identity that keeps only part of its claim, or none of it: each lands
+    /// on a torrent of the claim with probability proportional to its bytes, and passes if the
+    /// agent keeps it, or as the adversary's model says. `None` if the claim has no bytes.
+    fn drawn_audit(
+        &mut self,
+        i: u32,
+        holders: &[Vec<u32>],
+        pending: &mut Vec<Pending>,
+    ) -> Option<Vec<AuditMark>> {
+        let samples = self.genesis.audit_samples;
+        let a = self.ids[i as usize].agent as usize;
+        let strategy = self.agents[a].strategy;
+        let claim = self.ids[i as usize].current.clone();
+        let cumulative =
+            Cumulative::new(claim.iter().map(|&t| self.torrents[t as usize].size as f64));
+        let mut marks = Vec::with_capacity(samples as usize);
+        // Outsourced fetches per torrent: (uploader, bytes).
+        let mut fetched: BTreeMap<u32, (u32, u64)> = BTreeMap::new();
+        for _ in 0..samples {
+            let Some(j) = cumulative.draw(&mut self.rng) else {
+                break;
+            };
+            let t = claim[j];
+            let holds = self.agents[a].stored.binary_search(&t).is_ok();
+            let mark = match strategy {
+                Strategy::Offline => {
+                    if bps(&mut self.rng, self.scenario.adversary.offline_miss_bps) {
+                        AuditMark::Offline
+                    } else if holds {
+                        AuditMark::Pass
+                    } else {
+                        AuditMark::Missing
+                    }
+                }
+                Strategy::Outsourcer => {
+                    match pick_holder(&mut self.rng, &holders[t as usize], self.host_id[a]) {
+                        None => AuditMark::Missing,
+                        Some(up) => {
+                            let f = fetched.entry(t).or_insert((up, 0));
+                            f.1 += BLOCK;
+                            if bps(&mut self.rng, self.scenario.adversary.outsource_timeout_bps) {
+                                AuditMark::Offline
+                            } else {
+                                AuditMark::Pass
+                            }
+                        }
+                    }
+                }
+                _ if holds => AuditMark::Pass,
+                _ => AuditMark::Missing,
+            };
+            marks.push(mark);
+        }
+        if marks.is_empty() {
+            return None;
+        }
+        for (t, (up, bytes)) in fetched {
+            pending.push(Pending {
+                down: i,
+                up: Some(up),
+                torrent: t,
+                bytes: bytes.min(self.torrents[t as usize].size),
+                kind: Kind::Outsource,
+            });
+        }
+        Some(marks)
     }
 
     /// Settles the epoch's receipts through the ledger; returns the (agent, torrent) fetches of new
@@ -1150,7 +1327,9 @@ impl Sim {
         let collective = self.collective;
         let bw_rate = u128::from(self.scenario.costs.bandwidth_micro_per_gb) * MICRO;
         let mut failed = Vec::new();
-        let mut to_ledger: Vec<(&Pending, Signed<Receipt>)> = Vec::new();
+        // The receipts for the ledger, in `Settle` entries' chunks, and what each one settles.
+        let mut sent: Vec<&Pending> = Vec::new();
+        let mut chunks: Vec<Vec<Signed<Receipt>>> = Vec::new();
         for p in &pending {
             let down = &self.ids[p.down as usize];
             let Some(up) = p.up else {
@@ -1181,12 +1360,17 @@ impl Sim {
                     signature: self.dummy,
                 },
             };
-            to_ledger.push((p, signed));
+            if chunks.last().is_none_or(|c| c.len() == SETTLE_CHUNK) {
+                chunks.push(Vec::with_capacity(SETTLE_CHUNK));
+            }
+            if let Some(chunk) = chunks.last_mut() {
+                chunk.push(signed);
+            }
+            sent.push(p);
         }
-        for chunk in to_ledger.chunks(SETTLE_CHUNK) {
-            let receipts: Vec<Signed<Receipt>> = chunk.iter().map(|(_, r)| r.clone()).collect();
+        for (chunk, receipts) in sent.chunks(SETTLE_CHUNK).zip(chunks) {
             let effects = self.system(SystemTx::Settle { receipts })?;
-            for ((p, _), outcome) in chunk.iter().zip(effects.receipts) {
+            for (p, outcome) in chunk.iter().zip(effects.receipts) {
                 let down_agent = self.ids[p.down as usize].agent;
                 let up_agent = p.up.map(|u| self.ids[u as usize].agent);
                 let settled = match outcome {
@@ -1236,20 +1420,20 @@ impl Sim {
             if !agent.strategy.hosts() || !agent.member || !(agent.active || returning[a]) {
                 continue;
             }
-            // A leaver reports an empty claim: nothing to audit, nothing to pay, no penalty.
-            let claim = if agent.leaving {
-                Vec::new()
-            } else {
-                agent.claim.clone()
-            };
-            for i in agent.ids.clone() {
+            for k in 0..agent.ids.len() {
+                let agent = &self.agents[a];
+                let i = agent.ids[k];
+                // A leaver reports an empty claim: nothing to audit, nothing to pay, no penalty.
+                let claim: &[u32] = if agent.leaving { &[] } else { &agent.claim };
                 let id = &self.ids[i as usize];
                 if id.dead || id.current == claim {
                     continue;
                 }
-                if self.agents[a].strategy == Strategy::Wash && i != self.agents[a].ids[0] {
+                if agent.strategy == Strategy::Wash && i != agent.ids[0] {
                     continue;
                 }
+                // Copied only for the few identities that report.
+                let claim = claim.to_vec();
                 let addr = id.address;
                 let claimed = self.bytes_of(&claim);
                 let mut hashed = Vec::with_capacity(28 + 4 * claim.len());
@@ -1268,7 +1452,7 @@ impl Sim {
                     nonce: self.nonce(&addr),
                 });
                 match self.user(Some(i), tx) {
-                    Ok(_) => self.ids[i as usize].next = Some(claim.clone()),
+                    Ok(_) => self.ids[i as usize].next = Some(claim),
                     Err(TxError::Disqualified(_) | TxError::NotMember(_)) => {
                         self.ids[i as usize].dead = true;
                     }
@@ -1279,51 +1463,36 @@ impl Sim {
         Ok(())
     }
 
-    /// Credits the close's hosting rewards and staker shares to the agents.
-    fn credit_close(&mut self, s: &CloseSummary) -> Result<(), SimError> {
-        for h in &s.hosts {
-            if let Some(i) = self.identity_of(&h.node) {
-                let a = self.ids[i as usize].agent as usize;
-                let p = &mut self.agents[a].pnl;
-                p.hosting = add(p.hosting, add(h.reward.0, h.sponsored.0)?)?;
-            }
-        }
-        for st in &s.stakers {
-            if let Some(i) = self.identity_of(&st.account) {
-                let a = self.ids[i as usize].agent as usize;
-                let p = &mut self.agents[a].pnl;
-                p.fees = add(p.fees, st.paid.0)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn row(
-        &mut self,
-        k: u64,
-        e: u64,
-        s: &CloseSummary,
-        demand: &[u64],
-        audited: u32,
-    ) -> Result<EpochRow, SimError> {
+    fn row(&mut self, k: u64, e: u64, demand: &[u64], audited: u32) -> Result<EpochRow, SimError> {
         let supply = self.state.supply();
         let minted_epoch = supply.minted.0 - self.last_supply.0;
         let burned_epoch = supply.burned.0 - self.last_supply.1;
         self.last_supply = (supply.minted.0, supply.burned.0);
+        let s = self.state.economy().last.as_ref().ok_or(no_summary())?;
         // A full verified replica: some host's verified bytes of it equal its size (agents claim
-        // whole torrents: the claimed bytes are the size).
-        let mut full: HashSet<[u8; 32]> = HashSet::new();
-        for h in &s.hosts {
+        // whole torrents: the claimed bytes are the size). The walk stops once every registered
+        // torrent has one.
+        let registered = self.registered.iter().filter(|r| **r).count() as u32;
+        let mut full = vec![false; self.torrents.len()];
+        let mut without = registered;
+        'hosts: for h in &s.hosts {
             for r in &h.replicas {
-                if r.verified_bytes > 0 && r.verified_bytes >= r.claimed_bytes {
-                    full.insert(r.torrent);
+                if r.verified_bytes == 0 || r.verified_bytes < r.claimed_bytes {
+                    continue;
+                }
+                let Some(t) = self.torrent_index(&r.torrent) else {
+                    continue;
+                };
+                if self.registered[t] && !full[t] {
+                    full[t] = true;
+                    without -= 1;
+                    if without == 0 {
+                        break 'hosts;
+                    }
                 }
             }
         }
-        let registered = self.registered.iter().filter(|r| **r).count() as u32;
-        let available = (0..self.torrents.len())
-            .filter(|&t| self.registered[t] && full.contains(&self.torrents[t].id))
-            .count() as u32;
+        let available = registered - without;
         let replicas_total: u128 = s
             .torrents
             .iter()
@@ -1334,12 +1503,19 @@ impl Sim {
         } else {
             (replicas_total / s.torrents.len() as u128) as u64
         };
+        // The most demanded first, ties by index: only the first `hottest` are needed in order.
+        let by_demand =
+            |a: &u32, b: &u32| demand[*b as usize].cmp(&demand[*a as usize]).then(a.cmp(b));
         let mut order: Vec<u32> = (0..self.torrents.len() as u32)
             .filter(|&t| self.registered[t as usize])
             .collect();
-        order.sort_by(|a, b| demand[*b as usize].cmp(&demand[*a as usize]).then(a.cmp(b)));
+        if self.scenario.hottest < order.len() {
+            order.select_nth_unstable_by(self.scenario.hottest, by_demand);
+            order.truncate(self.scenario.hottest);
+        }
+        order.sort_by(by_demand);
         let mut hottest = Vec::new();
-        for &t in order.iter().take(self.scenario.hottest) {
+        for &t in &order {
             let id = self.torrents[t as usize].id;
             let Ok(pos) = s.torrents.binary_search_by_key(&id, |o| o.torrent) else {
                 continue;
@@ -1354,38 +1530,38 @@ impl Sim {
                 weight_wad: o.weight_after,
             });
         }
-        let mut pnl = Vec::new();
-        let mut honest_roi_bps = Vec::new();
-        let stake = self.genesis.min_stake.0.max(1);
-        for strategy in Strategy::ALL {
-            let mut sp = StrategyPnl {
+        let mut pnl: Vec<StrategyPnl> = Strategy::ALL
+            .iter()
+            .map(|&strategy| StrategyPnl {
                 strategy,
                 ..StrategyPnl::default()
+            })
+            .collect();
+        let mut honest_roi_bps = Vec::new();
+        let stake = self.genesis.min_stake.0.max(1);
+        let wealth = self.wealths()?;
+        for (agent, w) in self.agents.iter().zip(wealth) {
+            let v = agent.pnl.view(w)?;
+            let Some(sp) = pnl.iter_mut().find(|sp| sp.strategy == agent.strategy) else {
+                continue;
             };
-            for a in 0..self.agents.len() {
-                if self.agents[a].strategy != strategy {
-                    continue;
-                }
-                let v = self.agents[a].pnl.view(self.wealth(a)?)?;
-                sp.agents += 1;
-                sp.profit = sp
-                    .profit
-                    .checked_add(v.profit)
-                    .ok_or(SimError::Overflow("row"))?;
-                sp.penalties = sp
-                    .penalties
-                    .checked_add(v.penalties)
-                    .ok_or(SimError::Overflow("row"))?;
-                sp.costs = sp
-                    .costs
-                    .checked_add(v.costs)
-                    .ok_or(SimError::Overflow("row"))?;
-                if strategy == Strategy::Honest && self.agents[a].member {
-                    let capital = stake * self.agents[a].ids.len() as u128;
-                    honest_roi_bps.push((v.profit * 10_000 / capital as i128) as i64);
-                }
+            sp.agents += 1;
+            sp.profit = sp
+                .profit
+                .checked_add(v.profit)
+                .ok_or(SimError::Overflow("row"))?;
+            sp.penalties = sp
+                .penalties
+                .checked_add(v.penalties)
+                .ok_or(SimError::Overflow("row"))?;
+            sp.costs = sp
+                .costs
+                .checked_add(v.costs)
+                .ok_or(SimError::Overflow("row"))?;
+            if agent.strategy == Strategy::Honest && agent.member {
+                let capital = stake * agent.ids.len() as u128;
+                honest_roi_bps.push((v.profit * 10_000 / capital as i128) as i64);
             }
-            pnl.push(sp);
         }
         let hosts = self.state.hosts();
         Ok(EpochRow {
@@ -1423,16 +1599,10 @@ impl Sim {
 
     /// Each agent's P&L now: (strategy, identities, disk bytes, figures).
     pub fn agent_pnls(&self) -> Result<Vec<(Strategy, usize, u64, crate::pnl::PnlView)>, SimError> {
-        (0..self.agents.len())
-            .map(|a| {
-                let ag = &self.agents[a];
-                Ok((
-                    ag.strategy,
-                    ag.ids.len(),
-                    ag.disk,
-                    ag.pnl.view(self.wealth(a)?)?,
-                ))
-            })
+        self.agents
+            .iter()
+            .zip(self.wealths()?)
+            .map(|(ag, w)| Ok((ag.strategy, ag.ids.len(), ag.disk, ag.pnl.view(w)?)))
             .collect()
     }
 
@@ -1443,6 +1613,77 @@ impl Sim {
     /// hub (`ledger::Ledger`) can be founded from the same genesis and write the same log.
     pub fn operator(&self) -> &SecretKey {
         &self.operator
+    }
+}
+
+fn no_summary() -> SimError {
+    SimError::Conservation("a close left no summary".into())
+}
+
+/// Credits the close's hosting rewards and staker shares to the agents. A function of the fields
+/// it needs, not of `Sim`: the summary stays borrowed from the state. The close lists accounts by
+/// address: the credits go to a table by identity first, then to the agents in their order, as
+/// crediting each agent directly would jump around all of them.
+fn credit_close(
+    agents: &mut [Agent],
+    by_address: &[(Address, u32)],
+    s: &CloseSummary,
+) -> Result<(), SimError> {
+    // By identity (`by_address` lists each once).
+    let n = by_address.len();
+    let (mut hosting, mut fees) = (vec![0u128; n], vec![0u128; n]);
+    let mut hosts = AddressWalk::new(by_address);
+    for h in &s.hosts {
+        if let Some(&i) = hosts.find(&h.node) {
+            hosting[i as usize] = add(hosting[i as usize], add(h.reward.0, h.sponsored.0)?)?;
+        }
+    }
+    let mut stakers = AddressWalk::new(by_address);
+    for st in &s.stakers {
+        if let Some(&i) = stakers.find(&st.account) {
+            fees[i as usize] = add(fees[i as usize], st.paid.0)?;
+        }
+    }
+    for agent in agents {
+        for &i in &agent.ids {
+            let p = &mut agent.pnl;
+            p.hosting = add(p.hosting, hosting[i as usize])?;
+            p.fees = add(p.fees, fees[i as usize])?;
+        }
+    }
+    Ok(())
+}
+
+/// Finds entries by address in a list sorted by address (`by_address`, the ledger's hosts) for
+/// addresses that come in ascending order, as the close lists hosts and stakers: one forward walk
+/// instead of a binary search over the whole list per address. It gallops, so sparse lookups stay
+/// cheap, and it stays correct (only slower) if the order is not ascending after all.
+struct AddressWalk<'a, T> {
+    items: &'a [(Address, T)],
+    /// Every entry before it is below the last address looked up.
+    at: usize,
+}
+
+impl<'a, T> AddressWalk<'a, T> {
+    fn new(items: &'a [(Address, T)]) -> Self {
+        AddressWalk { items, at: 0 }
+    }
+
+    fn find(&mut self, a: &Address) -> Option<&'a T> {
+        let v = self.items;
+        if self.at > 0 && v[self.at - 1].0 >= *a {
+            self.at = 0;
+        }
+        // Steps of 1, 2, 4, … while still below `a`, then a binary search in the last step.
+        let (mut end, mut step) = (self.at, 1);
+        while end < v.len() && v[end].0 < *a {
+            self.at = end + 1;
+            end += step;
+            step *= 2;
+        }
+        let end = end.min(v.len());
+        self.at += v[self.at..end].partition_point(|(x, _)| x < a);
+        v.get(self.at).filter(|(x, _)| x == a).map(|(_, t)| t)
     }
 }
 
@@ -1457,5 +1698,42 @@ fn system_name(tx: &SystemTx) -> &'static str {
         SystemTx::AuditResults { .. } => "audit_results",
         SystemTx::EpochClose(_) => "epoch_close",
         SystemTx::Chain { .. } => "chain",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_walk_finds_what_a_binary_search_finds_in_any_order() {
+        let by_address: Vec<(Address, u32)> = (0..200u32)
+            .map(|i| (Address([(i * 3 / 256) as u8; 20]), i))
+            .map(|(mut a, i)| {
+                a.0[19] = (i * 3 % 256) as u8;
+                (a, i)
+            })
+            .collect();
+        assert!(by_address.windows(2).all(|w| w[0].0 < w[1].0));
+        let search = |a: &Address| {
+            by_address
+                .binary_search_by_key(a, |(x, _)| *x)
+                .ok()
+                .map(|p| by_address[p].1)
+        };
+        let probe = |n: u32| {
+            let mut a = Address([(n / 256) as u8; 20]);
+            a.0[19] = (n % 256) as u8;
+            a
+        };
+        let ascending: Vec<Address> = (0..620).step_by(2).map(probe).collect();
+        let repeated: Vec<Address> = [3, 3, 4, 300, 300, 301].map(probe).to_vec();
+        let shuffled: Vec<Address> = [597, 0, 300, 299, 6, 6, 1000, 3].map(probe).to_vec();
+        for addresses in [ascending, repeated, shuffled] {
+            let mut walk = AddressWalk::new(&by_address);
+            for a in &addresses {
+                assert_eq!(walk.find(a).copied(), search(a), "{a:?}");
+            }
+        }
     }
 }
