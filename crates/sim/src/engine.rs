@@ -1345,12 +1345,13 @@ impl Sim {
                 torrent: self.torrents[p.torrent as usize].id,
                 uploader: self.ids[up as usize].address,
                 downloader: down.address,
-                session: session_at(
-                    self.now,
-                    derive(self.scenario.seed, "sim session", self.sessions)[..24]
-                        .try_into()
-                        .expect("24 of 32 bytes"),
-                ),
+                // Unique is all a session id must be: the run's seed and a counter.
+                session: session_at(self.now, {
+                    let mut unique = [0u8; 24];
+                    unique[..8].copy_from_slice(&self.scenario.seed.to_be_bytes());
+                    unique[8..16].copy_from_slice(&self.sessions.to_be_bytes());
+                    unique
+                }),
                 bytes: p.bytes,
             };
             let signed = match (&down.key, self.scenario.sign) {
