@@ -29,8 +29,10 @@ use economics::{inflation, market, rewards, stakers, vesting};
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Sponsor};
 
+use crate::hosting::Host;
 use crate::state::{Effects, State};
 use crate::tx::{MarketObservation, TxError};
+use crate::walk::{Walk, merged, update_each};
 
 /// Most epochs a sponsorship may be spread over (10 years of hourly epochs).
 pub const MAX_SPONSOR_EPOCHS: u64 = 87_600;
@@ -141,7 +143,7 @@ pub struct TorrentBytes {
     pub bytes: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     pub epoch: u64,
     pub passes: u32,
@@ -287,21 +289,22 @@ impl Economy {
             self.grants.remove(account);
         }
     }
+}
 
-    fn grant(&mut self, account: Address, amount: u128, now: u64) {
-        if amount == 0 {
-            return;
-        }
-        let start = vesting_start(now);
-        let grants = self.grants.entry(account).or_default();
-        match grants.last_mut() {
-            Some(g) if g.start == start => g.amount = Amount(g.amount.0 + amount),
-            _ => grants.push(Grant {
-                start,
-                amount: Amount(amount),
-                released: Amount::ZERO,
-            }),
-        }
+/// Adds a grant of `amount` made at `now` to an account's grants: to the last one if it starts
+/// vesting at the same time (one grant per account and day), else as a new one.
+fn add_grant(grants: &mut Vec<Grant>, amount: u128, now: u64) {
+    if amount == 0 {
+        return;
+    }
+    let start = vesting_start(now);
+    match grants.last_mut() {
+        Some(g) if g.start == start => g.amount = Amount(g.amount.0 + amount),
+        _ => grants.push(Grant {
+            start,
+            amount: Amount(amount),
+            released: Amount::ZERO,
+        }),
     }
 }
 
@@ -309,8 +312,9 @@ impl Economy {
 struct Plan {
     minted: u128,
     reward_carry: Amount,
-    /// Per account: (liquid to balance, to vest, released from vesting, earned).
-    credits: BTreeMap<Address, Credit>,
+    /// Per account, ascending and each once: (liquid to balance, to vest, released from vesting,
+    /// earned).
+    credits: Vec<(Address, Credit)>,
     pools: BTreeMap<[u8; 32], Vec<Sponsorship>>,
     stakers_pool_left: Amount,
     prices: BTreeMap<[u8; 32], Amount>,
@@ -327,6 +331,152 @@ struct Credit {
     vest: u128,
     released: u128,
     earned: u128,
+}
+
+impl Credit {
+    /// Both credits to one account. Each part is at most what the close pays or releases, which
+    /// the supply bounds, so the sums fit.
+    fn and(self, o: Credit) -> Credit {
+        Credit {
+            liquid: self.liquid + o.liquid,
+            vest: self.vest + o.vest,
+            released: self.released + o.released,
+            earned: self.earned + o.earned,
+        }
+    }
+}
+
+/// Two lists of credits, each ascending by account and each account once, as one such list (an
+/// account in both gets both).
+fn merge_credits(a: Vec<(Address, Credit)>, b: Vec<(Address, Credit)>) -> Vec<(Address, Credit)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (None, None) => return out,
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (Some((x, _)), Some((y, _))) if x < y => a.next(),
+            (Some((x, _)), Some((y, _))) if y < x => b.next(),
+            (Some(_), Some(_)) => a.next().zip(b.next()).map(|((k, x), (_, y))| (k, x.and(y))),
+        };
+        out.extend(next);
+    }
+}
+
+/// The torrents a close counts replicas of, by position: the registered ones in id order (as
+/// `State::torrents` holds them), then any other a holding names (none should: `check_close`
+/// refuses unregistered torrents, and none is ever removed). The per-replica lookup of a position
+/// is the close's hottest step, so it avoids hashing: torrent ids are hashes, so their leading
+/// bits spread them evenly over buckets, a table of where each bucket starts narrows a lookup to
+/// about one id, and a binary search within the bucket bounds the worst case.
+struct Torrents {
+    /// The registered ids, ascending.
+    ids: Vec<[u8; 32]>,
+    /// Where each bucket of `bucket_bits` leading bits starts in `ids`, and `ids.len()` last.
+    starts: Vec<usize>,
+    bucket_bits: u32,
+    /// Positions of the others (only looked up, never walked: the close stays deterministic).
+    others: HashMap<[u8; 32], usize>,
+    /// Per position: the hosting weight in force during the epoch (WAD), and Σ verified bytes of
+    /// its replicas (a sum of u64s, one per replica: far below u128::MAX), side by side as step 2
+    /// reads and adds them.
+    figures: Vec<(u128, u128)>,
+    /// Per position: whether it has a sponsored pool, the one step that pays per replica.
+    pooled: Vec<bool>,
+    /// Per position: (index in the hosts, verified bytes) of each verified replica, in node order;
+    /// kept only for a pooled torrent.
+    holders: Vec<Vec<(usize, u64)>>,
+    /// Per position: (node, declared location) of each verified replica of a located node, in
+    /// node order; kept only when the close names where its auditor is (only then can a node be
+    /// measured), else empty.
+    located: Vec<Vec<(Address, Location)>>,
+    with_locations: bool,
+}
+
+impl Torrents {
+    fn new(state: &State, with_locations: bool) -> Self {
+        let ids: Vec<[u8; 32]> = state.torrents.keys().copied().collect();
+        // About one id per bucket: at least 1 bit (so the shift below stays under 64), at most
+        // 2^20 buckets.
+        let bucket_bits = ids.len().next_power_of_two().trailing_zeros().clamp(1, 20);
+        let mut starts = Vec::with_capacity((1 << bucket_bits) + 1);
+        for (i, id) in ids.iter().enumerate() {
+            // Ids ascend, so buckets do: every bucket up to this id's starts at or before it.
+            while starts.len() <= Self::bucket(bucket_bits, id) {
+                starts.push(i);
+            }
+        }
+        starts.resize((1 << bucket_bits) + 1, ids.len());
+        let mut markets = Walk::new(&state.economy.markets, ids.len());
+        let mut pools = Walk::new(&state.economy.pools, ids.len());
+        let mut figures = Vec::with_capacity(ids.len());
+        let mut pooled = Vec::with_capacity(ids.len());
+        for id in &ids {
+            figures.push((markets.at(id).map_or(WAD, |m| m.weight_wad), 0));
+            pooled.push(pools.at(id).is_some());
+        }
+        let n = ids.len();
+        Torrents {
+            ids,
+            starts,
+            bucket_bits,
+            others: HashMap::new(),
+            figures,
+            pooled,
+            holders: (0..n).map(|_| Vec::new()).collect(),
+            located: (0..n).map(|_| Vec::new()).collect(),
+            with_locations,
+        }
+    }
+
+    fn bucket(bits: u32, id: &[u8; 32]) -> usize {
+        let [a, b, c, d, e, f, g, h, ..] = *id;
+        (u64::from_be_bytes([a, b, c, d, e, f, g, h]) >> (64 - bits)) as usize
+    }
+
+    /// The position of `torrent`, if a close counted it.
+    fn find(&self, torrent: &[u8; 32]) -> Option<usize> {
+        let b = Self::bucket(self.bucket_bits, torrent);
+        let (from, to) = (self.starts[b], self.starts[b + 1]);
+        match self.ids[from..to].binary_search(torrent) {
+            Ok(i) => Some(from + i),
+            Err(_) => self.others.get(torrent).copied(),
+        }
+    }
+
+    /// Counts a verified replica of `torrent` held by `node`, the host at index `host` (hosts come
+    /// in node order), declared at `location`; returns the torrent's position.
+    fn add(
+        &mut self,
+        economy: &Economy,
+        torrent: &[u8; 32],
+        host: usize,
+        node: Address,
+        verified: u64,
+        location: Option<Location>,
+    ) -> usize {
+        let at = match self.find(torrent) {
+            Some(at) => at,
+            None => {
+                let at = self.figures.len();
+                self.others.insert(*torrent, at);
+                let weight = economy.markets.get(torrent).map_or(WAD, |m| m.weight_wad);
+                self.figures.push((weight, 0));
+                self.pooled.push(economy.pools.contains_key(torrent));
+                self.holders.push(Vec::new());
+                self.located.push(Vec::new());
+                at
+            }
+        };
+        if self.pooled[at] {
+            self.holders[at].push((host, verified));
+        }
+        if let Some(l) = location.filter(|_| self.with_locations) {
+            self.located[at].push((node, l));
+        }
+        at
+    }
 }
 
 impl State {
@@ -384,19 +534,6 @@ impl State {
             .map(|s| s.left.0)
             .sum();
         Amount(pools + self.economy.reward_carry.0)
-    }
-
-    /// Records a node's audit tally for its epoch's close.
-    pub(crate) fn record_tally(&mut self, node: Address, epoch: u64, passes: u32, total: u32) {
-        self.economy.tallies.insert(
-            node,
-            Tally {
-                epoch,
-                passes,
-                total,
-            },
-        );
-        self.dirty.economy = true;
     }
 
     /// A new torrent's market, at its registered price and weight 1.
@@ -573,9 +710,9 @@ impl State {
         Ok(described)
     }
 
-    /// Why `node` earns nothing from hosting for `epoch`, if so.
-    fn excluded(&self, node: &Address, epoch: u64) -> Option<String> {
-        let host = self.hosts.get(node)?;
+    /// Why a host (its audit record, and its tally from `AuditResults` if any) earns nothing from
+    /// hosting for `epoch`, if so.
+    fn exclusion(&self, host: &Host, tally: Option<&Tally>, epoch: u64) -> Option<String> {
         let rules = self.params().reputation;
         if host.disqualified {
             return Some("disqualified".into());
@@ -588,7 +725,7 @@ impl State {
         if rules.standing(host.reputation.score_ppb()) != economics::reputation::Standing::Good {
             return Some("suspended: audit reputation below the reward threshold".into());
         }
-        match self.economy.tallies.get(node) {
+        match tally {
             Some(t) if t.epoch == epoch && t.total > 0 => None,
             _ => Some("not audited this epoch".into()),
         }
@@ -606,53 +743,44 @@ impl State {
         let auditor = (!c.auditor_location.is_empty())
             .then(|| Location::parse(&c.auditor_location).ok())
             .flatten();
-        // Hash maps below are only looked up, never walked: the close stays deterministic.
-        let rtts: HashMap<Address, u64> = c.rtts.iter().map(|r| (r.node, r.rtt_us)).collect();
-        let weights: HashMap<[u8; 32], u128> = self
-            .economy
-            .markets
-            .iter()
-            .map(|(t, m)| (*t, m.weight_wad))
-            .collect();
-
         // 1. Who hosted what: every node the hub audits (an active member, not disqualified) whose
         //    report in force is described (on record, or by this close), and the verified bytes of
         //    each replica.
-        let mut nodes: Vec<Address> = self
-            .economy
-            .holdings
-            .keys()
-            .chain(described.keys())
-            .copied()
-            .collect();
-        nodes.sort_unstable();
-        nodes.dedup();
-        let mut hosts: Vec<HostOutcome> = Vec::new();
-        let mut own_location: Vec<Option<Location>> = Vec::new();
-        // Where located nodes are; needed only to weigh a measured node against its torrent's
-        // other replicas.
-        let mut located: HashMap<Address, Location> = HashMap::new();
-        // Per torrent: (node, verified) of every replica with verified bytes, in node order.
-        let mut replicas: HashMap<[u8; 32], Vec<(Address, u64)>> = HashMap::new();
-        for node in nodes {
+        //    The nodes come from the two sorted maps merged, and every map keyed by node is read
+        //    in the same order alongside (`Walk`): one pass over each instead of a tree search per
+        //    node and map.
+        let nodes = described.len() + self.economy.holdings.len();
+        let mut accounts = Walk::new(&self.accounts, nodes);
+        let mut records = Walk::new(&self.hosts, nodes);
+        let mut tallies = Walk::new(&self.economy.tallies, nodes);
+        // At most one per node: reserved once (pages never written cost nothing), not regrown.
+        let mut hosts: Vec<HostOutcome> = Vec::with_capacity(nodes);
+        let mut own_location: Vec<Option<Location>> = Vec::with_capacity(nodes);
+        // What the later steps need per torrent, gathered here (`Torrents`), and each verified
+        // replica's torrent (its index there), in host and replica order, for the scores.
+        let mut torrents = Torrents::new(self, auditor.is_some());
+        let mut verified_at: Vec<usize> = Vec::new();
+        for (node, fresh, kept) in merged(&described, &self.economy.holdings) {
             let Some((report_epoch, report)) = self.report_ref(&node, epoch) else {
                 continue;
             };
-            let holdings = match (described.get(&node), self.economy.holdings.get(&node)) {
+            let holdings = match (fresh, kept) {
                 (Some(h), _) => h,
                 (None, Some(h)) if h.report_epoch == report_epoch => h,
                 // Its report in force is not described yet: nothing is counted for it.
                 _ => continue,
             };
-            if !self.is_active(&node) || self.hosts.get(&node).is_none_or(|h| h.disqualified) {
+            let active = accounts
+                .at(&node)
+                .is_some_and(|a| self.is_active_account(a));
+            let record = records.at(&node);
+            let tally = tallies.at(&node);
+            let Some(record) = record.filter(|h| active && !h.disqualified) else {
                 continue;
-            }
-            let excluded = self.excluded(&node, epoch);
-            let tally = self.economy.tallies.get(&node);
+            };
+            let excluded = self.exclusion(record, tally, epoch);
             let location = Location::parse(&report.location).ok();
-            if let (Some(l), Some(_)) = (location, auditor) {
-                located.insert(node, l);
-            }
+            let host = hosts.len();
             let mut out = HostOutcome {
                 node,
                 verified_bytes: 0,
@@ -678,10 +806,14 @@ impl State {
                     geo_bps: 10_000,
                 });
                 if verified > 0 {
-                    replicas
-                        .entry(h.torrent)
-                        .or_default()
-                        .push((node, verified));
+                    verified_at.push(torrents.add(
+                        &self.economy,
+                        &h.torrent,
+                        host,
+                        node,
+                        verified,
+                        location,
+                    ));
                 }
             }
             hosts.push(out);
@@ -691,29 +823,39 @@ impl State {
         // 2. Geography and scores, with the weights in force during the epoch.
         let mut scores: Vec<(usize, u128)> = Vec::new();
         let mut weighted: u128 = 0;
+        // Round trips come in node order (`check_close`), as the hosts do.
+        let mut rtts = c.rtts.iter().peekable();
+        let mut verified_at = verified_at.into_iter();
         for (i, out) in hosts.iter_mut().enumerate() {
             let node = out.node;
-            let rtt = rtts.get(&node).copied();
+            while rtts.next_if(|r| r.node < node).is_some() {}
+            let rtt = rtts.next_if(|r| r.node == node).map(|r| r.rtt_us);
             // The other replicas matter only for a located, measured node: gathering them for
-            // every replica regardless made a close quadratic in replicas per torrent.
+            // every replica regardless made a close quadratic in replicas per torrent. For any
+            // other node the verdict is the same for each of its replicas.
             let measured = own_location[i].is_some() && auditor.is_some() && rtt.is_some();
+            let unmeasured = (!measured)
+                .then(|| economics::geo::verdict(own_location[i], auditor, rtt, &[], &p));
             for r in &mut out.replicas {
                 if r.verified_bytes == 0 {
                     continue;
                 }
-                let others: Vec<Location> = if measured {
-                    replicas[&r.torrent]
-                        .iter()
-                        .filter(|(other, _)| *other != node)
-                        .filter_map(|(other, _)| located.get(other).copied())
-                        .collect()
-                } else {
-                    Vec::new()
+                let at = verified_at.next().expect("one per verified replica");
+                r.geo = match &unmeasured {
+                    Some(geo) => geo.clone(),
+                    None => {
+                        let others: Vec<Location> = torrents.located[at]
+                            .iter()
+                            .filter(|(other, _)| *other != node)
+                            .map(|(_, l)| *l)
+                            .collect();
+                        economics::geo::verdict(own_location[i], auditor, rtt, &others, &p)
+                    }
                 };
-                r.geo = economics::geo::verdict(own_location[i], auditor, rtt, &others, &p);
                 r.geo_bps = r.geo.factor_bps(&p);
-                let weight = weights.get(&r.torrent).copied().unwrap_or(WAD);
-                let s = rewards::score(r.verified_bytes, weight, r.geo_bps).map_err(econ)?;
+                let (weight, verified) = &mut torrents.figures[at];
+                *verified += u128::from(r.verified_bytes);
+                let s = rewards::score(r.verified_bytes, *weight, r.geo_bps).map_err(econ)?;
                 out.score = out.score.checked_add(s).ok_or(TxError::Overflow)?;
             }
             if out.score > 0 {
@@ -732,7 +874,6 @@ impl State {
             .0;
         let mut minted = 0;
         let mut reward_carry = self.economy.reward_carry;
-        let mut credits: BTreeMap<Address, Credit> = BTreeMap::new();
         if weighted > 0 {
             minted = inflation::per_epoch(supply, p.inflation_bps, g.epoch_secs).map_err(econ)?;
             self.minted.0.checked_add(minted).ok_or(TxError::Overflow)?;
@@ -752,7 +893,12 @@ impl State {
         let mut pools = self.economy.pools.clone();
         let mut pool_paid: BTreeMap<[u8; 32], u128> = BTreeMap::new();
         for (torrent, sponsorships) in pools.iter_mut() {
-            let Some(holders) = replicas.get(torrent) else {
+            // Every pooled torrent keeps its holders.
+            let Some(holders) = torrents
+                .find(torrent)
+                .map(|at| &torrents.holders[at])
+                .filter(|h| !h.is_empty())
+            else {
                 continue; // No verified host: the pool waits.
             };
             let due: u128 = sponsorships
@@ -762,12 +908,8 @@ impl State {
             let shares: Vec<u128> = holders.iter().map(|(_, v)| u128::from(*v)).collect();
             let (parts, _) = rewards::split(due, &shares).map_err(econ)?;
             let mut paid: u128 = 0;
-            for ((node, _), part) in holders.iter().zip(parts) {
-                // Hosts are in node order.
-                let i = hosts
-                    .binary_search_by_key(node, |h| h.node)
-                    .expect("replicas are hosts");
-                let out = &mut hosts[i];
+            for ((i, _), part) in holders.iter().zip(parts) {
+                let out = &mut hosts[*i];
                 out.sponsored = add(out.sponsored, part)?;
                 paid += part;
             }
@@ -792,6 +934,8 @@ impl State {
             weighted_bytes: weighted,
             ..CloseSummary::default()
         };
+        // Hosts come in node order, so their credits do.
+        let mut credits: Vec<(Address, Credit)> = Vec::with_capacity(hosts.len());
         for out in hosts.iter_mut() {
             let total = out
                 .reward
@@ -803,10 +947,15 @@ impl State {
             out.vesting = Amount(vest);
             summary.hosting_paid = add(summary.hosting_paid, out.reward.0)?;
             summary.sponsored_paid = add(summary.sponsored_paid, out.sponsored.0)?;
-            let credit = credits.entry(out.node).or_default();
-            credit.liquid += liquid;
-            credit.vest += vest;
-            credit.earned += total;
+            credits.push((
+                out.node,
+                Credit {
+                    liquid,
+                    vest,
+                    released: 0,
+                    earned: total,
+                },
+            ));
         }
 
         // 6. The stakers' pool, by lock-weighted stake.
@@ -814,17 +963,25 @@ impl State {
         let mut stakers_pool_left = self.stakers_pool;
         if self.stakers_pool > Amount::ZERO {
             let mut weights = Vec::new();
+            // The lock's factor (a fixed-point power, the costly part) per remaining time: stakers
+            // often share a lock end. Only looked up, never walked.
+            let mut factors: HashMap<u64, u128> = HashMap::new();
             for (address, a) in &self.accounts {
                 if a.stake == Amount::ZERO || a.lock_until <= now {
                     continue;
                 }
-                let w = stakers::lock_weight(
-                    a.stake.0,
-                    a.lock_until - now,
-                    max_lock,
-                    p.staker_alpha_wad,
-                )
-                .map_err(econ)?;
+                let remaining = a.lock_until - now;
+                let factor = match factors.get(&remaining) {
+                    Some(f) => *f,
+                    None => {
+                        let f = stakers::lock_factor(remaining, max_lock, p.staker_alpha_wad)
+                            .map_err(econ)?;
+                        factors.insert(remaining, f);
+                        f
+                    }
+                };
+                // `lock_weight` is exactly `weigh(stake, lock_factor(..))`.
+                let w = stakers::weigh(a.stake.0, factor).map_err(econ)?;
                 if w > 0 {
                     weights.push((*address, w));
                 }
@@ -832,6 +989,8 @@ impl State {
             let shares: Vec<u128> = weights.iter().map(|(_, w)| *w).collect();
             let (parts, rest) = rewards::split(self.stakers_pool.0, &shares).map_err(econ)?;
             stakers_pool_left = Amount(rest);
+            // Stakers come in account order, so their credits do.
+            let mut fees = Vec::with_capacity(weights.len());
             for ((account, weight), part) in weights.into_iter().zip(parts) {
                 summary.fees_paid = add(summary.fees_paid, part)?;
                 summary.stakers.push(StakerShare {
@@ -839,14 +998,21 @@ impl State {
                     weight,
                     paid: Amount(part),
                 });
-                let credit = credits.entry(account).or_default();
-                credit.liquid += part;
-                credit.earned += part;
+                fees.push((
+                    account,
+                    Credit {
+                        liquid: part,
+                        earned: part,
+                        ..Credit::default()
+                    },
+                ));
             }
+            credits = merge_credits(credits, fees);
         }
 
         // 7. Vesting released by time (grants made by this close start vesting now).
         let duration = u64::from(p.vesting_days) * 86_400;
+        let mut releases = Vec::new();
         for (account, grants) in &self.economy.grants {
             let released: u128 = grants
                 .iter()
@@ -855,25 +1021,32 @@ impl State {
                 })
                 .sum();
             if released > 0 {
-                credits.entry(*account).or_default().released = released;
+                releases.push((
+                    *account,
+                    Credit {
+                        released,
+                        ..Credit::default()
+                    },
+                ));
                 summary.released = add(summary.released, released)?;
             }
         }
+        let credits = merge_credits(credits, releases);
 
         // 8. Prices or the gate, and weights, for the next epoch.
         let observed: BTreeMap<[u8; 32], &MarketObservation> =
             c.markets.iter().map(|m| (m.torrent, m)).collect();
         let mut prices = BTreeMap::new();
         let mut markets = BTreeMap::new();
-        for (torrent, terms) in &self.torrents {
+        for (at, (torrent, terms)) in self.torrents.iter().enumerate() {
             let mut m = self.market(torrent).expect("registered");
             let (demand, capacity) = observed
                 .get(torrent)
                 .map_or((0, 0), |o| (o.demand_bytes, o.capacity_bytes));
             let saturation = market::saturation_wad(demand, capacity);
-            let verified: u128 = replicas
-                .get(torrent)
-                .map_or(0, |rs| rs.iter().map(|(_, v)| u128::from(*v)).sum());
+            // The registered torrents come first among the positions, in this order.
+            debug_assert_eq!(torrents.ids[at], *torrent);
+            let (_, verified) = torrents.figures[at];
             let replicas_milli = if terms.size == 0 {
                 0
             } else {
@@ -951,35 +1124,52 @@ impl State {
         self.stakers_pool = plan.stakers_pool_left;
         self.economy.reward_carry = plan.reward_carry;
         self.economy.pools = plan.pools;
-        for (account, c) in &plan.credits {
-            let mut a = self.account(account);
-            // Release before granting: a grant made now has vested nothing yet.
-            if c.released > 0 {
-                let grants = self
-                    .economy
-                    .grants
-                    .get_mut(account)
-                    .expect("released from grants");
-                for g in grants.iter_mut() {
-                    g.released = Amount(
-                        vesting::vested(g.amount.0, g.start, now, duration).max(g.released.0),
-                    );
+        // Each map is walked once beside the credits (ascending by account), not searched per
+        // credit. Release before granting: a grant made now has vested nothing yet.
+        let credits = &plan.credits;
+        let vesting = credits
+            .iter()
+            .filter(|(_, c)| c.released > 0 || c.vest > 0)
+            .map(|(account, c)| (*account, c));
+        let mut emptied = Vec::new();
+        update_each(
+            &mut self.economy.grants,
+            vesting,
+            credits.len(),
+            |account, grants, c| {
+                if c.released > 0 {
+                    assert!(!grants.is_empty(), "released from grants");
+                    for g in grants.iter_mut() {
+                        g.released = Amount(
+                            vesting::vested(g.amount.0, g.start, now, duration).max(g.released.0),
+                        );
+                    }
+                    grants.retain(|g| g.released != g.amount);
                 }
-                grants.retain(|g| g.released != g.amount);
+                add_grant(grants, c.vest, now);
                 if grants.is_empty() {
-                    self.economy.grants.remove(account);
+                    emptied.push(account);
                 }
-                a.vesting = Amount(a.vesting.0 - c.released);
-            }
+            },
+        );
+        for account in emptied {
+            self.economy.grants.remove(&account);
+        }
+        let earned = credits
+            .iter()
+            .filter(|(_, c)| c.earned > 0)
+            .map(|(account, c)| (*account, c.earned));
+        update_each(
+            &mut self.economy.earned,
+            earned,
+            credits.len(),
+            |_, e, earned| *e = Amount(e.0 + earned),
+        );
+        self.put_each(credits, effects, |a, c| {
+            a.vesting = Amount(a.vesting.0 - c.released);
             a.balance = Amount(a.balance.0 + c.liquid + c.released);
             a.vesting = Amount(a.vesting.0 + c.vest);
-            self.economy.grant(*account, c.vest, now);
-            if c.earned > 0 {
-                let e = self.economy.earned.entry(*account).or_default();
-                *e = Amount(e.0 + c.earned);
-            }
-            self.put(*account, a, effects);
-        }
+        });
         for (torrent, price) in plan.prices {
             if let Some(t) = self.torrents.get_mut(&torrent) {
                 t.price_per_byte = price;
