@@ -43,13 +43,30 @@ fn mul_div_rem(a: u128, b: u128, d: u128) -> Result<(u128, u128), EconError> {
     }
     let (hi, lo) = wide_mul(a, b);
     if hi == 0 {
-        return Ok((lo / d, lo % d));
+        return Ok(div_narrow(lo, d));
     }
     // The quotient fits in 128 bits exactly when hi < d.
     if hi >= d {
         return Err(EconError::Overflow);
     }
     Ok(div_wide(hi, lo, d))
+}
+
+/// `(n / d, n % d)`. A divisor of more than 64 bits takes the slow path of a 128-bit division;
+/// one that is a 64-bit number times a power of two (as `WAD · BPS` = 5^22 · 2^22 is) divides
+/// `n` shifted by that power instead, with the same quotient: with n = q·d + r and d = e·2^z,
+/// n >> z = q·e + (r >> z) and r >> z < e; the remainder is r >> z shifted back, with the bits
+/// shifted out.
+fn div_narrow(n: u128, d: u128) -> (u128, u128) {
+    let z = d.trailing_zeros();
+    if d >> 64 != 0 && d >> z >> 64 == 0 {
+        let e = d >> z;
+        let m = n >> z;
+        let low = n & ((1u128 << z) - 1);
+        (m / e, ((m % e) << z) | low)
+    } else {
+        (n / d, n % d)
+    }
 }
 
 /// `(hi·2^128 + lo) / d` and its remainder, for `hi < d` (so the quotient fits in 128 bits).
@@ -285,6 +302,40 @@ mod tests {
             }
         }
         (q, rem)
+    }
+
+    #[test]
+    fn div_narrow_equals_division() {
+        let divisors = [
+            1,
+            3,
+            WAD,
+            WAD * 10_000,
+            1 << 64,
+            3 << 64,
+            u128::from(u64::MAX) << 60,
+            1 << 127,
+            u128::MAX,
+            (1 << 64) + 2,
+        ];
+        let numbers = [
+            0,
+            1,
+            u128::MAX,
+            u128::MAX - 1,
+            1 << 100,
+            WAD * 10_000 * 7 + 5,
+        ];
+        for d in divisors {
+            for n in numbers.into_iter().chain([
+                d,
+                d - 1,
+                d.wrapping_add(1),
+                d.wrapping_mul(3).wrapping_add(1),
+            ]) {
+                assert_eq!(div_narrow(n, d), (n / d, n % d), "{n} / {d}");
+            }
+        }
     }
 
     #[test]
@@ -575,6 +626,12 @@ mod tests {
             for hi in [hi_seed % d, d - 1, 0] {
                 prop_assert_eq!(div_wide(hi, lo, d), div_bitwise(hi, lo, d));
             }
+        }
+
+        #[test]
+        fn div_narrow_matches(n in any::<u128>(), e in 1u128..=u128::from(u64::MAX), z in 0u32..64) {
+            let d = (e << z).max(1);
+            prop_assert_eq!(div_narrow(n, d), (n / d, n % d));
         }
 
         /// Factors of a common scale cancel exactly: (a·k)(b)/(d·k) = ab/d.
