@@ -78,19 +78,17 @@ impl EarningsTree {
         let mut hashes = vec![[0u8; 32]; values.len()];
         keccak256_each(&inner, &mut hashes);
         drop(inner);
-        let mut leaves: Vec<([u8; 32], Address)> = hashes
-            .into_iter()
-            .zip(values.iter().map(|(account, _)| *account))
-            .collect();
-        // OZ's `sortLeaves: true`; stable like JavaScript's sort, though unique accounts never tie.
-        leaves.sort_by(|(a, _), (b, _)| hash_order(a, b));
+        let mut leaves: Vec<([u8; 32], usize)> = hashes.into_iter().zip(0..).collect();
+        // OZ's `sortLeaves: true`; stable like JavaScript's sort, though unique accounts never tie
+        // (equal hashes keep the values' order: the position breaks ties).
+        leaves.sort_unstable_by(|(a, i), (b, j)| hash_order(a, b).then(i.cmp(j)));
         let n = leaves.len();
         let len = (2 * n).saturating_sub(1);
         let mut nodes = vec![[0u8; 32]; len];
         let mut index = Vec::with_capacity(n);
-        for (i, (hash, account)) in leaves.into_iter().enumerate() {
+        for (i, (hash, at)) in leaves.into_iter().enumerate() {
             nodes[len - 1 - i] = hash;
-            index.push((account, len - 1 - i));
+            index.push((values[at].0, len - 1 - i));
         }
         // Inner node i is `hash_pair` of nodes 2i + 1 and 2i + 2, all above it. Nodes `from..to`
         // with from ≥ to / 2 have all their children at `to` or above: hashed already, so the range
