@@ -129,7 +129,7 @@ pub struct Grant {
 
 /// What one report holds, torrent by torrent (ascending, each once, bytes above 0); the bytes
 /// add up to the report's `claimed_bytes`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holdings {
     /// The epoch the described report was made for (its key with the node).
     pub report_epoch: u64,
@@ -371,17 +371,14 @@ fn merge_credits(a: Vec<(Address, Credit)>, b: Vec<(Address, Credit)>) -> Vec<(A
 /// bits spread them evenly over buckets, a table of where each bucket starts narrows a lookup to
 /// about one id, and a binary search within the bucket bounds the worst case.
 struct Torrents {
-    /// The registered ids, ascending.
-    ids: Vec<[u8; 32]>,
-    /// Where each bucket of `bucket_bits` leading bits starts in `ids`, and `ids.len()` last.
-    starts: Vec<usize>,
+    /// Per position: the id and the figures each verified replica reads and adds to.
+    list: Vec<TorrentFigures>,
+    /// Where each bucket of `bucket_bits` leading bits starts among the registered, then their
+    /// count.
+    starts: Vec<u32>,
     bucket_bits: u32,
     /// Positions of the others (only looked up, never walked: the close stays deterministic).
     others: HashMap<[u8; 32], usize>,
-    /// Per position: the hosting weight in force during the epoch (WAD), and Σ verified bytes of
-    /// its replicas (a sum of u64s, one per replica: far below u128::MAX), side by side as step 2
-    /// reads and adds them.
-    figures: Vec<(u128, u128)>,
     /// Per position: whether it has a sponsored pool, the one step that pays per replica.
     pooled: Vec<bool>,
     /// Per position: (index in the hosts, verified bytes) of each verified replica, in node order;
@@ -394,35 +391,47 @@ struct Torrents {
     with_locations: bool,
 }
 
+/// One torrent's id and figures, in one cache line: a replica's lookup and count touch only it.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct TorrentFigures {
+    id: [u8; 32],
+    /// The hosting weight in force during the epoch (WAD).
+    weight: u128,
+    /// Σ verified bytes of its replicas: a sum of u64s, one per replica, far below u128::MAX.
+    verified: u128,
+}
+
 impl Torrents {
     fn new(state: &State, with_locations: bool) -> Self {
-        let ids: Vec<[u8; 32]> = state.torrents.keys().copied().collect();
+        let n = state.torrents.len();
+        assert!(u32::try_from(n).is_ok(), "fewer than 2^32 torrents");
         // About one id per bucket: at least 1 bit (so the shift below stays under 64), at most
         // 2^20 buckets.
-        let bucket_bits = ids.len().next_power_of_two().trailing_zeros().clamp(1, 20);
+        let bucket_bits = n.next_power_of_two().trailing_zeros().clamp(1, 20);
         let mut starts = Vec::with_capacity((1 << bucket_bits) + 1);
-        for (i, id) in ids.iter().enumerate() {
+        let mut markets = Walk::new(&state.economy.markets, n);
+        let mut pools = Walk::new(&state.economy.pools, n);
+        let mut list = Vec::with_capacity(n);
+        let mut pooled = Vec::with_capacity(n);
+        for (i, id) in state.torrents.keys().enumerate() {
             // Ids ascend, so buckets do: every bucket up to this id's starts at or before it.
             while starts.len() <= Self::bucket(bucket_bits, id) {
-                starts.push(i);
+                starts.push(i as u32);
             }
-        }
-        starts.resize((1 << bucket_bits) + 1, ids.len());
-        let mut markets = Walk::new(&state.economy.markets, ids.len());
-        let mut pools = Walk::new(&state.economy.pools, ids.len());
-        let mut figures = Vec::with_capacity(ids.len());
-        let mut pooled = Vec::with_capacity(ids.len());
-        for id in &ids {
-            figures.push((markets.at(id).map_or(WAD, |m| m.weight_wad), 0));
+            list.push(TorrentFigures {
+                id: *id,
+                weight: markets.at(id).map_or(WAD, |m| m.weight_wad),
+                verified: 0,
+            });
             pooled.push(pools.at(id).is_some());
         }
-        let n = ids.len();
+        starts.resize((1 << bucket_bits) + 1, n as u32);
         Torrents {
-            ids,
+            list,
             starts,
             bucket_bits,
             others: HashMap::new(),
-            figures,
             pooled,
             holders: (0..n).map(|_| Vec::new()).collect(),
             located: (0..n).map(|_| Vec::new()).collect(),
@@ -438,8 +447,18 @@ impl Torrents {
     /// The position of `torrent`, if a close counted it.
     fn find(&self, torrent: &[u8; 32]) -> Option<usize> {
         let b = Self::bucket(self.bucket_bits, torrent);
-        let (from, to) = (self.starts[b], self.starts[b + 1]);
-        match self.ids[from..to].binary_search(torrent) {
+        let (from, to) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        // The ids' byte order, compared as big-endian words (a memcmp call costs more than the
+        // comparison).
+        let words = |id: &[u8; 32]| -> [u64; 4] {
+            std::array::from_fn(|i| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&id[8 * i..8 * i + 8]);
+                u64::from_be_bytes(w)
+            })
+        };
+        let key = words(torrent);
+        match self.list[from..to].binary_search_by(|t| words(&t.id).cmp(&key)) {
             Ok(i) => Some(from + i),
             Err(_) => self.others.get(torrent).copied(),
         }
@@ -459,16 +478,20 @@ impl Torrents {
         let at = match self.find(torrent) {
             Some(at) => at,
             None => {
-                let at = self.figures.len();
+                let at = self.list.len();
                 self.others.insert(*torrent, at);
-                let weight = economy.markets.get(torrent).map_or(WAD, |m| m.weight_wad);
-                self.figures.push((weight, 0));
+                self.list.push(TorrentFigures {
+                    id: *torrent,
+                    weight: economy.markets.get(torrent).map_or(WAD, |m| m.weight_wad),
+                    verified: 0,
+                });
                 self.pooled.push(economy.pools.contains_key(torrent));
                 self.holders.push(Vec::new());
                 self.located.push(Vec::new());
                 at
             }
         };
+        self.list[at].verified += u128::from(verified);
         if self.pooled[at] {
             self.holders[at].push((host, verified));
         }
@@ -749,17 +772,23 @@ impl State {
         //    The nodes come from the two sorted maps merged, and every map keyed by node is read
         //    in the same order alongside (`Walk`): one pass over each instead of a tree search per
         //    node and map.
+        // 2. Geography and scores, with the weights in force during the epoch, in the same pass
+        //    for each node that is not measured (its verdict is the same for all its replicas);
+        //    a measured node's verdicts need every other located replica of its torrents, so they
+        //    wait for the pass to end. (The scores' only failure is an overflow, which the order
+        //    of the sums does not change.)
         let nodes = described.len() + self.economy.holdings.len();
         let mut accounts = Walk::new(&self.accounts, nodes);
         let mut records = Walk::new(&self.hosts, nodes);
         let mut tallies = Walk::new(&self.economy.tallies, nodes);
+        // Round trips come in node order (`check_close`), as the nodes do.
+        let mut rtts = c.rtts.iter().peekable();
         // At most one per node: reserved once (pages never written cost nothing), not regrown.
         let mut hosts: Vec<HostOutcome> = Vec::with_capacity(nodes);
-        let mut own_location: Vec<Option<Location>> = Vec::with_capacity(nodes);
-        // What the later steps need per torrent, gathered here (`Torrents`), and each verified
-        // replica's torrent (its index there), in host and replica order, for the scores.
+        // What the later steps need per torrent (`Torrents`).
         let mut torrents = Torrents::new(self, auditor.is_some());
-        let mut verified_at: Vec<usize> = Vec::new();
+        // The measured hosts: (index in `hosts`, declared location, round trip).
+        let mut measured: Vec<(usize, Location, u64)> = Vec::new();
         for (node, fresh, kept) in merged(&described, &self.economy.holdings) {
             let Some((report_epoch, report)) = self.report_ref(&node, epoch) else {
                 continue;
@@ -780,7 +809,18 @@ impl State {
             };
             let excluded = self.exclusion(record, tally, epoch);
             let location = Location::parse(&report.location).ok();
+            while rtts.next_if(|r| r.node < node).is_some() {}
+            let rtt = rtts.next_if(|r| r.node == node).map(|r| r.rtt_us);
             let host = hosts.len();
+            // The other replicas matter only for a located, measured node: gathering them for
+            // every replica regardless made a close quadratic in replicas per torrent.
+            let geo = match (location, auditor, rtt) {
+                (Some(l), Some(_), Some(rtt)) => {
+                    measured.push((host, l, rtt));
+                    None
+                }
+                _ => Some(economics::geo::verdict(location, auditor, rtt, &[], &p)),
+            };
             let mut out = HostOutcome {
                 node,
                 verified_bytes: 0,
@@ -798,66 +838,55 @@ impl State {
                     _ => 0,
                 };
                 out.verified_bytes = out.verified_bytes.saturating_add(verified);
-                out.replicas.push(ReplicaOutcome {
+                let mut replica = ReplicaOutcome {
                     torrent: h.torrent,
                     claimed_bytes: h.bytes,
                     verified_bytes: verified,
                     geo: GeoVerdict::NoLocation,
                     geo_bps: 10_000,
-                });
+                };
                 if verified > 0 {
-                    verified_at.push(torrents.add(
-                        &self.economy,
-                        &h.torrent,
-                        host,
-                        node,
-                        verified,
-                        location,
-                    ));
+                    let at =
+                        torrents.add(&self.economy, &h.torrent, host, node, verified, location);
+                    if let Some(geo) = &geo {
+                        replica.geo = geo.clone();
+                        replica.geo_bps = geo.factor_bps(&p);
+                        let weight = torrents.list[at].weight;
+                        let s = rewards::score(verified, weight, replica.geo_bps).map_err(econ)?;
+                        out.score = out.score.checked_add(s).ok_or(TxError::Overflow)?;
+                    }
                 }
+                out.replicas.push(replica);
             }
             hosts.push(out);
-            own_location.push(location);
         }
 
-        // 2. Geography and scores, with the weights in force during the epoch.
-        let mut scores: Vec<(usize, u128)> = Vec::new();
-        let mut weighted: u128 = 0;
-        // Round trips come in node order (`check_close`), as the hosts do.
-        let mut rtts = c.rtts.iter().peekable();
-        let mut verified_at = verified_at.into_iter();
-        for (i, out) in hosts.iter_mut().enumerate() {
+        // 2, for the measured nodes: every located replica is known now.
+        for (i, location, rtt) in measured {
+            let out = &mut hosts[i];
             let node = out.node;
-            while rtts.next_if(|r| r.node < node).is_some() {}
-            let rtt = rtts.next_if(|r| r.node == node).map(|r| r.rtt_us);
-            // The other replicas matter only for a located, measured node: gathering them for
-            // every replica regardless made a close quadratic in replicas per torrent. For any
-            // other node the verdict is the same for each of its replicas.
-            let measured = own_location[i].is_some() && auditor.is_some() && rtt.is_some();
-            let unmeasured = (!measured)
-                .then(|| economics::geo::verdict(own_location[i], auditor, rtt, &[], &p));
             for r in &mut out.replicas {
                 if r.verified_bytes == 0 {
                     continue;
                 }
-                let at = verified_at.next().expect("one per verified replica");
-                r.geo = match &unmeasured {
-                    Some(geo) => geo.clone(),
-                    None => {
-                        let others: Vec<Location> = torrents.located[at]
-                            .iter()
-                            .filter(|(other, _)| *other != node)
-                            .map(|(_, l)| *l)
-                            .collect();
-                        economics::geo::verdict(own_location[i], auditor, rtt, &others, &p)
-                    }
-                };
+                let at = torrents
+                    .find(&r.torrent)
+                    .expect("counted in the first step");
+                let others: Vec<Location> = torrents.located[at]
+                    .iter()
+                    .filter(|(other, _)| *other != node)
+                    .map(|(_, l)| *l)
+                    .collect();
+                r.geo = economics::geo::verdict(Some(location), auditor, Some(rtt), &others, &p);
                 r.geo_bps = r.geo.factor_bps(&p);
-                let (weight, verified) = &mut torrents.figures[at];
-                *verified += u128::from(r.verified_bytes);
-                let s = rewards::score(r.verified_bytes, *weight, r.geo_bps).map_err(econ)?;
+                let weight = torrents.list[at].weight;
+                let s = rewards::score(r.verified_bytes, weight, r.geo_bps).map_err(econ)?;
                 out.score = out.score.checked_add(s).ok_or(TxError::Overflow)?;
             }
+        }
+        let mut scores: Vec<(usize, u128)> = Vec::new();
+        let mut weighted: u128 = 0;
+        for (i, out) in hosts.iter().enumerate() {
             if out.score > 0 {
                 scores.push((i, out.score));
                 weighted = weighted.checked_add(out.score).ok_or(TxError::Overflow)?;
@@ -1045,8 +1074,8 @@ impl State {
                 .map_or((0, 0), |o| (o.demand_bytes, o.capacity_bytes));
             let saturation = market::saturation_wad(demand, capacity);
             // The registered torrents come first among the positions, in this order.
-            debug_assert_eq!(torrents.ids[at], *torrent);
-            let (_, verified) = torrents.figures[at];
+            debug_assert_eq!(torrents.list[at].id, *torrent);
+            let verified = torrents.list[at].verified;
             let replicas_milli = if terms.size == 0 {
                 0
             } else {
@@ -1179,9 +1208,20 @@ impl State {
         self.economy.markets = plan.markets;
         self.economy.min_stake = plan.min_stake;
         // A newer description replaces the node's older one: that report is no longer in force.
-        self.economy.holdings.extend(plan.described);
+        let described = plan.described.len();
+        update_each(
+            &mut self.economy.holdings,
+            plan.described,
+            described,
+            |_, held, new| *held = new,
+        );
+        // Most tallies go (those of the closed epoch): rebuilt from the rest in one bulk step
+        // rather than removed one by one.
         let epoch = plan.summary.epoch;
-        self.economy.tallies.retain(|_, t| t.epoch > epoch);
+        self.economy.tallies = std::mem::take(&mut self.economy.tallies)
+            .into_iter()
+            .filter(|(_, t)| t.epoch > epoch)
+            .collect();
         self.economy.last_closed = Some(epoch);
         // Settling on a chain, the distributor pays withdrawals, so its root is over them.
         let minted = plan.summary.minted;

@@ -146,9 +146,12 @@ impl State {
 
     /// [`State::report_in_force`] without the copy, for the close's walk over every host.
     pub(crate) fn report_ref(&self, node: &Address, epoch: u64) -> Option<(u64, &ReportInfo)> {
+        // The last report at or before (node, epoch) is the node's latest, if it is the node's:
+        // one search for the upper bound (a range with both bounds searches for each).
         self.reports
-            .range((*node, 0)..=(*node, epoch))
+            .range(..=(*node, epoch))
             .next_back()
+            .filter(|((n, _), _)| n == node)
             .map(|((_, e), info)| (*e, info))
     }
 
@@ -420,6 +423,7 @@ impl State {
         }
         let most = 4 * u64::from(self.params().audit_samples);
         let mut hosts = Walk::new(&self.hosts, nodes.len());
+        let mut marks = Vec::with_capacity(nodes.len());
         for n in nodes {
             if self.report_ref(&n.node, epoch).is_none() {
                 return bad(format!(
@@ -435,20 +439,18 @@ impl State {
                     n.outcomes.len()
                 ));
             }
-            let wrong = n
-                .outcomes
-                .iter()
-                .filter(|&&m| m == AuditMark::Wrong)
-                .count();
-            if n.evidence.len() != wrong {
+            let counted = Marks::of(&n.outcomes);
+            if n.evidence.len() != counted.wrong {
                 return bad(format!(
-                    "{} has {wrong} wrong answers but {} evidence hashes",
+                    "{} has {} wrong answers but {} evidence hashes",
                     n.node,
+                    counted.wrong,
                     n.evidence.len()
                 ));
             }
+            marks.push(counted);
         }
-        self.audit_nodes(epoch, nodes, effects);
+        self.audit_nodes(epoch, nodes, &marks, effects);
         info.audited = true;
         self.epochs.insert(epoch, info);
         self.dirty.epochs.insert(epoch);
@@ -461,7 +463,15 @@ impl State {
     /// passes with the same outcome as node by node: first every host record and tally, walking
     /// those maps once beside the nodes; then, in node order, the accounts, grants and chain
     /// queues of the few nodes a penalty burns.
-    pub(crate) fn audit_nodes(&mut self, epoch: u64, nodes: &[NodeAudit], effects: &mut Effects) {
+    /// `marks`: each node's outcomes, counted.
+    pub(crate) fn audit_nodes(
+        &mut self,
+        epoch: u64,
+        nodes: &[NodeAudit],
+        marks: &[Marks],
+        effects: &mut Effects,
+    ) {
+        assert_eq!(nodes.len(), marks.len(), "one count per node");
         let genesis = self
             .genesis
             .as_ref()
@@ -474,8 +484,8 @@ impl State {
         let mut accounts = Walk::new(&self.accounts, nodes.len());
         let mut tallies = Vec::with_capacity(nodes.len());
         let mut penalties = Vec::new();
-        let each = nodes.iter().map(|n| (n.node, n));
-        modify_each(&mut self.hosts, each, nodes.len(), |&node, host, n| {
+        let each = nodes.iter().zip(marks).map(|(n, m)| (n.node, m));
+        modify_each(&mut self.hosts, each, nodes.len(), |&node, host, m| {
             let host = host.expect("a reporter is a host");
             let (mut vesting, mut stake) = accounts
                 .at(&node)
@@ -487,10 +497,9 @@ impl State {
             let mut from_stake = 0u128;
 
             // One observation per epoch, split by the pass rate (see `Reputation::record_epoch`).
-            let passes = n.outcomes.iter().filter(|m| **m == AuditMark::Pass).count();
-            let passes = u32::try_from(passes).expect("outcomes are bounded by 4 × audit_samples");
-            let total =
-                u32::try_from(n.outcomes.len()).expect("outcomes are bounded by 4 × audit_samples");
+            let passes =
+                u32::try_from(m.passes).expect("outcomes are bounded by 4 × audit_samples");
+            let total = u32::try_from(m.total).expect("outcomes are bounded by 4 × audit_samples");
             host.reputation.record_epoch(&rules, passes, total);
             tallies.push((
                 node,
@@ -500,12 +509,7 @@ impl State {
                     total,
                 },
             ));
-            let wrong = n.outcomes.contains(&AuditMark::Wrong);
-            let absent = n
-                .outcomes
-                .iter()
-                .any(|m| matches!(m, AuditMark::Offline | AuditMark::Missing));
-            if wrong {
+            if m.wrong > 0 {
                 // Provably wrong data: a share of everything at stake, vesting first (it is not
                 // yet the node's to spend), then stake.
                 let collateral = vesting
@@ -518,7 +522,7 @@ impl State {
                 stake -= burn - from_vesting;
                 burned += burn;
                 from_stake += burn - from_vesting;
-            } else if absent {
+            } else if m.absent {
                 // Offline or missing is not proof of cheating: keep the collateral where a later
                 // penalty can reach it, burn nothing.
                 host.frozen = true;
@@ -581,6 +585,34 @@ impl State {
                 });
             }
         }
+    }
+}
+
+/// A node's audit outcomes, counted in one pass.
+pub(crate) struct Marks {
+    total: usize,
+    passes: usize,
+    wrong: usize,
+    /// Offline or missing at least once.
+    absent: bool,
+}
+
+impl Marks {
+    pub(crate) fn of(outcomes: &[AuditMark]) -> Marks {
+        let mut m = Marks {
+            total: outcomes.len(),
+            passes: 0,
+            wrong: 0,
+            absent: false,
+        };
+        for o in outcomes {
+            match o {
+                AuditMark::Pass => m.passes += 1,
+                AuditMark::Wrong => m.wrong += 1,
+                AuditMark::Offline | AuditMark::Missing => m.absent = true,
+            }
+        }
+        m
     }
 }
 
@@ -793,7 +825,8 @@ mod tests {
             outcomes: vec![AuditMark::Wrong],
             evidence: vec![[8; 32]],
         };
-        state.audit_nodes(epoch, std::slice::from_ref(&audit), &mut effects);
+        let marks = [Marks::of(&audit.outcomes)];
+        state.audit_nodes(epoch, std::slice::from_ref(&audit), &marks, &mut effects);
         // 10 % of 150 is 15, all from the 50 vesting.
         let account = state.account(&node.address());
         assert_eq!(
