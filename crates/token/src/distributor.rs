@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 
 use crate::address::Address;
 use crate::eip712::{keccak256, word_address};
-use crate::keccak_many::keccak256_each;
+use crate::keccak_many::keccak256_each_par;
 
 /// An account's leaf: `keccak256(keccak256(abi.encode(account, amount)))`, the amount a big-endian
 /// `uint256`.
@@ -73,10 +73,10 @@ impl EarningsTree {
         // `keccak256_each` hashes many at once.
         let encoded: Vec<[u8; 64]> = values.iter().map(|(a, v)| encode(a, *v)).collect();
         let mut inner = vec![[0u8; 32]; values.len()];
-        keccak256_each(&encoded, &mut inner);
+        keccak256_each_par(&encoded, &mut inner);
         drop(encoded);
         let mut hashes = vec![[0u8; 32]; values.len()];
-        keccak256_each(&inner, &mut hashes);
+        keccak256_each_par(&inner, &mut hashes);
         drop(inner);
         let mut leaves: Vec<([u8; 32], usize)> = hashes.into_iter().zip(0..).collect();
         // OZ's `sortLeaves: true`; stable like JavaScript's sort, though unique accounts never tie
@@ -85,24 +85,28 @@ impl EarningsTree {
         let n = leaves.len();
         let len = (2 * n).saturating_sub(1);
         let mut nodes = vec![[0u8; 32]; len];
-        let mut index = Vec::with_capacity(n);
+        // Each value's leaf, in the values' order (which is the accounts' order when they come
+        // sorted, as from a map: then the sort below has nothing to do).
+        let mut index: Vec<(Address, usize)> = values.iter().map(|(a, _)| (*a, 0)).collect();
         for (i, (hash, at)) in leaves.into_iter().enumerate() {
             nodes[len - 1 - i] = hash;
-            index.push((values[at].0, len - 1 - i));
+            index[at].1 = len - 1 - i;
         }
         // Inner node i is `hash_pair` of nodes 2i + 1 and 2i + 2, all above it. Nodes `from..to`
         // with from ≥ to / 2 have all their children at `to` or above: hashed already, so the range
         // is hashed at once, from the last inner node (len − n − 1) up to the root.
-        let mut pairs: Vec<[u8; 64]> = Vec::new();
+        let mut pairs: Vec<[u8; 64]> = Vec::with_capacity(n / 2 + 1);
         let mut to = len - n;
         while to > 0 {
-            let from = (to / 2).max(to.saturating_sub(4096));
+            let from = to / 2;
             pairs.clear();
             pairs.extend((from..to).map(|i| pair(&nodes[2 * i + 1], &nodes[2 * i + 2])));
-            keccak256_each(&pairs, &mut nodes[from..to]);
+            keccak256_each_par(&pairs, &mut nodes[from..to]);
             to = from;
         }
-        index.sort_unstable_by_key(|&(account, _)| account);
+        if !index.is_sorted_by_key(|&(account, _)| account) {
+            index.sort_unstable_by_key(|&(account, _)| account);
+        }
         debug_assert!(
             index.windows(2).all(|w| w[0].0 != w[1].0),
             "EarningsTree::build: duplicate account"
