@@ -43,28 +43,97 @@ fn mul_div_rem(a: u128, b: u128, d: u128) -> Result<(u128, u128), EconError> {
     }
     let (hi, lo) = wide_mul(a, b);
     if hi == 0 {
-        return Ok((lo / d, lo % d));
+        return Ok(div_narrow(lo, d));
     }
     // The quotient fits in 128 bits exactly when hi < d.
     if hi >= d {
         return Err(EconError::Overflow);
     }
-    // Schoolbook binary long division of (hi, lo) by d, one quotient bit per step. Invariant:
-    // rem < d before each step, so 2·rem + bit < 2d: one subtraction brings it back under d, and
-    // when the doubling carries out of 128 bits the true value (2^128 + rem) is certainly >= d
-    // and the wrapping subtraction gives the right remainder.
-    let mut rem = hi;
-    let mut q = 0u128;
-    for i in (0..128).rev() {
-        let carry = rem >> 127;
-        rem = (rem << 1) | ((lo >> i) & 1);
-        q <<= 1;
-        if carry == 1 || rem >= d {
-            rem = rem.wrapping_sub(d);
-            q |= 1;
-        }
+    Ok(div_wide(hi, lo, d))
+}
+
+/// `(n / d, n % d)`. A divisor of more than 64 bits takes the slow path of a 128-bit division;
+/// one that is a 64-bit number times a power of two (as `WAD · BPS` = 5^22 · 2^22 is) divides
+/// `n` shifted by that power instead, with the same quotient: with n = q·d + r and d = e·2^z,
+/// n >> z = q·e + (r >> z) and r >> z < e; the remainder is r >> z shifted back, with the bits
+/// shifted out.
+fn div_narrow(n: u128, d: u128) -> (u128, u128) {
+    let z = d.trailing_zeros();
+    if d >> 64 != 0 && d >> z >> 64 == 0 {
+        let e = d >> z;
+        let m = n >> z;
+        let low = n & ((1u128 << z) - 1);
+        (m / e, ((m % e) << z) | low)
+    } else {
+        (n / d, n % d)
     }
-    Ok((q, rem))
+}
+
+/// `(hi·2^128 + lo) / d` and its remainder, for `hi < d` (so the quotient fits in 128 bits).
+///
+/// Long division in base 2^64 (Knuth's algorithm D, the dividend's two or four digits by the
+/// divisor's one or two): a handful of hardware divisions where one quotient bit per step took
+/// 128 steps, with the same exact result (`mul_div_big` in the tests checks it against the
+/// product, and `div_wide_matches_bitwise` against the bit-by-bit division it replaced).
+fn div_wide(hi: u128, lo: u128, d: u128) -> (u128, u128) {
+    debug_assert!(hi < d, "the quotient fits in 128 bits");
+    const HALF: u32 = 64;
+    if d >> HALF == 0 {
+        // A one-digit divisor: each step divides a remainder below d, with the next digit, by d;
+        // each quotient digit fits in 64 bits because the remainder is below d.
+        let mut rem = hi;
+        let mut q = 0u128;
+        for digit in [(lo >> HALF) as u64, lo as u64] {
+            let n = (rem << HALF) | u128::from(digit);
+            q = (q << HALF) | (n / d);
+            rem = n % d;
+        }
+        return (q, rem);
+    }
+    // Normalise: shift the divisor's top bit to bit 127 (and the dividend with it, which cannot
+    // overflow: hi < d, so hi·2^s plus the bits shifted in stays below d·2^s < 2^128). The
+    // quotient is unchanged; the remainder comes out shifted by s.
+    let s = d.leading_zeros(); // < 64: d ≥ 2^64.
+    let d = d << s;
+    let (mut rem, lo) = if s == 0 {
+        (hi, lo)
+    } else {
+        ((hi << s) | (lo >> (128 - s)), lo << s)
+    };
+    let mut q = 0u128;
+    for digit in [(lo >> HALF) as u64, lo as u64] {
+        let (qd, r) = div_3by2(rem, digit, d);
+        q = (q << HALF) | u128::from(qd);
+        rem = r;
+    }
+    (q, rem >> s)
+}
+
+/// `(u·2^64 + u0) / d` for a normalised `d` (bit 127 set) and `u < d`: one 64-bit quotient digit
+/// and the remainder (below `d`).
+fn div_3by2(u: u128, u0: u64, d: u128) -> (u64, u128) {
+    const HALF: u32 = 64;
+    let (d1, d0) = ((d >> HALF) as u64, d as u64);
+    // The estimate from the top digits, at most b − 1 (u < d, so the true digit is): with the
+    // divisor normalised it exceeds the true digit by at most 2 (Knuth, Theorem 4.3.1 B).
+    let mut qd = (u / u128::from(d1)).min(u128::from(u64::MAX)) as u64;
+    // qd·d as a 192-bit number (top: the high 128 bits, bottom: the low 64).
+    let low = u128::from(qd) * u128::from(d0);
+    let mut bottom = low as u64;
+    // qd·d1 ≤ (2^64 − 1)^2 and low >> 64 < 2^64: the sum fits.
+    let mut top = u128::from(qd) * u128::from(d1) + (low >> HALF);
+    // Take d away while the product exceeds the dividend: at most twice.
+    while (top, bottom) > (u, u0) {
+        qd -= 1;
+        let (b, borrow) = bottom.overflowing_sub(d0);
+        bottom = b;
+        top = top - u128::from(d1) - u128::from(borrow);
+    }
+    // The true remainder is below d < 2^128, so arithmetic modulo 2^128 gives it exactly.
+    let rem = (u.wrapping_sub(top) << HALF)
+        .wrapping_add(u128::from(u0))
+        .wrapping_sub(u128::from(bottom));
+    (qd, rem)
 }
 
 /// The 256-bit product `a·b` as `(high, low)` 128-bit halves.
@@ -215,6 +284,98 @@ pub fn pow_wad(x: u128, y: u128) -> Result<u128, EconError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The division `div_wide` replaced: one quotient bit per step. Invariant: rem < d before each
+    /// step, so 2·rem + bit < 2d: one subtraction brings it back under d, and when the doubling
+    /// carries out of 128 bits the true value (2^128 + rem) is certainly >= d and the wrapping
+    /// subtraction gives the right remainder.
+    fn div_bitwise(hi: u128, lo: u128, d: u128) -> (u128, u128) {
+        let mut rem = hi;
+        let mut q = 0u128;
+        for i in (0..128).rev() {
+            let carry = rem >> 127;
+            rem = (rem << 1) | ((lo >> i) & 1);
+            q <<= 1;
+            if carry == 1 || rem >= d {
+                rem = rem.wrapping_sub(d);
+                q |= 1;
+            }
+        }
+        (q, rem)
+    }
+
+    #[test]
+    fn div_narrow_equals_division() {
+        let divisors = [
+            1,
+            3,
+            WAD,
+            WAD * 10_000,
+            1 << 64,
+            3 << 64,
+            u128::from(u64::MAX) << 60,
+            1 << 127,
+            u128::MAX,
+            (1 << 64) + 2,
+        ];
+        let numbers = [
+            0,
+            1,
+            u128::MAX,
+            u128::MAX - 1,
+            1 << 100,
+            WAD * 10_000 * 7 + 5,
+        ];
+        for d in divisors {
+            for n in numbers.into_iter().chain([
+                d,
+                d - 1,
+                d.wrapping_add(1),
+                d.wrapping_mul(3).wrapping_add(1),
+            ]) {
+                assert_eq!(div_narrow(n, d), (n / d, n % d), "{n} / {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn div_wide_edges() {
+        let max = u128::MAX;
+        let divisors = [
+            1,
+            2,
+            3,
+            u128::from(u64::MAX),
+            1 << 64,
+            (1 << 64) + 1,
+            (1 << 127) - 1,
+            1 << 127,
+            (1 << 127) + 1,
+            max - 1,
+            max,
+            WAD,
+            WAD * 10_000,
+            0xffff_ffff_ffff_ffff_0000_0000_0000_0001,
+            0x8000_0000_0000_0000_ffff_ffff_ffff_ffff,
+        ];
+        for d in divisors {
+            for hi in [0, 1, d / 2, d - 1] {
+                for lo in [
+                    0,
+                    1,
+                    max,
+                    max - 1,
+                    1 << 64,
+                    (1 << 64) - 1,
+                    d,
+                    d.wrapping_mul(3),
+                ] {
+                    let hi = hi.min(d - 1);
+                    assert_eq!(div_wide(hi, lo, d), div_bitwise(hi, lo, d), "{hi} {lo} {d}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn mul_div_small_and_big() {
@@ -455,6 +616,22 @@ mod tests {
                 }
                 Err(e) => prop_assert!(false, "{e}"),
             }
+        }
+
+        /// The base-2^64 division gives what the bit-by-bit one did, across divisor sizes (one
+        /// and two digits, every normalising shift) and dividends up to the largest allowed.
+        #[test]
+        fn div_wide_matches_bitwise(d in 1u128.., shift in 0u32..128, hi_seed in any::<u128>(), lo in any::<u128>()) {
+            let d = (d >> shift).max(1);
+            for hi in [hi_seed % d, d - 1, 0] {
+                prop_assert_eq!(div_wide(hi, lo, d), div_bitwise(hi, lo, d));
+            }
+        }
+
+        #[test]
+        fn div_narrow_matches(n in any::<u128>(), e in 1u128..=u128::from(u64::MAX), z in 0u32..64) {
+            let d = (e << z).max(1);
+            prop_assert_eq!(div_narrow(n, d), (n / d, n % d));
         }
 
         /// Factors of a common scale cancel exactly: (a·k)(b)/(d·k) = ab/d.

@@ -45,9 +45,16 @@ pub fn split(total: u128, shares: &[u128]) -> Result<(Vec<u128>, u128), EconErro
     }
     let mut parts = Vec::with_capacity(shares.len());
     let mut paid = 0u128;
+    // Equal shares get equal parts: a share equal to the one before reuses its part (many
+    // stakers stake and lock alike), without another wide division.
+    let mut last: Option<(u128, u128)> = None;
     for &s in shares {
         // s <= sum, so the part is at most total: no overflow, and the parts sum to at most total.
-        let part = mul_div(total, s, sum)?;
+        let part = match last {
+            Some((share, part)) if share == s => part,
+            _ => mul_div(total, s, sum)?,
+        };
+        last = Some((s, part));
         paid += part;
         parts.push(part);
     }
@@ -61,7 +68,10 @@ pub fn verified_bytes(claimed: u64, passes: u32, total: u32) -> u64 {
     if total == 0 {
         return 0;
     }
-    let passes = passes.min(total);
+    if passes >= total {
+        // Every sample passed: claimed × total / total, without the division.
+        return claimed;
+    }
     // Below 2^96; the quotient is at most `claimed`, so it fits.
     let v = u128::from(claimed) * u128::from(passes) / u128::from(total);
     u64::try_from(v).unwrap_or(claimed)

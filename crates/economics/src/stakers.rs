@@ -23,13 +23,32 @@ pub fn lock_weight(
     max_lock_secs: u64,
     alpha_wad: u128,
 ) -> Result<u128, EconError> {
+    weigh(
+        amount,
+        lock_factor(remaining_secs, max_lock_secs, alpha_wad)?,
+    )
+}
+
+/// The lock's part of [`lock_weight`], which depends on the amount only through [`weigh`]:
+/// `pow_wad(ratio, alpha)` (WAD, at most WAD), 0 if remaining == 0 or max_lock == 0. A close
+/// weighs every staker, and many share a lock end: it computes the power once per remaining time.
+pub fn lock_factor(
+    remaining_secs: u64,
+    max_lock_secs: u64,
+    alpha_wad: u128,
+) -> Result<u128, EconError> {
     if remaining_secs == 0 || max_lock_secs == 0 {
         return Ok(0);
     }
     let remaining = remaining_secs.min(max_lock_secs);
     // remaining <= max_lock: the ratio is at most WAD, and so is its power (1^y = 1 exactly).
     let ratio = mul_div(u128::from(remaining), WAD, u128::from(max_lock_secs))?;
-    let factor = pow_wad(ratio, alpha_wad)?;
+    pow_wad(ratio, alpha_wad)
+}
+
+/// `floor(amount · factor / WAD)`: a stake weighed by a [`lock_factor`] (a factor of 0 weighs
+/// nothing). At most `amount` for a factor of at most WAD.
+pub fn weigh(amount: u128, factor: u128) -> Result<u128, EconError> {
     mul_div(amount, factor, WAD)
 }
 

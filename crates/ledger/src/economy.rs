@@ -20,17 +20,20 @@
 //!   changes nothing (all fallible arithmetic runs before the first write).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 
 use economics::EconError;
 use economics::fixed::WAD;
 use economics::geo::{GeoVerdict, Location};
-use economics::params::Route;
+use economics::params::{EconomyParams, Route};
 use economics::{inflation, market, rewards, stakers, vesting};
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Sponsor};
 
+use crate::hosting::Host;
 use crate::state::{Effects, State};
 use crate::tx::{MarketObservation, TxError};
+use crate::walk::{Walk, merged, update_each};
 
 /// Most epochs a sponsorship may be spread over (10 years of hourly epochs).
 pub const MAX_SPONSOR_EPOCHS: u64 = 87_600;
@@ -127,7 +130,7 @@ pub struct Grant {
 
 /// What one report holds, torrent by torrent (ascending, each once, bytes above 0); the bytes
 /// add up to the report's `claimed_bytes`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holdings {
     /// The epoch the described report was made for (its key with the node).
     pub report_epoch: u64,
@@ -141,7 +144,7 @@ pub struct TorrentBytes {
     pub bytes: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     pub epoch: u64,
     pub passes: u32,
@@ -287,21 +290,22 @@ impl Economy {
             self.grants.remove(account);
         }
     }
+}
 
-    fn grant(&mut self, account: Address, amount: u128, now: u64) {
-        if amount == 0 {
-            return;
-        }
-        let start = vesting_start(now);
-        let grants = self.grants.entry(account).or_default();
-        match grants.last_mut() {
-            Some(g) if g.start == start => g.amount = Amount(g.amount.0 + amount),
-            _ => grants.push(Grant {
-                start,
-                amount: Amount(amount),
-                released: Amount::ZERO,
-            }),
-        }
+/// Adds a grant of `amount` made at `now` to an account's grants: to the last one if it starts
+/// vesting at the same time (one grant per account and day), else as a new one.
+fn add_grant(grants: &mut Vec<Grant>, amount: u128, now: u64) {
+    if amount == 0 {
+        return;
+    }
+    let start = vesting_start(now);
+    match grants.last_mut() {
+        Some(g) if g.start == start => g.amount = Amount(g.amount.0 + amount),
+        _ => grants.push(Grant {
+            start,
+            amount: Amount(amount),
+            released: Amount::ZERO,
+        }),
     }
 }
 
@@ -309,8 +313,9 @@ impl Economy {
 struct Plan {
     minted: u128,
     reward_carry: Amount,
-    /// Per account: (liquid to balance, to vest, released from vesting, earned).
-    credits: BTreeMap<Address, Credit>,
+    /// Per account, ascending and each once: (liquid to balance, to vest, released from vesting,
+    /// earned).
+    credits: Vec<(Address, Credit)>,
     pools: BTreeMap<[u8; 32], Vec<Sponsorship>>,
     stakers_pool_left: Amount,
     prices: BTreeMap<[u8; 32], Amount>,
@@ -327,6 +332,226 @@ struct Credit {
     vest: u128,
     released: u128,
     earned: u128,
+}
+
+impl Credit {
+    /// Both credits to one account. Each part is at most what the close pays or releases, which
+    /// the supply bounds, so the sums fit.
+    fn and(self, o: Credit) -> Credit {
+        Credit {
+            liquid: self.liquid + o.liquid,
+            vest: self.vest + o.vest,
+            released: self.released + o.released,
+            earned: self.earned + o.earned,
+        }
+    }
+}
+
+/// Two lists of credits, each ascending by account and each account once, as one such list (an
+/// account in both gets both).
+fn merge_credits(a: Vec<(Address, Credit)>, b: Vec<(Address, Credit)>) -> Vec<(Address, Credit)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (None, None) => return out,
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (Some((x, _)), Some((y, _))) if x < y => a.next(),
+            (Some((x, _)), Some((y, _))) if y < x => b.next(),
+            (Some(_), Some(_)) => a.next().zip(b.next()).map(|((k, x), (_, y))| (k, x.and(y))),
+        };
+        out.extend(next);
+    }
+}
+
+/// The torrents a close counts replicas of, by position: the registered ones in id order (as
+/// `State::torrents` holds them), then any other a holding names (none should: `check_close`
+/// refuses unregistered torrents, and none is ever removed). The per-replica lookup of a position
+/// is the close's hottest step, so it avoids hashing: torrent ids are hashes, so their leading
+/// bits spread them evenly over buckets, a table of where each bucket starts narrows a lookup to
+/// about one id, and a binary search within the bucket bounds the worst case.
+#[derive(Clone)]
+struct Torrents {
+    /// Per position: the id and the figures each verified replica reads and adds to.
+    list: Vec<TorrentFigures>,
+    /// How many of `list` are registered (the first).
+    registered: usize,
+    /// Where each bucket of `bucket_bits` leading bits starts among the registered, then their
+    /// count.
+    starts: Vec<u32>,
+    bucket_bits: u32,
+    /// Positions of the others (only looked up, never walked: the close stays deterministic).
+    others: HashMap<[u8; 32], usize>,
+    /// Per position: whether it has a sponsored pool, the one step that pays per replica.
+    pooled: Vec<bool>,
+    /// Per position: (index in the hosts, verified bytes) of each verified replica, in node order;
+    /// kept only for a pooled torrent.
+    holders: Vec<Vec<(usize, u64)>>,
+    /// Per position: (node, declared location) of each verified replica of a located node, in
+    /// node order; kept only when the close names where its auditor is (only then can a node be
+    /// measured), else empty.
+    located: Vec<Vec<(Address, Location)>>,
+    with_locations: bool,
+}
+
+/// What the close's first pass gathers from a run of nodes (see `State::gather`).
+struct Gathered {
+    hosts: Vec<HostOutcome>,
+    /// The measured hosts: (index in `hosts`, declared location, round trip).
+    measured: Vec<(usize, Location, u64)>,
+    torrents: Torrents,
+}
+
+/// One torrent's id and figures, in one cache line: a replica's lookup and count touch only it.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct TorrentFigures {
+    id: [u8; 32],
+    /// The hosting weight in force during the epoch (WAD).
+    weight: u128,
+    /// Σ verified bytes of its replicas: a sum of u64s, one per replica, far below u128::MAX.
+    verified: u128,
+}
+
+impl Torrents {
+    fn new(state: &State, with_locations: bool) -> Self {
+        let n = state.torrents.len();
+        assert!(u32::try_from(n).is_ok(), "fewer than 2^32 torrents");
+        // About one id per bucket: at least 1 bit (so the shift below stays under 64), at most
+        // 2^20 buckets.
+        let bucket_bits = n.next_power_of_two().trailing_zeros().clamp(1, 20);
+        let mut starts = Vec::with_capacity((1 << bucket_bits) + 1);
+        let mut markets = Walk::new(&state.economy.markets, n);
+        let mut pools = Walk::new(&state.economy.pools, n);
+        let mut list = Vec::with_capacity(n);
+        let mut pooled = Vec::with_capacity(n);
+        for (i, id) in state.torrents.keys().enumerate() {
+            // Ids ascend, so buckets do: every bucket up to this id's starts at or before it.
+            while starts.len() <= Self::bucket(bucket_bits, id) {
+                starts.push(i as u32);
+            }
+            list.push(TorrentFigures {
+                id: *id,
+                weight: markets.at(id).map_or(WAD, |m| m.weight_wad),
+                verified: 0,
+            });
+            pooled.push(pools.at(id).is_some());
+        }
+        starts.resize((1 << bucket_bits) + 1, n as u32);
+        Torrents {
+            list,
+            registered: n,
+            starts,
+            bucket_bits,
+            others: HashMap::new(),
+            pooled,
+            holders: (0..n).map(|_| Vec::new()).collect(),
+            located: (0..n).map(|_| Vec::new()).collect(),
+            with_locations,
+        }
+    }
+
+    /// Adds what `later` counted over the hosts after this one's (their indices shifted by
+    /// `host_offset`; both started from the same registered torrents): the sums add up, and the
+    /// lists stay in node order.
+    fn absorb(&mut self, later: Torrents, host_offset: usize) {
+        let Torrents {
+            list,
+            pooled,
+            holders,
+            located,
+            ..
+        } = later;
+        let each = list.into_iter().zip(pooled).zip(holders).zip(located);
+        for (at, (((figures, pooled), holders), located)) in each.enumerate() {
+            let to = if at < self.registered {
+                at
+            } else {
+                match self.others.get(&figures.id) {
+                    Some(to) => *to,
+                    None => {
+                        let to = self.list.len();
+                        self.others.insert(figures.id, to);
+                        self.list.push(TorrentFigures {
+                            verified: 0,
+                            ..figures
+                        });
+                        self.pooled.push(pooled);
+                        self.holders.push(Vec::new());
+                        self.located.push(Vec::new());
+                        to
+                    }
+                }
+            };
+            self.list[to].verified += figures.verified;
+            let shifted = holders.into_iter().map(|(h, v)| (h + host_offset, v));
+            self.holders[to].extend(shifted);
+            self.located[to].extend(located);
+        }
+    }
+
+    fn bucket(bits: u32, id: &[u8; 32]) -> usize {
+        let [a, b, c, d, e, f, g, h, ..] = *id;
+        (u64::from_be_bytes([a, b, c, d, e, f, g, h]) >> (64 - bits)) as usize
+    }
+
+    /// The position of `torrent`, if a close counted it.
+    fn find(&self, torrent: &[u8; 32]) -> Option<usize> {
+        let b = Self::bucket(self.bucket_bits, torrent);
+        let (from, to) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        // The ids' byte order, compared as big-endian words (a memcmp call costs more than the
+        // comparison).
+        let words = |id: &[u8; 32]| -> [u64; 4] {
+            std::array::from_fn(|i| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&id[8 * i..8 * i + 8]);
+                u64::from_be_bytes(w)
+            })
+        };
+        let key = words(torrent);
+        match self.list[from..to].binary_search_by(|t| words(&t.id).cmp(&key)) {
+            Ok(i) => Some(from + i),
+            Err(_) => self.others.get(torrent).copied(),
+        }
+    }
+
+    /// Counts a verified replica of `torrent` held by `node`, the host at index `host` (hosts come
+    /// in node order), declared at `location`; returns the torrent's position.
+    fn add(
+        &mut self,
+        economy: &Economy,
+        torrent: &[u8; 32],
+        host: usize,
+        node: Address,
+        verified: u64,
+        location: Option<Location>,
+    ) -> usize {
+        let at = match self.find(torrent) {
+            Some(at) => at,
+            None => {
+                let at = self.list.len();
+                self.others.insert(*torrent, at);
+                self.list.push(TorrentFigures {
+                    id: *torrent,
+                    weight: economy.markets.get(torrent).map_or(WAD, |m| m.weight_wad),
+                    verified: 0,
+                });
+                self.pooled.push(economy.pools.contains_key(torrent));
+                self.holders.push(Vec::new());
+                self.located.push(Vec::new());
+                at
+            }
+        };
+        self.list[at].verified += u128::from(verified);
+        if self.pooled[at] {
+            self.holders[at].push((host, verified));
+        }
+        if let Some(l) = location.filter(|_| self.with_locations) {
+            self.located[at].push((node, l));
+        }
+        at
+    }
 }
 
 impl State {
@@ -384,19 +609,6 @@ impl State {
             .map(|s| s.left.0)
             .sum();
         Amount(pools + self.economy.reward_carry.0)
-    }
-
-    /// Records a node's audit tally for its epoch's close.
-    pub(crate) fn record_tally(&mut self, node: Address, epoch: u64, passes: u32, total: u32) {
-        self.economy.tallies.insert(
-            node,
-            Tally {
-                epoch,
-                passes,
-                total,
-            },
-        );
-        self.dirty.economy = true;
     }
 
     /// A new torrent's market, at its registered price and weight 1.
@@ -573,9 +785,9 @@ impl State {
         Ok(described)
     }
 
-    /// Why `node` earns nothing from hosting for `epoch`, if so.
-    fn excluded(&self, node: &Address, epoch: u64) -> Option<String> {
-        let host = self.hosts.get(node)?;
+    /// Why a host (its audit record, and its tally from `AuditResults` if any) earns nothing from
+    /// hosting for `epoch`, if so.
+    fn exclusion(&self, host: &Host, tally: Option<&Tally>, epoch: u64) -> Option<String> {
         let rules = self.params().reputation;
         if host.disqualified {
             return Some("disqualified".into());
@@ -588,71 +800,73 @@ impl State {
         if rules.standing(host.reputation.score_ppb()) != economics::reputation::Standing::Good {
             return Some("suspended: audit reputation below the reward threshold".into());
         }
-        match self.economy.tallies.get(node) {
+        match tally {
             Some(t) if t.epoch == epoch && t.total > 0 => None,
             _ => Some("not audited this epoch".into()),
         }
     }
 
-    fn plan_close(
+    /// The close's first two steps over the nodes `range` (see `plan_close`): each host's
+    /// outcome, the scores of those not measured, and the torrents' figures.
+    #[allow(clippy::too_many_arguments)]
+    fn gather(
         &self,
         c: &crate::tx::EpochCloseTx,
-        described: BTreeMap<Address, Holdings>,
-        now: u64,
-    ) -> Result<Plan, TxError> {
-        let g = self.params();
-        let p = g.economy;
+        described: &BTreeMap<Address, Holdings>,
+        range: (Bound<Address>, Bound<Address>),
+        nodes: usize,
+        auditor: Option<Location>,
+        p: &EconomyParams,
+        mut torrents: Torrents,
+    ) -> Result<Gathered, TxError> {
         let epoch = c.epoch;
-        let auditor = (!c.auditor_location.is_empty())
-            .then(|| Location::parse(&c.auditor_location).ok())
-            .flatten();
-        // Hash maps below are only looked up, never walked: the close stays deterministic.
-        let rtts: HashMap<Address, u64> = c.rtts.iter().map(|r| (r.node, r.rtt_us)).collect();
-        let weights: HashMap<[u8; 32], u128> = self
-            .economy
-            .markets
-            .iter()
-            .map(|(t, m)| (*t, m.weight_wad))
-            .collect();
-
-        // 1. Who hosted what: every node the hub audits (an active member, not disqualified) whose
-        //    report in force is described (on record, or by this close), and the verified bytes of
-        //    each replica.
-        let mut nodes: Vec<Address> = self
-            .economy
-            .holdings
-            .keys()
-            .chain(described.keys())
-            .copied()
-            .collect();
-        nodes.sort_unstable();
-        nodes.dedup();
-        let mut hosts: Vec<HostOutcome> = Vec::new();
-        let mut own_location: Vec<Option<Location>> = Vec::new();
-        // Where located nodes are; needed only to weigh a measured node against its torrent's
-        // other replicas.
-        let mut located: HashMap<Address, Location> = HashMap::new();
-        // Per torrent: (node, verified) of every replica with verified bytes, in node order.
-        let mut replicas: HashMap<[u8; 32], Vec<(Address, u64)>> = HashMap::new();
-        for node in nodes {
+        let from = range.0;
+        let mut accounts = Walk::from(&self.accounts, from, nodes);
+        let mut records = Walk::from(&self.hosts, from, nodes);
+        let mut tallies = Walk::from(&self.economy.tallies, from, nodes);
+        // Round trips come in node order (`check_close`), as the nodes do.
+        let first_rtt = match from {
+            Bound::Included(k) => c.rtts.partition_point(|r| r.node < k),
+            Bound::Excluded(k) => c.rtts.partition_point(|r| r.node <= k),
+            Bound::Unbounded => 0,
+        };
+        let mut rtts = c.rtts[first_rtt..].iter().peekable();
+        // At most one per node: reserved once (pages never written cost nothing), not regrown.
+        let mut hosts: Vec<HostOutcome> = Vec::with_capacity(nodes);
+        let mut measured: Vec<(usize, Location, u64)> = Vec::new();
+        let all = merged(described.range(range), self.economy.holdings.range(range));
+        for (node, fresh, kept) in all {
             let Some((report_epoch, report)) = self.report_ref(&node, epoch) else {
                 continue;
             };
-            let holdings = match (described.get(&node), self.economy.holdings.get(&node)) {
+            let holdings = match (fresh, kept) {
                 (Some(h), _) => h,
                 (None, Some(h)) if h.report_epoch == report_epoch => h,
                 // Its report in force is not described yet: nothing is counted for it.
                 _ => continue,
             };
-            if !self.is_active(&node) || self.hosts.get(&node).is_none_or(|h| h.disqualified) {
+            let active = accounts
+                .at(&node)
+                .is_some_and(|a| self.is_active_account(a));
+            let record = records.at(&node);
+            let tally = tallies.at(&node);
+            let Some(record) = record.filter(|h| active && !h.disqualified) else {
                 continue;
-            }
-            let excluded = self.excluded(&node, epoch);
-            let tally = self.economy.tallies.get(&node);
+            };
+            let excluded = self.exclusion(record, tally, epoch);
             let location = Location::parse(&report.location).ok();
-            if let (Some(l), Some(_)) = (location, auditor) {
-                located.insert(node, l);
-            }
+            while rtts.next_if(|r| r.node < node).is_some() {}
+            let rtt = rtts.next_if(|r| r.node == node).map(|r| r.rtt_us);
+            let host = hosts.len();
+            // The other replicas matter only for a located, measured node: gathering them for
+            // every replica regardless made a close quadratic in replicas per torrent.
+            let geo = match (location, auditor, rtt) {
+                (Some(l), Some(_), Some(rtt)) => {
+                    measured.push((host, l, rtt));
+                    None
+                }
+                _ => Some(economics::geo::verdict(location, auditor, rtt, &[], p)),
+            };
             let mut out = HostOutcome {
                 node,
                 verified_bytes: 0,
@@ -670,52 +884,167 @@ impl State {
                     _ => 0,
                 };
                 out.verified_bytes = out.verified_bytes.saturating_add(verified);
-                out.replicas.push(ReplicaOutcome {
+                let mut replica = ReplicaOutcome {
                     torrent: h.torrent,
                     claimed_bytes: h.bytes,
                     verified_bytes: verified,
                     geo: GeoVerdict::NoLocation,
                     geo_bps: 10_000,
-                });
+                };
                 if verified > 0 {
-                    replicas
-                        .entry(h.torrent)
-                        .or_default()
-                        .push((node, verified));
+                    let at =
+                        torrents.add(&self.economy, &h.torrent, host, node, verified, location);
+                    if let Some(geo) = &geo {
+                        replica.geo = geo.clone();
+                        replica.geo_bps = geo.factor_bps(p);
+                        let weight = torrents.list[at].weight;
+                        let s = rewards::score(verified, weight, replica.geo_bps).map_err(econ)?;
+                        out.score = out.score.checked_add(s).ok_or(TxError::Overflow)?;
+                    }
                 }
+                out.replicas.push(replica);
             }
             hosts.push(out);
-            own_location.push(location);
         }
+        Ok(Gathered {
+            hosts,
+            measured,
+            torrents,
+        })
+    }
 
-        // 2. Geography and scores, with the weights in force during the epoch.
-        let mut scores: Vec<(usize, u128)> = Vec::new();
-        let mut weighted: u128 = 0;
-        for (i, out) in hosts.iter_mut().enumerate() {
+    /// [`State::gather`] over every node, in parts of the node order on the CPU's threads (at most
+    /// 4) when there are many: each part reads only the state, and the parts are joined in node
+    /// order (hosts and lists one after another, sums added), so the result is the one pass's.
+    /// The scores' only failure is an overflow, whichever part meets it.
+    fn gather_all(
+        &self,
+        c: &crate::tx::EpochCloseTx,
+        described: &BTreeMap<Address, Holdings>,
+        auditor: Option<Location>,
+        p: &EconomyParams,
+    ) -> Result<Gathered, TxError> {
+        /// Fewest nodes worth a thread of their own.
+        const PER_PART: usize = 512;
+        let nodes = described.len() + self.economy.holdings.len();
+        let torrents = Torrents::new(self, auditor.is_some());
+        let parts = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+            .min(nodes / PER_PART)
+            .max(1);
+        // Where each part after the first starts: the keys of the larger map at even intervals.
+        let keyed = if self.economy.holdings.len() >= described.len() {
+            self.economy.holdings.keys().collect::<Vec<_>>()
+        } else {
+            described.keys().collect()
+        };
+        let starts: Vec<Address> = (1..parts)
+            .map(|i| *keyed[keyed.len() * i / parts])
+            .collect();
+        drop(keyed);
+        if starts.is_empty() {
+            let all = (Bound::Unbounded, Bound::Unbounded);
+            return self.gather(c, described, all, nodes, auditor, p, torrents);
+        }
+        let mut ranges = Vec::with_capacity(parts);
+        let mut from = Bound::Unbounded;
+        for start in &starts {
+            ranges.push((from, Bound::Excluded(*start)));
+            from = Bound::Included(*start);
+        }
+        ranges.push((from, Bound::Unbounded));
+        let share = nodes / parts + 1;
+        let mut results: Vec<Result<Gathered, TxError>> = std::thread::scope(|s| {
+            let mut rest = ranges.iter().copied();
+            let first = rest.next().expect("at least one part");
+            let spawned: Vec<_> = rest
+                .map(|range| {
+                    let torrents = torrents.clone();
+                    s.spawn(move || self.gather(c, described, range, share, auditor, p, torrents))
+                })
+                .collect();
+            let mut results = vec![self.gather(c, described, first, share, auditor, p, torrents)];
+            for handle in spawned {
+                // A part that panicked (an invariant broke) panics the close, as one pass would.
+                results.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                );
+            }
+            results
+        });
+        let mut all = results.remove(0)?;
+        for part in results {
+            let part = part?;
+            let offset = all.hosts.len();
+            all.measured.extend(
+                part.measured
+                    .into_iter()
+                    .map(|(i, l, rtt)| (i + offset, l, rtt)),
+            );
+            all.torrents.absorb(part.torrents, offset);
+            all.hosts.extend(part.hosts);
+        }
+        Ok(all)
+    }
+
+    fn plan_close(
+        &self,
+        c: &crate::tx::EpochCloseTx,
+        described: BTreeMap<Address, Holdings>,
+        now: u64,
+    ) -> Result<Plan, TxError> {
+        let g = self.params();
+        let p = g.economy;
+        let epoch = c.epoch;
+        let auditor = (!c.auditor_location.is_empty())
+            .then(|| Location::parse(&c.auditor_location).ok())
+            .flatten();
+        // 1. Who hosted what: every node the hub audits (an active member, not disqualified) whose
+        //    report in force is described (on record, or by this close), and the verified bytes of
+        //    each replica.
+        //    The nodes come from the two sorted maps merged, and every map keyed by node is read
+        //    in the same order alongside (`Walk`): one pass over each instead of a tree search per
+        //    node and map.
+        // 2. Geography and scores, with the weights in force during the epoch, in the same pass
+        //    for each node that is not measured (its verdict is the same for all its replicas);
+        //    a measured node's verdicts need every other located replica of its torrents, so they
+        //    wait for the pass to end. (The scores' only failure is an overflow, which the order
+        //    of the sums does not change.)
+        let Gathered {
+            mut hosts,
+            measured,
+            torrents,
+        } = self.gather_all(c, &described, auditor, &p)?;
+
+        // 2, for the measured nodes: every located replica is known now.
+        for (i, location, rtt) in measured {
+            let out = &mut hosts[i];
             let node = out.node;
-            let rtt = rtts.get(&node).copied();
-            // The other replicas matter only for a located, measured node: gathering them for
-            // every replica regardless made a close quadratic in replicas per torrent.
-            let measured = own_location[i].is_some() && auditor.is_some() && rtt.is_some();
             for r in &mut out.replicas {
                 if r.verified_bytes == 0 {
                     continue;
                 }
-                let others: Vec<Location> = if measured {
-                    replicas[&r.torrent]
-                        .iter()
-                        .filter(|(other, _)| *other != node)
-                        .filter_map(|(other, _)| located.get(other).copied())
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                r.geo = economics::geo::verdict(own_location[i], auditor, rtt, &others, &p);
+                let at = torrents
+                    .find(&r.torrent)
+                    .expect("counted in the first step");
+                let others: Vec<Location> = torrents.located[at]
+                    .iter()
+                    .filter(|(other, _)| *other != node)
+                    .map(|(_, l)| *l)
+                    .collect();
+                r.geo = economics::geo::verdict(Some(location), auditor, Some(rtt), &others, &p);
                 r.geo_bps = r.geo.factor_bps(&p);
-                let weight = weights.get(&r.torrent).copied().unwrap_or(WAD);
+                let weight = torrents.list[at].weight;
                 let s = rewards::score(r.verified_bytes, weight, r.geo_bps).map_err(econ)?;
                 out.score = out.score.checked_add(s).ok_or(TxError::Overflow)?;
             }
+        }
+        let mut scores: Vec<(usize, u128)> = Vec::new();
+        let mut weighted: u128 = 0;
+        for (i, out) in hosts.iter().enumerate() {
             if out.score > 0 {
                 scores.push((i, out.score));
                 weighted = weighted.checked_add(out.score).ok_or(TxError::Overflow)?;
@@ -732,7 +1061,6 @@ impl State {
             .0;
         let mut minted = 0;
         let mut reward_carry = self.economy.reward_carry;
-        let mut credits: BTreeMap<Address, Credit> = BTreeMap::new();
         if weighted > 0 {
             minted = inflation::per_epoch(supply, p.inflation_bps, g.epoch_secs).map_err(econ)?;
             self.minted.0.checked_add(minted).ok_or(TxError::Overflow)?;
@@ -752,7 +1080,12 @@ impl State {
         let mut pools = self.economy.pools.clone();
         let mut pool_paid: BTreeMap<[u8; 32], u128> = BTreeMap::new();
         for (torrent, sponsorships) in pools.iter_mut() {
-            let Some(holders) = replicas.get(torrent) else {
+            // Every pooled torrent keeps its holders.
+            let Some(holders) = torrents
+                .find(torrent)
+                .map(|at| &torrents.holders[at])
+                .filter(|h| !h.is_empty())
+            else {
                 continue; // No verified host: the pool waits.
             };
             let due: u128 = sponsorships
@@ -762,12 +1095,8 @@ impl State {
             let shares: Vec<u128> = holders.iter().map(|(_, v)| u128::from(*v)).collect();
             let (parts, _) = rewards::split(due, &shares).map_err(econ)?;
             let mut paid: u128 = 0;
-            for ((node, _), part) in holders.iter().zip(parts) {
-                // Hosts are in node order.
-                let i = hosts
-                    .binary_search_by_key(node, |h| h.node)
-                    .expect("replicas are hosts");
-                let out = &mut hosts[i];
+            for ((i, _), part) in holders.iter().zip(parts) {
+                let out = &mut hosts[*i];
                 out.sponsored = add(out.sponsored, part)?;
                 paid += part;
             }
@@ -792,6 +1121,8 @@ impl State {
             weighted_bytes: weighted,
             ..CloseSummary::default()
         };
+        // Hosts come in node order, so their credits do.
+        let mut credits: Vec<(Address, Credit)> = Vec::with_capacity(hosts.len());
         for out in hosts.iter_mut() {
             let total = out
                 .reward
@@ -803,10 +1134,15 @@ impl State {
             out.vesting = Amount(vest);
             summary.hosting_paid = add(summary.hosting_paid, out.reward.0)?;
             summary.sponsored_paid = add(summary.sponsored_paid, out.sponsored.0)?;
-            let credit = credits.entry(out.node).or_default();
-            credit.liquid += liquid;
-            credit.vest += vest;
-            credit.earned += total;
+            credits.push((
+                out.node,
+                Credit {
+                    liquid,
+                    vest,
+                    released: 0,
+                    earned: total,
+                },
+            ));
         }
 
         // 6. The stakers' pool, by lock-weighted stake.
@@ -814,17 +1150,25 @@ impl State {
         let mut stakers_pool_left = self.stakers_pool;
         if self.stakers_pool > Amount::ZERO {
             let mut weights = Vec::new();
+            // The lock's factor (a fixed-point power, the costly part) per remaining time: stakers
+            // often share a lock end. Only looked up, never walked.
+            let mut factors: HashMap<u64, u128> = HashMap::new();
             for (address, a) in &self.accounts {
                 if a.stake == Amount::ZERO || a.lock_until <= now {
                     continue;
                 }
-                let w = stakers::lock_weight(
-                    a.stake.0,
-                    a.lock_until - now,
-                    max_lock,
-                    p.staker_alpha_wad,
-                )
-                .map_err(econ)?;
+                let remaining = a.lock_until - now;
+                let factor = match factors.get(&remaining) {
+                    Some(f) => *f,
+                    None => {
+                        let f = stakers::lock_factor(remaining, max_lock, p.staker_alpha_wad)
+                            .map_err(econ)?;
+                        factors.insert(remaining, f);
+                        f
+                    }
+                };
+                // `lock_weight` is exactly `weigh(stake, lock_factor(..))`.
+                let w = stakers::weigh(a.stake.0, factor).map_err(econ)?;
                 if w > 0 {
                     weights.push((*address, w));
                 }
@@ -832,6 +1176,8 @@ impl State {
             let shares: Vec<u128> = weights.iter().map(|(_, w)| *w).collect();
             let (parts, rest) = rewards::split(self.stakers_pool.0, &shares).map_err(econ)?;
             stakers_pool_left = Amount(rest);
+            // Stakers come in account order, so their credits do.
+            let mut fees = Vec::with_capacity(weights.len());
             for ((account, weight), part) in weights.into_iter().zip(parts) {
                 summary.fees_paid = add(summary.fees_paid, part)?;
                 summary.stakers.push(StakerShare {
@@ -839,14 +1185,21 @@ impl State {
                     weight,
                     paid: Amount(part),
                 });
-                let credit = credits.entry(account).or_default();
-                credit.liquid += part;
-                credit.earned += part;
+                fees.push((
+                    account,
+                    Credit {
+                        liquid: part,
+                        earned: part,
+                        ..Credit::default()
+                    },
+                ));
             }
+            credits = merge_credits(credits, fees);
         }
 
         // 7. Vesting released by time (grants made by this close start vesting now).
         let duration = u64::from(p.vesting_days) * 86_400;
+        let mut releases = Vec::new();
         for (account, grants) in &self.economy.grants {
             let released: u128 = grants
                 .iter()
@@ -855,25 +1208,32 @@ impl State {
                 })
                 .sum();
             if released > 0 {
-                credits.entry(*account).or_default().released = released;
+                releases.push((
+                    *account,
+                    Credit {
+                        released,
+                        ..Credit::default()
+                    },
+                ));
                 summary.released = add(summary.released, released)?;
             }
         }
+        let credits = merge_credits(credits, releases);
 
         // 8. Prices or the gate, and weights, for the next epoch.
         let observed: BTreeMap<[u8; 32], &MarketObservation> =
             c.markets.iter().map(|m| (m.torrent, m)).collect();
         let mut prices = BTreeMap::new();
         let mut markets = BTreeMap::new();
-        for (torrent, terms) in &self.torrents {
+        for (at, (torrent, terms)) in self.torrents.iter().enumerate() {
             let mut m = self.market(torrent).expect("registered");
             let (demand, capacity) = observed
                 .get(torrent)
                 .map_or((0, 0), |o| (o.demand_bytes, o.capacity_bytes));
             let saturation = market::saturation_wad(demand, capacity);
-            let verified: u128 = replicas
-                .get(torrent)
-                .map_or(0, |rs| rs.iter().map(|(_, v)| u128::from(*v)).sum());
+            // The registered torrents come first among the positions, in this order.
+            debug_assert_eq!(torrents.list[at].id, *torrent);
+            let verified = torrents.list[at].verified;
             let replicas_milli = if terms.size == 0 {
                 0
             } else {
@@ -951,35 +1311,52 @@ impl State {
         self.stakers_pool = plan.stakers_pool_left;
         self.economy.reward_carry = plan.reward_carry;
         self.economy.pools = plan.pools;
-        for (account, c) in &plan.credits {
-            let mut a = self.account(account);
-            // Release before granting: a grant made now has vested nothing yet.
-            if c.released > 0 {
-                let grants = self
-                    .economy
-                    .grants
-                    .get_mut(account)
-                    .expect("released from grants");
-                for g in grants.iter_mut() {
-                    g.released = Amount(
-                        vesting::vested(g.amount.0, g.start, now, duration).max(g.released.0),
-                    );
+        // Each map is walked once beside the credits (ascending by account), not searched per
+        // credit. Release before granting: a grant made now has vested nothing yet.
+        let credits = &plan.credits;
+        let vesting = credits
+            .iter()
+            .filter(|(_, c)| c.released > 0 || c.vest > 0)
+            .map(|(account, c)| (*account, c));
+        let mut emptied = Vec::new();
+        update_each(
+            &mut self.economy.grants,
+            vesting,
+            credits.len(),
+            |account, grants, c| {
+                if c.released > 0 {
+                    assert!(!grants.is_empty(), "released from grants");
+                    for g in grants.iter_mut() {
+                        g.released = Amount(
+                            vesting::vested(g.amount.0, g.start, now, duration).max(g.released.0),
+                        );
+                    }
+                    grants.retain(|g| g.released != g.amount);
                 }
-                grants.retain(|g| g.released != g.amount);
+                add_grant(grants, c.vest, now);
                 if grants.is_empty() {
-                    self.economy.grants.remove(account);
+                    emptied.push(account);
                 }
-                a.vesting = Amount(a.vesting.0 - c.released);
-            }
+            },
+        );
+        for account in emptied {
+            self.economy.grants.remove(&account);
+        }
+        let earned = credits
+            .iter()
+            .filter(|(_, c)| c.earned > 0)
+            .map(|(account, c)| (*account, c.earned));
+        update_each(
+            &mut self.economy.earned,
+            earned,
+            credits.len(),
+            |_, e, earned| *e = Amount(e.0 + earned),
+        );
+        self.put_each(credits, effects, |a, c| {
+            a.vesting = Amount(a.vesting.0 - c.released);
             a.balance = Amount(a.balance.0 + c.liquid + c.released);
             a.vesting = Amount(a.vesting.0 + c.vest);
-            self.economy.grant(*account, c.vest, now);
-            if c.earned > 0 {
-                let e = self.economy.earned.entry(*account).or_default();
-                *e = Amount(e.0 + c.earned);
-            }
-            self.put(*account, a, effects);
-        }
+        });
         for (torrent, price) in plan.prices {
             if let Some(t) = self.torrents.get_mut(&torrent) {
                 t.price_per_byte = price;
@@ -989,9 +1366,20 @@ impl State {
         self.economy.markets = plan.markets;
         self.economy.min_stake = plan.min_stake;
         // A newer description replaces the node's older one: that report is no longer in force.
-        self.economy.holdings.extend(plan.described);
+        let described = plan.described.len();
+        update_each(
+            &mut self.economy.holdings,
+            plan.described,
+            described,
+            |_, held, new| *held = new,
+        );
+        // Most tallies go (those of the closed epoch): rebuilt from the rest in one bulk step
+        // rather than removed one by one.
         let epoch = plan.summary.epoch;
-        self.economy.tallies.retain(|_, t| t.epoch > epoch);
+        self.economy.tallies = std::mem::take(&mut self.economy.tallies)
+            .into_iter()
+            .filter(|(_, t)| t.epoch > epoch)
+            .collect();
         self.economy.last_closed = Some(epoch);
         // Settling on a chain, the distributor pays withdrawals, so its root is over them.
         let minted = plan.summary.minted;

@@ -14,14 +14,17 @@
 //! - a frozen host cannot unstake, and no host can withdraw the collateral its reports in force
 //!   (current or future) need.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
 use economics::reputation::{Reputation, Standing};
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Report, hex32};
 
+use crate::economy::Tally;
 use crate::state::{Account, Effects, MemberChange, State, basis_points};
 use crate::tx::{AuditMark, NodeAudit, TxError};
+use crate::walk::{Walk, modify_each, update_each};
 
 /// Base units in one whole token (10^18).
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -143,9 +146,12 @@ impl State {
 
     /// [`State::report_in_force`] without the copy, for the close's walk over every host.
     pub(crate) fn report_ref(&self, node: &Address, epoch: u64) -> Option<(u64, &ReportInfo)> {
+        // The last report at or before (node, epoch) is the node's latest, if it is the node's:
+        // one search for the upper bound (a range with both bounds searches for each).
         self.reports
-            .range((*node, 0)..=(*node, epoch))
+            .range(..=(*node, epoch))
             .next_back()
+            .filter(|((n, _), _)| n == node)
             .map(|((_, e), info)| (*e, info))
     }
 
@@ -416,14 +422,16 @@ impl State {
             ));
         }
         let most = 4 * u64::from(self.params().audit_samples);
+        let mut hosts = Walk::new(&self.hosts, nodes.len());
+        let mut marks = Vec::with_capacity(nodes.len());
         for n in nodes {
-            if self.report_in_force(&n.node, epoch).is_none() {
+            if self.report_ref(&n.node, epoch).is_none() {
                 return bad(format!(
                     "{} had no report in force at epoch {epoch}",
                     n.node
                 ));
             }
-            assert!(self.hosts.contains_key(&n.node), "a reporter is a host");
+            assert!(hosts.at(&n.node).is_some(), "a reporter is a host");
             if n.outcomes.is_empty() || n.outcomes.len() as u64 > most {
                 return bad(format!(
                     "{} has {} outcomes; 1 to {most} (4 × audit_samples) are allowed",
@@ -431,110 +439,191 @@ impl State {
                     n.outcomes.len()
                 ));
             }
-            let wrong = n
-                .outcomes
-                .iter()
-                .filter(|&&m| m == AuditMark::Wrong)
-                .count();
-            if n.evidence.len() != wrong {
+            let counted = Marks::of(&n.outcomes);
+            if n.evidence.len() != counted.wrong {
                 return bad(format!(
-                    "{} has {wrong} wrong answers but {} evidence hashes",
+                    "{} has {} wrong answers but {} evidence hashes",
                     n.node,
+                    counted.wrong,
                     n.evidence.len()
                 ));
             }
+            marks.push(counted);
         }
-        for n in nodes {
-            self.audit_node(epoch, n, effects);
-        }
+        self.audit_nodes(epoch, nodes, &marks, effects);
         info.audited = true;
         self.epochs.insert(epoch, info);
         self.dirty.epochs.insert(epoch);
         Ok(())
     }
 
-    /// One node's results, validated: cannot fail.
-    fn audit_node(&mut self, epoch: u64, n: &NodeAudit, effects: &mut Effects) {
-        let params = self.params();
+    /// The nodes' results, validated, in ascending node order: cannot fail. Each node's effects
+    /// come in the order `docs/economics.md` gives (reputation, wrong-data burn, freeze,
+    /// disqualification); a node's effects touch only its own records, so they are applied in two
+    /// passes with the same outcome as node by node: first every host record and tally, walking
+    /// those maps once beside the nodes; then, in node order, the accounts, grants and chain
+    /// queues of the few nodes a penalty burns.
+    /// `marks`: each node's outcomes, counted.
+    pub(crate) fn audit_nodes(
+        &mut self,
+        epoch: u64,
+        nodes: &[NodeAudit],
+        marks: &[Marks],
+        effects: &mut Effects,
+    ) {
+        assert_eq!(nodes.len(), marks.len(), "one count per node");
+        let genesis = self
+            .genesis
+            .as_ref()
+            .expect("checked by apply: genesis came first");
         let (rules, wrong_bps, disqualify_bps) = (
-            params.reputation,
-            params.wrong_data_burn_bps,
-            params.disqualify_burn_bps,
+            genesis.reputation,
+            genesis.wrong_data_burn_bps,
+            genesis.disqualify_burn_bps,
         );
-        let mut host = self.hosts[&n.node];
-        let was_active = self.is_active(&n.node);
-        let mut account = self.account(&n.node);
-        let mut burned = 0u128;
-        // Of `burned`, what came from the stake (the vault's custody, settling on a chain).
-        let mut from_stake = 0u128;
+        let mut accounts = Walk::new(&self.accounts, nodes.len());
+        let mut tallies = Vec::with_capacity(nodes.len());
+        let mut penalties = Vec::new();
+        let each = nodes.iter().zip(marks).map(|(n, m)| (n.node, m));
+        modify_each(&mut self.hosts, each, nodes.len(), |&node, host, m| {
+            let host = host.expect("a reporter is a host");
+            let (mut vesting, mut stake) = accounts
+                .at(&node)
+                .map_or((0, 0), |a| (a.vesting.0, a.stake.0));
+            let mut burned = 0u128;
+            // Of `burned`, what came from vesting, and from the stake (the vault's custody,
+            // settling on a chain).
+            let mut from_vesting = 0u128;
+            let mut from_stake = 0u128;
 
-        // One observation per epoch, split by the pass rate (see `Reputation::record_epoch`).
-        let passes = n.outcomes.iter().filter(|m| **m == AuditMark::Pass).count();
-        let passes = u32::try_from(passes).expect("outcomes are bounded by 4 × audit_samples");
-        let total =
-            u32::try_from(n.outcomes.len()).expect("outcomes are bounded by 4 × audit_samples");
-        host.reputation.record_epoch(&rules, passes, total);
-        self.record_tally(n.node, epoch, passes, total);
-        let wrong = n.outcomes.contains(&AuditMark::Wrong);
-        let absent = n
-            .outcomes
-            .iter()
-            .any(|m| matches!(m, AuditMark::Offline | AuditMark::Missing));
-        if wrong {
-            // Provably wrong data: a share of everything at stake, vesting first (it is not yet
-            // the node's to spend), then stake.
-            let collateral = account
-                .vesting
-                .checked_add(account.stake)
-                .expect("stake and vesting are parts of the supply");
-            let burn = basis_points(collateral.0, wrong_bps);
-            let from_vesting = burn.min(account.vesting.0);
-            account.vesting = Amount(account.vesting.0 - from_vesting);
-            self.burn_vesting(&n.node, from_vesting);
-            // burn ≤ vesting + stake, so the rest is at most the stake.
-            account.stake = Amount(account.stake.0 - (burn - from_vesting));
-            burned += burn;
-            from_stake += burn - from_vesting;
-            self.chain_burn(from_vesting);
-        } else if absent {
-            // Offline or missing is not proof of cheating: keep the collateral where a later
-            // penalty can reach it, burn nothing.
-            host.frozen = true;
-        } else {
-            // Every outcome passed (outcomes are never empty).
-            host.frozen = false;
+            // One observation per epoch, split by the pass rate (see `Reputation::record_epoch`).
+            let passes =
+                u32::try_from(m.passes).expect("outcomes are bounded by 4 × audit_samples");
+            let total = u32::try_from(m.total).expect("outcomes are bounded by 4 × audit_samples");
+            host.reputation.record_epoch(&rules, passes, total);
+            tallies.push((
+                node,
+                Tally {
+                    epoch,
+                    passes,
+                    total,
+                },
+            ));
+            if m.wrong > 0 {
+                // Provably wrong data: a share of everything at stake, vesting first (it is not
+                // yet the node's to spend), then stake.
+                let collateral = vesting
+                    .checked_add(stake)
+                    .expect("stake and vesting are parts of the supply");
+                let burn = basis_points(collateral, wrong_bps);
+                from_vesting = burn.min(vesting);
+                vesting -= from_vesting;
+                // burn ≤ vesting + stake, so the rest is at most the stake.
+                stake -= burn - from_vesting;
+                burned += burn;
+                from_stake += burn - from_vesting;
+            } else if m.absent {
+                // Offline or missing is not proof of cheating: keep the collateral where a later
+                // penalty can reach it, burn nothing.
+                host.frozen = true;
+            } else {
+                // Every outcome passed (outcomes are never empty).
+                host.frozen = false;
+            }
+            if rules.standing(host.reputation.score_ppb()) == Standing::Disqualified
+                && !host.disqualified
+            {
+                let burn = basis_points(stake, disqualify_bps);
+                stake -= burn;
+                burned += burn;
+                from_stake += burn;
+                host.disqualified = true;
+            }
+            host.last_epoch = Some(epoch);
+            if burned > 0 {
+                penalties.push(Penalty {
+                    node,
+                    vesting,
+                    stake,
+                    burned,
+                    from_vesting,
+                    from_stake,
+                });
+            }
+        });
+        if !nodes.is_empty() {
+            // The tallies are the economy's.
+            self.dirty.economy = true;
         }
-        if rules.standing(host.reputation.score_ppb()) == Standing::Disqualified
-            && !host.disqualified
-        {
-            let burn = basis_points(account.stake.0, disqualify_bps);
-            account.stake = Amount(account.stake.0 - burn);
-            burned += burn;
-            from_stake += burn;
-            host.disqualified = true;
-        }
-        host.last_epoch = Some(epoch);
+        let count = tallies.len();
+        update_each(&mut self.economy.tallies, tallies, count, |_, t, new| {
+            *t = new
+        });
+        let mut audited: BTreeSet<Address> = nodes.iter().map(|n| n.node).collect();
+        self.dirty.hosts.append(&mut audited.clone());
+        effects.accounts.append(&mut audited);
 
-        if burned > 0 {
-            self.put(n.node, account, effects);
-            // What left the node's stake and vesting leaves the supply.
-            self.burned = Amount(self.burned.0 + burned);
-            self.chain_slash(n.node, epoch, from_stake);
-        }
-        effects.accounts.insert(n.node);
-        self.hosts.insert(n.node, host);
-        self.dirty.hosts.insert(n.node);
-        let active = self.is_active(&n.node);
-        if active != was_active
-            && let Some(name) = self.accounts.get(&n.node).and_then(|a| a.member.clone())
-        {
-            effects.members.push(MemberChange {
-                name,
-                account: n.node,
-                active,
-            });
+        // What a penalty burned leaves the node's vesting and stake, and the supply.
+        for p in penalties {
+            let mut account = self.account(&p.node);
+            let was_active = self.is_active_account(&account);
+            self.burn_vesting(&p.node, p.from_vesting);
+            self.chain_burn(p.from_vesting);
+            account.vesting = Amount(p.vesting);
+            account.stake = Amount(p.stake);
+            self.put(p.node, account, effects);
+            self.burned = Amount(self.burned.0 + p.burned);
+            self.chain_slash(p.node, epoch, p.from_stake);
+            let active = self.is_active(&p.node);
+            if active != was_active
+                && let Some(name) = self.accounts.get(&p.node).and_then(|a| a.member.clone())
+            {
+                effects.members.push(MemberChange {
+                    name,
+                    account: p.node,
+                    active,
+                });
+            }
         }
     }
+}
+
+/// A node's audit outcomes, counted in one pass.
+pub(crate) struct Marks {
+    total: usize,
+    passes: usize,
+    wrong: usize,
+    /// Offline or missing at least once.
+    absent: bool,
+}
+
+impl Marks {
+    pub(crate) fn of(outcomes: &[AuditMark]) -> Marks {
+        let mut m = Marks {
+            total: outcomes.len(),
+            passes: 0,
+            wrong: 0,
+            absent: false,
+        };
+        for o in outcomes {
+            match o {
+                AuditMark::Pass => m.passes += 1,
+                AuditMark::Wrong => m.wrong += 1,
+                AuditMark::Offline | AuditMark::Missing => m.absent = true,
+            }
+        }
+        m
+    }
+}
+
+/// What an audit's penalty leaves a node, and what it burned.
+struct Penalty {
+    node: Address,
+    vesting: u128,
+    stake: u128,
+    burned: u128,
+    from_vesting: u128,
+    from_stake: u128,
 }
 
 #[cfg(test)]
@@ -736,7 +825,8 @@ mod tests {
             outcomes: vec![AuditMark::Wrong],
             evidence: vec![[8; 32]],
         };
-        state.audit_node(epoch, &audit, &mut effects);
+        let marks = [Marks::of(&audit.outcomes)];
+        state.audit_nodes(epoch, std::slice::from_ref(&audit), &marks, &mut effects);
         // 10 % of 150 is 15, all from the 50 vesting.
         let account = state.account(&node.address());
         assert_eq!(

@@ -25,6 +25,7 @@ mod replay;
 pub mod state;
 mod store;
 pub mod tx;
+mod walk;
 
 pub use chain::{ChainBook, ChainCursor, ChainEvent, ChainSettlement, ChainSlash};
 pub use economy::{CloseSummary, Economy, Market};

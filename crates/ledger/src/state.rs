@@ -181,6 +181,15 @@ pub fn system_digest(domain: &Domain, seq: u64, tx: &SystemTx) -> [u8; 32] {
     })
 }
 
+/// A running total with one account's `old` value replaced by its `new` one. The total includes the
+/// old value and stays at most the supply, so neither step fails.
+fn shift(total: Amount, old: Amount, new: Amount) -> Amount {
+    total
+        .checked_sub(old)
+        .and_then(|t| t.checked_add(new))
+        .expect("running totals stay within the supply")
+}
+
 /// `amount × bps / 10 000` rounded down, exactly for every `u128` (`amount × bps` may not fit):
 /// at most `amount` since `bps ≤ 10 000`.
 pub(crate) fn basis_points(amount: u128, bps: u32) -> u128 {
@@ -269,10 +278,16 @@ impl State {
 
     /// Whether `address` is a member in good standing: it joined and keeps `min_stake` locked.
     pub fn is_active(&self, address: &Address) -> bool {
-        let (Some(genesis), Some(account)) = (&self.genesis, self.accounts.get(address)) else {
-            return false;
-        };
-        account.member.is_some() && account.stake >= genesis.min_stake
+        self.accounts
+            .get(address)
+            .is_some_and(|a| self.is_active_account(a))
+    }
+
+    /// [`State::is_active`] for an account at hand.
+    pub(crate) fn is_active_account(&self, account: &Account) -> bool {
+        self.genesis
+            .as_ref()
+            .is_some_and(|g| account.member.is_some() && account.stake >= g.min_stake)
     }
 
     /// Bytes of today's free allowance (UTC days) `address` has not used. The allowance is a
@@ -558,20 +573,38 @@ impl State {
     /// Writes an account back, and with it the running totals: the one place that changes
     /// either, so they cannot drift apart. Callers write debits before credits.
     pub(crate) fn put(&mut self, address: Address, account: Account, effects: &mut Effects) {
-        let old = self.accounts.get(&address).cloned().unwrap_or_default();
-        // Each total includes the old value and stays at most the supply, so neither step fails.
-        let shift = |total: Amount, old: Amount, new: Amount| {
-            total
-                .checked_sub(old)
-                .and_then(|t| t.checked_add(new))
-                .expect("running totals stay within the supply")
-        };
-        self.balances = shift(self.balances, old.balance, account.balance);
-        self.stakes = shift(self.stakes, old.stake, account.stake);
-        self.vesting = shift(self.vesting, old.vesting, account.vesting);
-        self.accounts.insert(address, account);
+        let (balance, stake, vesting) = (account.balance, account.stake, account.vesting);
+        let old = self.accounts.insert(address, account).unwrap_or_default();
+        self.balances = shift(self.balances, old.balance, balance);
+        self.stakes = shift(self.stakes, old.stake, stake);
+        self.vesting = shift(self.vesting, old.vesting, vesting);
         self.dirty.accounts.insert(address);
         effects.accounts.insert(address);
+    }
+
+    /// [`State::put`] for many accounts, each changed in place by `change` (an address without an
+    /// account gets a default one first), in one pass over the accounts: `items` come in strictly
+    /// ascending address order. The running totals, the changed keys and the effects move as
+    /// `put` moves them.
+    pub(crate) fn put_each<T>(
+        &mut self,
+        items: &[(Address, T)],
+        effects: &mut Effects,
+        mut change: impl FnMut(&mut Account, &T),
+    ) {
+        let (balances, stakes, vesting) = (&mut self.balances, &mut self.stakes, &mut self.vesting);
+        let each = items.iter().map(|(address, item)| (*address, item));
+        crate::walk::update_each(&mut self.accounts, each, items.len(), |_, account, item| {
+            let old = (account.balance, account.stake, account.vesting);
+            change(account, item);
+            *balances = shift(*balances, old.0, account.balance);
+            *stakes = shift(*stakes, old.1, account.stake);
+            *vesting = shift(*vesting, old.2, account.vesting);
+        });
+        // Ascending: each set is built in one bulk step and merged in one pass.
+        let mut changed: BTreeSet<Address> = items.iter().map(|(address, _)| *address).collect();
+        self.dirty.accounts.append(&mut changed.clone());
+        effects.accounts.append(&mut changed);
     }
 
     fn apply_system(

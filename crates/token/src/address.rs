@@ -1,5 +1,6 @@
 //! 20-byte EVM addresses, written with the EIP-55 mixed-case checksum.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
@@ -7,8 +8,23 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::eip712::keccak256;
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Address(pub [u8; 20]);
+
+/// The order of the bytes (what a derived `Ord` gives), compared as two big-endian integers: the
+/// derived comparison calls `memcmp` for 20 bytes, and the ledger's maps keyed by address compare
+/// millions of times per epoch close.
+impl Ord for Address {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.order_key().cmp(&other.order_key())
+    }
+}
+
+impl PartialOrd for Address {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AddressError {
@@ -20,6 +36,13 @@ pub enum AddressError {
 
 impl Address {
     pub const ZERO: Address = Address([0; 20]);
+
+    /// The first 16 and the last 4 bytes as big-endian integers: ordered as the bytes are.
+    fn order_key(&self) -> (u128, u32) {
+        let [head @ .., a, b, c, d] = self.0;
+        let head: [u8; 16] = head;
+        (u128::from_be_bytes(head), u32::from_be_bytes([a, b, c, d]))
+    }
 
     /// The EIP-55 form: hex digits upper-cased where the keccak of the lower-case form has a high nibble.
     pub fn to_checksum(&self) -> String {
@@ -103,6 +126,20 @@ mod tests {
             let a: Address = s.parse().unwrap();
             assert_eq!(a.to_checksum(), s);
             assert_eq!(s.to_lowercase().parse::<Address>().unwrap(), a);
+        }
+    }
+
+    proptest::proptest! {
+        /// Ordered as their bytes are, like the derived order it replaces.
+        #[test]
+        fn ordered_as_bytes(a in proptest::prelude::any::<[u8; 20]>(), b in proptest::prelude::any::<[u8; 20]>(), prefix in 0usize..20) {
+            // A shared prefix of any length, so every byte position decides some comparisons.
+            let mut b = b;
+            b[..prefix].copy_from_slice(&a[..prefix]);
+            let (x, y) = (Address(a), Address(b));
+            proptest::prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+            proptest::prop_assert_eq!(x.partial_cmp(&y), Some(a.cmp(&b)));
+            proptest::prop_assert_eq!(x.cmp(&x), std::cmp::Ordering::Equal);
         }
     }
 

@@ -12,25 +12,49 @@
 //!
 //! So the root equals OZ's for the same values (in any order), and each proof equals OZ's `getProof`.
 
+use std::cmp::Ordering;
+
 use crate::address::Address;
 use crate::eip712::{keccak256, word_address};
+use crate::keccak_many::keccak256_each_par;
 
 /// An account's leaf: `keccak256(keccak256(abi.encode(account, amount)))`, the amount a big-endian
 /// `uint256`.
 pub fn leaf(account: &Address, amount: u128) -> [u8; 32] {
+    keccak256(&keccak256(&encode(account, amount)))
+}
+
+/// `abi.encode(account, amount)`.
+fn encode(account: &Address, amount: u128) -> [u8; 64] {
     let mut encoded = [0u8; 64];
     encoded[..32].copy_from_slice(&word_address(account));
     encoded[48..].copy_from_slice(&amount.to_be_bytes());
-    keccak256(&keccak256(&encoded))
+    encoded
 }
 
-/// OZ's `standardNodeHash` and `MerkleProof`'s `_hashPair`: the sorted pair, hashed.
-fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+/// The sorted pair, as `hash_pair` hashes it.
+fn pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 64] {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let mut buf = [0u8; 64];
     buf[..32].copy_from_slice(lo);
     buf[32..].copy_from_slice(hi);
-    keccak256(&buf)
+    buf
+}
+
+/// OZ's `standardNodeHash` and `MerkleProof`'s `_hashPair`: the sorted pair, hashed.
+fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    keccak256(&pair(a, b))
+}
+
+/// Byte order of two hashes (as `[u8; 32]` compares), by two 128-bit big-endian halves: cheaper
+/// than the byte comparison when sorting many leaves.
+fn hash_order(a: &[u8; 32], b: &[u8; 32]) -> Ordering {
+    let halves = |h: &[u8; 32]| {
+        let [x @ .., _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _] = *h;
+        let [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, y @ ..] = *h;
+        (u128::from_be_bytes(x), u128::from_be_bytes(y))
+    };
+    halves(a).cmp(&halves(b))
 }
 
 /// One close's tree over `(account, cumulative amount)`.
@@ -45,24 +69,44 @@ pub struct EarningsTree {
 impl EarningsTree {
     /// Builds from (account, cumulative amount) pairs; accounts unique (caller guarantees; debug_assert).
     pub fn build(values: &[(Address, u128)]) -> EarningsTree {
-        let mut leaves: Vec<([u8; 32], Address)> = values
-            .iter()
-            .map(|(account, amount)| (leaf(account, *amount), *account))
-            .collect();
-        // OZ's `sortLeaves: true`; stable like JavaScript's sort, though unique accounts never tie.
-        leaves.sort_by_key(|&(hash, _)| hash);
+        // The leaves, `leaf` for each value: all first hashes, then all second ones, so that
+        // `keccak256_each` hashes many at once.
+        let encoded: Vec<[u8; 64]> = values.iter().map(|(a, v)| encode(a, *v)).collect();
+        let mut inner = vec![[0u8; 32]; values.len()];
+        keccak256_each_par(&encoded, &mut inner);
+        drop(encoded);
+        let mut hashes = vec![[0u8; 32]; values.len()];
+        keccak256_each_par(&inner, &mut hashes);
+        drop(inner);
+        let mut leaves: Vec<([u8; 32], usize)> = hashes.into_iter().zip(0..).collect();
+        // OZ's `sortLeaves: true`; stable like JavaScript's sort, though unique accounts never tie
+        // (equal hashes keep the values' order: the position breaks ties).
+        leaves.sort_unstable_by(|(a, i), (b, j)| hash_order(a, b).then(i.cmp(j)));
         let n = leaves.len();
         let len = (2 * n).saturating_sub(1);
         let mut nodes = vec![[0u8; 32]; len];
-        let mut index = Vec::with_capacity(n);
-        for (i, (hash, account)) in leaves.into_iter().enumerate() {
+        // Each value's leaf, in the values' order (which is the accounts' order when they come
+        // sorted, as from a map: then the sort below has nothing to do).
+        let mut index: Vec<(Address, usize)> = values.iter().map(|(a, _)| (*a, 0)).collect();
+        for (i, (hash, at)) in leaves.into_iter().enumerate() {
             nodes[len - 1 - i] = hash;
-            index.push((account, len - 1 - i));
+            index[at].1 = len - 1 - i;
         }
-        for i in (0..len - n).rev() {
-            nodes[i] = hash_pair(&nodes[2 * i + 1], &nodes[2 * i + 2]);
+        // Inner node i is `hash_pair` of nodes 2i + 1 and 2i + 2, all above it. Nodes `from..to`
+        // with from ≥ to / 2 have all their children at `to` or above: hashed already, so the range
+        // is hashed at once, from the last inner node (len − n − 1) up to the root.
+        let mut pairs: Vec<[u8; 64]> = Vec::with_capacity(n / 2 + 1);
+        let mut to = len - n;
+        while to > 0 {
+            let from = to / 2;
+            pairs.clear();
+            pairs.extend((from..to).map(|i| pair(&nodes[2 * i + 1], &nodes[2 * i + 2])));
+            keccak256_each_par(&pairs, &mut nodes[from..to]);
+            to = from;
         }
-        index.sort_unstable_by_key(|&(account, _)| account);
+        if !index.is_sorted_by_key(|&(account, _)| account) {
+            index.sort_unstable_by_key(|&(account, _)| account);
+        }
         debug_assert!(
             index.windows(2).all(|w| w[0].0 != w[1].0),
             "EarningsTree::build: duplicate account"

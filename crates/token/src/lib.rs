@@ -14,6 +14,7 @@ pub mod audit_answer;
 pub mod distributor;
 pub mod eip712;
 pub mod hexser;
+mod keccak_many;
 mod key;
 pub mod keystore;
 pub mod messages;
