@@ -347,21 +347,29 @@ impl Credit {
     }
 }
 
-/// Two lists of credits, each ascending by account and each account once, as one such list (an
-/// account in both gets both).
-fn merge_credits(a: Vec<(Address, Credit)>, b: Vec<(Address, Credit)>) -> Vec<(Address, Credit)> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+/// Lists of credits, each ascending by account and each account once, as one such list (an
+/// account in several gets them all).
+fn merge_credits(lists: Vec<Vec<(Address, Credit)>>) -> Vec<(Address, Credit)> {
+    let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    let mut lists: Vec<_> = lists
+        .into_iter()
+        .map(|l| l.into_iter().peekable())
+        .collect();
     loop {
-        let next = match (a.peek(), b.peek()) {
-            (None, None) => return out,
-            (Some(_), None) => a.next(),
-            (None, Some(_)) => b.next(),
-            (Some((x, _)), Some((y, _))) if x < y => a.next(),
-            (Some((x, _)), Some((y, _))) if y < x => b.next(),
-            (Some(_), Some(_)) => a.next().zip(b.next()).map(|((k, x), (_, y))| (k, x.and(y))),
+        let next = lists
+            .iter_mut()
+            .filter_map(|l| l.peek().map(|(account, _)| *account))
+            .min();
+        let Some(account) = next else {
+            return out;
         };
-        out.extend(next);
+        let mut credit = Credit::default();
+        for list in &mut lists {
+            if let Some((_, c)) = list.next_if(|(a, _)| *a == account) {
+                credit = credit.and(c);
+            }
+        }
+        out.push((account, credit));
     }
 }
 
@@ -1146,6 +1154,7 @@ impl State {
         }
 
         // 6. The stakers' pool, by lock-weighted stake.
+        let mut staker_credits = Vec::new();
         let max_lock = g.max_lock_secs();
         let mut stakers_pool_left = self.stakers_pool;
         if self.stakers_pool > Amount::ZERO {
@@ -1153,22 +1162,32 @@ impl State {
             // The lock's factor (a fixed-point power, the costly part) per remaining time: stakers
             // often share a lock end. Only looked up, never walked.
             let mut factors: HashMap<u64, u128> = HashMap::new();
+            // The last staker's (stake, remaining lock, weight): the next one often stakes and
+            // locks alike.
+            let mut last: Option<(Amount, u64, u128)> = None;
             for (address, a) in &self.accounts {
                 if a.stake == Amount::ZERO || a.lock_until <= now {
                     continue;
                 }
                 let remaining = a.lock_until - now;
-                let factor = match factors.get(&remaining) {
-                    Some(f) => *f,
-                    None => {
-                        let f = stakers::lock_factor(remaining, max_lock, p.staker_alpha_wad)
-                            .map_err(econ)?;
-                        factors.insert(remaining, f);
-                        f
+                let w = match last {
+                    Some((stake, r, w)) if stake == a.stake && r == remaining => w,
+                    _ => {
+                        let factor = match factors.get(&remaining) {
+                            Some(f) => *f,
+                            None => {
+                                let f =
+                                    stakers::lock_factor(remaining, max_lock, p.staker_alpha_wad)
+                                        .map_err(econ)?;
+                                factors.insert(remaining, f);
+                                f
+                            }
+                        };
+                        // `lock_weight` is exactly `weigh(stake, lock_factor(..))`.
+                        stakers::weigh(a.stake.0, factor).map_err(econ)?
                     }
                 };
-                // `lock_weight` is exactly `weigh(stake, lock_factor(..))`.
-                let w = stakers::weigh(a.stake.0, factor).map_err(econ)?;
+                last = Some((a.stake, remaining, w));
                 if w > 0 {
                     weights.push((*address, w));
                 }
@@ -1194,7 +1213,7 @@ impl State {
                     },
                 ));
             }
-            credits = merge_credits(credits, fees);
+            staker_credits = fees;
         }
 
         // 7. Vesting released by time (grants made by this close start vesting now).
@@ -1218,15 +1237,21 @@ impl State {
                 summary.released = add(summary.released, released)?;
             }
         }
-        let credits = merge_credits(credits, releases);
+        let credits = merge_credits(vec![credits, staker_credits, releases]);
 
         // 8. Prices or the gate, and weights, for the next epoch.
         let observed: BTreeMap<[u8; 32], &MarketObservation> =
             c.markets.iter().map(|m| (m.torrent, m)).collect();
         let mut prices = BTreeMap::new();
-        let mut markets = BTreeMap::new();
+        // In torrent order: built into a map in one bulk step at the end.
+        let mut markets = Vec::with_capacity(self.torrents.len());
+        let mut in_force = Walk::new(&self.economy.markets, self.torrents.len());
         for (at, (torrent, terms)) in self.torrents.iter().enumerate() {
-            let mut m = self.market(torrent).expect("registered");
+            // `State::market`, read in the same order.
+            let mut m = in_force
+                .at(torrent)
+                .copied()
+                .unwrap_or_else(|| Market::new(terms.price_per_byte));
             let (demand, capacity) = observed
                 .get(torrent)
                 .map_or((0, 0), |o| (o.demand_bytes, o.capacity_bytes));
@@ -1271,7 +1296,7 @@ impl State {
             m.replicas_milli = replicas_milli;
             m.demand_bytes = demand;
             m.capacity_bytes = capacity;
-            markets.insert(*torrent, m);
+            markets.push((*torrent, m));
             if price_after != terms.price_per_byte {
                 prices.insert(*torrent, price_after);
             }
@@ -1295,7 +1320,7 @@ impl State {
             pools,
             stakers_pool_left,
             prices,
-            markets,
+            markets: markets.into_iter().collect(),
             min_stake,
             described,
             summary,
