@@ -423,9 +423,17 @@ impl State {
         }
         let most = 4 * u64::from(self.params().audit_samples);
         let mut hosts = Walk::new(&self.hosts, nodes.len());
+        let mut held = Walk::new(&self.economy.holdings, nodes.len());
         let mut marks = Vec::with_capacity(nodes.len());
         for n in nodes {
-            if self.report_ref(&n.node, epoch).is_none() {
+            // A close described a report of the node's at or before `epoch` (one on record:
+            // reports are never removed), so one is in force; only otherwise search the reports.
+            let described = held.at(&n.node).is_some_and(|h| h.report_epoch <= epoch);
+            debug_assert!(
+                !described || self.report_ref(&n.node, epoch).is_some(),
+                "described reports are on record"
+            );
+            if !described && self.report_ref(&n.node, epoch).is_none() {
                 return bad(format!(
                     "{} had no report in force at epoch {epoch}",
                     n.node
