@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use alloy::providers::Provider;
 use settlement::anvil::{Anvil, CHAIN_ID};
 use support::libtorrent::path_str;
-use support::seedbank::{OPERATOR_PASSWORD, PASSWORD, new_wallet, ok, refused, run, start_hub};
+use support::seedbank::{
+    OPERATOR_PASSWORD, PASSWORD, new_wallet, ok, refused, run, start_hub, write_genesis,
+};
 
 /// Runs `seedbank ARGS` until it succeeds with a line `done` accepts, for at most `limit`.
 #[track_caller]
@@ -198,19 +200,11 @@ async fn an_embedded_collective_migrates_and_its_members_claim_their_holdings() 
         move || {
             let (wallet, member) = new_wallet(&dir.join("member"));
             let genesis = dir.join("embedded.toml");
-            std::fs::write(
+            write_genesis(
                 &genesis,
-                format!(
-                    r#"name = "Migrating collective"
-symbol = "VIDYA"
-join = "buy-in"
-min_stake = "100"
-max_lock_days = 30
-price_per_gib = "1"
-fee_bps = 500
-fee_burn_bps = 5000
-debt_threshold_bytes = 4194304
-epoch_secs = 2
+                "Migrating collective",
+                &format!(
+                    r#"epoch_secs = 2
 audit_deadline_secs = 1
 
 [[allocations]]
@@ -220,8 +214,7 @@ staked = "100"
 member = "alice"
 "#
                 ),
-            )
-            .unwrap();
+            );
             let init = [
                 "hub",
                 "init",

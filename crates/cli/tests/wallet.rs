@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use support::libtorrent::path_str;
-use support::seedbank::{OPERATOR_PASSWORD, ok, refused, start_hub};
+use support::seedbank::{OPERATOR_PASSWORD, ok, refused, start_hub, write_genesis};
 
 fn wallet(dir: &Path, name: &str) -> String {
     dir.join(format!("{name}.json")).display().to_string()
@@ -39,26 +39,17 @@ fn a_genesis_holder_buys_in_and_gets_a_passkey() {
     let address = ok(&["wallet", "address", "--wallet", &alice_wallet], &[]);
     assert_eq!(address, std::slice::from_ref(&alice));
     let genesis = dir.join("genesis.toml");
-    std::fs::write(
+    write_genesis(
         &genesis,
-        format!(
-            r#"name = "Wallet test collective"
-symbol = "VIDYA"
-join = "buy-in"
-min_stake = "100"
-max_lock_days = 30
-price_per_gib = "1"
-fee_bps = 500
-fee_burn_bps = 5000
-debt_threshold_bytes = 4194304
-
+        "Wallet test collective",
+        &format!(
+            r#"
 [[allocations]]
 account = "{alice}"
 liquid = "500"
 "#
         ),
-    )
-    .unwrap();
+    );
     let init = [
         "hub",
         "init",

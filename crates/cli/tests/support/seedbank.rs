@@ -164,6 +164,25 @@ pub fn hash_failures(fetch: &Proc) -> u64 {
         })
 }
 
+/// Writes to `path` a buy-in genesis named `name` with the terms the CLI tests share (100-token
+/// minimum stake, 1 token per GiB, 5 % fee half burned), then `rest`: more settings and the
+/// allocations.
+pub fn write_genesis(path: &Path, name: &str, rest: &str) {
+    let text = format!(
+        r#"name = "{name}"
+symbol = "VIDYA"
+join = "buy-in"
+min_stake = "100"
+max_lock_days = 30
+price_per_gib = "1"
+fee_bps = 500
+fee_burn_bps = 5000
+debt_threshold_bytes = 4194304
+{rest}"#
+    );
+    std::fs::write(path, text).unwrap();
+}
+
 /// Starts `seedbank hub` on a port of its choosing with short intervals (and `envs`), and returns
 /// it with its base URL once it serves.
 #[track_caller]
