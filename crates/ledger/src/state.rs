@@ -65,8 +65,9 @@ struct Settlement {
     lane_bytes: u64,
     session: SessionKey,
     session_bytes: u64,
-    downloader: Account,
-    uploader: Account,
+    /// The two balances after the receipt (nothing else of either account changes).
+    downloader_balance: Amount,
+    uploader_balance: Amount,
     free: u64,
     /// To the stakers' pool and burned: the fee, split.
     pool: Amount,
@@ -582,6 +583,16 @@ impl State {
         effects.accounts.insert(address);
     }
 
+    /// [`State::put`] of an account with only its balance changed, in place (an address without
+    /// an account gets a default one): no copy of the account.
+    fn put_balance(&mut self, address: Address, balance: Amount, effects: &mut Effects) {
+        let account = self.accounts.entry(address).or_default();
+        self.balances = shift(self.balances, account.balance, balance);
+        account.balance = balance;
+        self.dirty.accounts.insert(address);
+        effects.accounts.insert(address);
+    }
+
     /// [`State::put`] for many accounts, each changed in place by `change` (an address without an
     /// account gets a default one first), in one pass over the accounts: `items` come in strictly
     /// ascending address order. The running totals, the changed keys and the effects move as
@@ -828,14 +839,17 @@ impl State {
         let (fee_bps, burn_bps) = (params.fee_bps, params.fee_burn_bps);
         let free = bytes.min(self.free_left(&r.downloader, now));
         let mut paid_bytes = bytes - free;
-        let mut downloader = self.account(&r.downloader);
+        let downloader_balance = self
+            .accounts
+            .get(&r.downloader)
+            .map_or(Amount::ZERO, |a| a.balance);
         let price = terms.price_per_byte.0;
         let mut charge = price.checked_mul(u128::from(paid_bytes));
-        if charge.is_none_or(|c| c > downloader.balance.0) {
+        if charge.is_none_or(|c| c > downloader_balance.0) {
             // Pay what the balance covers; the rest of the receipt stays unsettled and can be
             // submitted again once the downloader is funded.
             // A zero price never overflows nor exceeds a balance, so `price` is not zero here.
-            let affordable = downloader.balance.0.checked_div(price).unwrap_or(0);
+            let affordable = downloader_balance.0.checked_div(price).unwrap_or(0);
             paid_bytes = affordable.min(u128::from(paid_bytes)) as u64;
             charge = Some(price * u128::from(paid_bytes));
             capped = Some(format!(
@@ -854,19 +868,20 @@ impl State {
         let fee = Amount(basis_points(charge.0, fee_bps));
         let burned = Amount(basis_points(fee.0, burn_bps));
         let paid = Amount(charge.0 - fee.0);
-        let mut uploader = self.account(&r.uploader);
-        let Some(credited) = uploader.balance.checked_add(paid) else {
+        let uploader_balance = self
+            .accounts
+            .get(&r.uploader)
+            .map_or(Amount::ZERO, |a| a.balance);
+        let Some(credited) = uploader_balance.checked_add(paid) else {
             return reject("overflow", "the uploader's balance would overflow".into());
         };
-        downloader.balance = Amount(downloader.balance.0 - charge.0);
-        uploader.balance = credited;
         Ok(Settlement {
             lane,
             lane_bytes: settled + bytes,
             session,
             session_bytes: received + bytes,
-            downloader,
-            uploader,
+            downloader_balance: Amount(downloader_balance.0 - charge.0),
+            uploader_balance: credited,
             free,
             pool: Amount(fee.0 - burned.0),
             burned,
@@ -898,8 +913,8 @@ impl State {
         self.stakers_pool = Amount(self.stakers_pool.0 + s.pool.0);
         self.burned = Amount(self.burned.0 + s.burned.0);
         self.chain_burn(s.burned.0);
-        self.put(r.downloader, s.downloader, effects);
-        self.put(r.uploader, s.uploader, effects);
+        self.put_balance(r.downloader, s.downloader_balance, effects);
+        self.put_balance(r.uploader, s.uploader_balance, effects);
         self.lanes.insert(s.lane, s.lane_bytes);
         self.dirty.lanes.insert(s.lane);
         self.sessions.insert(s.session, s.session_bytes);
