@@ -108,7 +108,7 @@ pub(crate) fn hosting_view(
         verified_bytes: h.verified_bytes,
         reward: h.reward,
         sponsored: h.sponsored,
-        excluded: h.excluded.clone(),
+        excluded: h.excluded.as_deref().map(str::to_owned),
         replicas: h
             .replicas
             .iter()

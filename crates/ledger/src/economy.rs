@@ -19,6 +19,7 @@
 //! - epochs close in order, each once, only after they ended; a close either applies whole or
 //!   changes nothing (all fallible arithmetic runs before the first write).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use economics::EconError;
@@ -184,8 +185,9 @@ pub struct HostOutcome {
     /// Of `reward + sponsored`: liquid now, and granted to vest.
     pub liquid: Amount,
     pub vesting: Amount,
-    /// Why the node earned nothing from hosting, if so.
-    pub excluded: Option<String>,
+    /// Why the node earned nothing from hosting, if so (the ledger's own reasons are fixed texts:
+    /// a close of most nodes copies none).
+    pub excluded: Option<Cow<'static, str>>,
     pub replicas: Vec<ReplicaOutcome>,
 }
 
@@ -743,22 +745,29 @@ impl State {
 
     /// Why a host (its audit record, and its tally from `AuditResults` if any) earns nothing from
     /// hosting for `epoch`, if so.
-    fn exclusion(&self, host: &Host, tally: Option<&Tally>, epoch: u64) -> Option<String> {
+    fn exclusion(
+        &self,
+        host: &Host,
+        tally: Option<&Tally>,
+        epoch: u64,
+    ) -> Option<Cow<'static, str>> {
         let rules = self.params().reputation;
         if host.disqualified {
-            return Some("disqualified".into());
+            return Some(Cow::Borrowed("disqualified"));
         }
         if host.frozen {
-            return Some(
-                "frozen: an audit this epoch went unanswered or found data missing".into(),
-            );
+            return Some(Cow::Borrowed(
+                "frozen: an audit this epoch went unanswered or found data missing",
+            ));
         }
         if rules.standing(host.reputation.score_ppb()) != economics::reputation::Standing::Good {
-            return Some("suspended: audit reputation below the reward threshold".into());
+            return Some(Cow::Borrowed(
+                "suspended: audit reputation below the reward threshold",
+            ));
         }
         match tally {
             Some(t) if t.epoch == epoch && t.total > 0 => None,
-            _ => Some("not audited this epoch".into()),
+            _ => Some(Cow::Borrowed("not audited this epoch")),
         }
     }
 
@@ -816,7 +825,8 @@ impl State {
                 continue;
             };
             let excluded = self.exclusion(record, tally, epoch);
-            let location = Location::parse(&report.location).ok();
+            // An empty or unreadable location is none (`parse` would format an error for it).
+            let location = Location::parse_optional(&report.location).ok().flatten();
             while rtts.next_if(|r| r.node < node).is_some() {}
             let rtt = rtts.next_if(|r| r.node == node).map(|r| r.rtt_us);
             let host = hosts.len();
