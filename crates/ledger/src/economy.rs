@@ -21,11 +21,12 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 
 use economics::EconError;
 use economics::fixed::WAD;
 use economics::geo::{GeoVerdict, Location};
-use economics::params::Route;
+use economics::params::{EconomyParams, Route};
 use economics::{inflation, market, rewards, stakers, vesting};
 use serde::{Deserialize, Serialize};
 use token::{Address, Amount, Sponsor};
@@ -380,9 +381,12 @@ fn merge_credits(lists: Vec<Vec<(Address, Credit)>>) -> Vec<(Address, Credit)> {
 /// is the close's hottest step, so it avoids hashing: torrent ids are hashes, so their leading
 /// bits spread them evenly over buckets, a table of where each bucket starts narrows a lookup to
 /// about one id, and a binary search within the bucket bounds the worst case.
+#[derive(Clone)]
 struct Torrents {
     /// Per position: the id and the figures each verified replica reads and adds to.
     list: Vec<TorrentFigures>,
+    /// How many of `list` are registered (the first).
+    registered: usize,
     /// Where each bucket of `bucket_bits` leading bits starts among the registered, then their
     /// count.
     starts: Vec<u32>,
@@ -399,6 +403,14 @@ struct Torrents {
     /// measured), else empty.
     located: Vec<Vec<(Address, Location)>>,
     with_locations: bool,
+}
+
+/// What the close's first pass gathers from a run of nodes (see `State::gather`).
+struct Gathered {
+    hosts: Vec<HostOutcome>,
+    /// The measured hosts: (index in `hosts`, declared location, round trip).
+    measured: Vec<(usize, Location, u64)>,
+    torrents: Torrents,
 }
 
 /// One torrent's id and figures, in one cache line: a replica's lookup and count touch only it.
@@ -439,6 +451,7 @@ impl Torrents {
         starts.resize((1 << bucket_bits) + 1, n as u32);
         Torrents {
             list,
+            registered: n,
             starts,
             bucket_bits,
             others: HashMap::new(),
@@ -446,6 +459,45 @@ impl Torrents {
             holders: (0..n).map(|_| Vec::new()).collect(),
             located: (0..n).map(|_| Vec::new()).collect(),
             with_locations,
+        }
+    }
+
+    /// Adds what `later` counted over the hosts after this one's (their indices shifted by
+    /// `host_offset`; both started from the same registered torrents): the sums add up, and the
+    /// lists stay in node order.
+    fn absorb(&mut self, later: Torrents, host_offset: usize) {
+        let Torrents {
+            list,
+            pooled,
+            holders,
+            located,
+            ..
+        } = later;
+        let each = list.into_iter().zip(pooled).zip(holders).zip(located);
+        for (at, (((figures, pooled), holders), located)) in each.enumerate() {
+            let to = if at < self.registered {
+                at
+            } else {
+                match self.others.get(&figures.id) {
+                    Some(to) => *to,
+                    None => {
+                        let to = self.list.len();
+                        self.others.insert(figures.id, to);
+                        self.list.push(TorrentFigures {
+                            verified: 0,
+                            ..figures
+                        });
+                        self.pooled.push(pooled);
+                        self.holders.push(Vec::new());
+                        self.located.push(Vec::new());
+                        to
+                    }
+                }
+            };
+            self.list[to].verified += figures.verified;
+            let shifted = holders.into_iter().map(|(h, v)| (h + host_offset, v));
+            self.holders[to].extend(shifted);
+            self.located[to].extend(located);
         }
     }
 
@@ -771,42 +823,36 @@ impl State {
         }
     }
 
-    fn plan_close(
+    /// The close's first two steps over the nodes `range` (see `plan_close`): each host's
+    /// outcome, the scores of those not measured, and the torrents' figures.
+    #[allow(clippy::too_many_arguments)]
+    fn gather(
         &self,
         c: &crate::tx::EpochCloseTx,
-        described: BTreeMap<Address, Holdings>,
-        now: u64,
-    ) -> Result<Plan, TxError> {
-        let g = self.params();
-        let p = g.economy;
+        described: &BTreeMap<Address, Holdings>,
+        range: (Bound<Address>, Bound<Address>),
+        nodes: usize,
+        auditor: Option<Location>,
+        p: &EconomyParams,
+        mut torrents: Torrents,
+    ) -> Result<Gathered, TxError> {
         let epoch = c.epoch;
-        let auditor = (!c.auditor_location.is_empty())
-            .then(|| Location::parse(&c.auditor_location).ok())
-            .flatten();
-        // 1. Who hosted what: every node the hub audits (an active member, not disqualified) whose
-        //    report in force is described (on record, or by this close), and the verified bytes of
-        //    each replica.
-        //    The nodes come from the two sorted maps merged, and every map keyed by node is read
-        //    in the same order alongside (`Walk`): one pass over each instead of a tree search per
-        //    node and map.
-        // 2. Geography and scores, with the weights in force during the epoch, in the same pass
-        //    for each node that is not measured (its verdict is the same for all its replicas);
-        //    a measured node's verdicts need every other located replica of its torrents, so they
-        //    wait for the pass to end. (The scores' only failure is an overflow, which the order
-        //    of the sums does not change.)
-        let nodes = described.len() + self.economy.holdings.len();
-        let mut accounts = Walk::new(&self.accounts, nodes);
-        let mut records = Walk::new(&self.hosts, nodes);
-        let mut tallies = Walk::new(&self.economy.tallies, nodes);
+        let from = range.0;
+        let mut accounts = Walk::from(&self.accounts, from, nodes);
+        let mut records = Walk::from(&self.hosts, from, nodes);
+        let mut tallies = Walk::from(&self.economy.tallies, from, nodes);
         // Round trips come in node order (`check_close`), as the nodes do.
-        let mut rtts = c.rtts.iter().peekable();
+        let first_rtt = match from {
+            Bound::Included(k) => c.rtts.partition_point(|r| r.node < k),
+            Bound::Excluded(k) => c.rtts.partition_point(|r| r.node <= k),
+            Bound::Unbounded => 0,
+        };
+        let mut rtts = c.rtts[first_rtt..].iter().peekable();
         // At most one per node: reserved once (pages never written cost nothing), not regrown.
         let mut hosts: Vec<HostOutcome> = Vec::with_capacity(nodes);
-        // What the later steps need per torrent (`Torrents`).
-        let mut torrents = Torrents::new(self, auditor.is_some());
-        // The measured hosts: (index in `hosts`, declared location, round trip).
         let mut measured: Vec<(usize, Location, u64)> = Vec::new();
-        for (node, fresh, kept) in merged(&described, &self.economy.holdings) {
+        let all = merged(described.range(range), self.economy.holdings.range(range));
+        for (node, fresh, kept) in all {
             let Some((report_epoch, report)) = self.report_ref(&node, epoch) else {
                 continue;
             };
@@ -837,7 +883,7 @@ impl State {
                     measured.push((host, l, rtt));
                     None
                 }
-                _ => Some(economics::geo::verdict(location, auditor, rtt, &[], &p)),
+                _ => Some(economics::geo::verdict(location, auditor, rtt, &[], p)),
             };
             let mut out = HostOutcome {
                 node,
@@ -868,7 +914,7 @@ impl State {
                         torrents.add(&self.economy, &h.torrent, host, node, verified, location);
                     if let Some(geo) = &geo {
                         replica.geo = geo.clone();
-                        replica.geo_bps = geo.factor_bps(&p);
+                        replica.geo_bps = geo.factor_bps(p);
                         let weight = torrents.list[at].weight;
                         let s = rewards::score(verified, weight, replica.geo_bps).map_err(econ)?;
                         out.score = out.score.checked_add(s).ok_or(TxError::Overflow)?;
@@ -878,6 +924,118 @@ impl State {
             }
             hosts.push(out);
         }
+        Ok(Gathered {
+            hosts,
+            measured,
+            torrents,
+        })
+    }
+
+    /// [`State::gather`] over every node, in parts of the node order on the CPU's threads (at most
+    /// 4) when there are many: each part reads only the state, and the parts are joined in node
+    /// order (hosts and lists one after another, sums added), so the result is the one pass's.
+    /// The scores' only failure is an overflow, whichever part meets it.
+    fn gather_all(
+        &self,
+        c: &crate::tx::EpochCloseTx,
+        described: &BTreeMap<Address, Holdings>,
+        auditor: Option<Location>,
+        p: &EconomyParams,
+    ) -> Result<Gathered, TxError> {
+        /// Fewest nodes worth a thread of their own.
+        const PER_PART: usize = 512;
+        let nodes = described.len() + self.economy.holdings.len();
+        let torrents = Torrents::new(self, auditor.is_some());
+        let parts = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+            .min(nodes / PER_PART)
+            .max(1);
+        // Where each part after the first starts: the keys of the larger map at even intervals.
+        let keyed = if self.economy.holdings.len() >= described.len() {
+            self.economy.holdings.keys().collect::<Vec<_>>()
+        } else {
+            described.keys().collect()
+        };
+        let starts: Vec<Address> = (1..parts)
+            .map(|i| *keyed[keyed.len() * i / parts])
+            .collect();
+        drop(keyed);
+        if starts.is_empty() {
+            let all = (Bound::Unbounded, Bound::Unbounded);
+            return self.gather(c, described, all, nodes, auditor, p, torrents);
+        }
+        let mut ranges = Vec::with_capacity(parts);
+        let mut from = Bound::Unbounded;
+        for start in &starts {
+            ranges.push((from, Bound::Excluded(*start)));
+            from = Bound::Included(*start);
+        }
+        ranges.push((from, Bound::Unbounded));
+        let share = nodes / parts + 1;
+        let mut results: Vec<Result<Gathered, TxError>> = std::thread::scope(|s| {
+            let mut rest = ranges.iter().copied();
+            let first = rest.next().expect("at least one part");
+            let spawned: Vec<_> = rest
+                .map(|range| {
+                    let torrents = torrents.clone();
+                    s.spawn(move || self.gather(c, described, range, share, auditor, p, torrents))
+                })
+                .collect();
+            let mut results = vec![self.gather(c, described, first, share, auditor, p, torrents)];
+            for handle in spawned {
+                // A part that panicked (an invariant broke) panics the close, as one pass would.
+                results.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                );
+            }
+            results
+        });
+        let mut all = results.remove(0)?;
+        for part in results {
+            let part = part?;
+            let offset = all.hosts.len();
+            all.measured.extend(
+                part.measured
+                    .into_iter()
+                    .map(|(i, l, rtt)| (i + offset, l, rtt)),
+            );
+            all.torrents.absorb(part.torrents, offset);
+            all.hosts.extend(part.hosts);
+        }
+        Ok(all)
+    }
+
+    fn plan_close(
+        &self,
+        c: &crate::tx::EpochCloseTx,
+        described: BTreeMap<Address, Holdings>,
+        now: u64,
+    ) -> Result<Plan, TxError> {
+        let g = self.params();
+        let p = g.economy;
+        let epoch = c.epoch;
+        let auditor = (!c.auditor_location.is_empty())
+            .then(|| Location::parse(&c.auditor_location).ok())
+            .flatten();
+        // 1. Who hosted what: every node the hub audits (an active member, not disqualified) whose
+        //    report in force is described (on record, or by this close), and the verified bytes of
+        //    each replica.
+        //    The nodes come from the two sorted maps merged, and every map keyed by node is read
+        //    in the same order alongside (`Walk`): one pass over each instead of a tree search per
+        //    node and map.
+        // 2. Geography and scores, with the weights in force during the epoch, in the same pass
+        //    for each node that is not measured (its verdict is the same for all its replicas);
+        //    a measured node's verdicts need every other located replica of its torrents, so they
+        //    wait for the pass to end. (The scores' only failure is an overflow, which the order
+        //    of the sums does not change.)
+        let Gathered {
+            mut hosts,
+            measured,
+            torrents,
+        } = self.gather_all(c, &described, auditor, &p)?;
 
         // 2, for the measured nodes: every located replica is known now.
         for (i, location, rtt) in measured {

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map;
 use std::iter::Peekable;
+use std::ops::Bound;
 
 /// Whether visiting `keys` keys of a map of `len` entries is cheaper by one pass than by a search
 /// per key: a step of a pass costs far less than a search, up to about this ratio.
@@ -18,15 +19,20 @@ fn scan_pays(len: usize, keys: usize) -> bool {
 
 /// A map read at strictly ascending keys: each [`Walk::at`] moves on past the smaller keys.
 pub(crate) enum Walk<'a, K, V> {
-    Scan(Peekable<btree_map::Iter<'a, K, V>>),
+    Scan(Peekable<btree_map::Range<'a, K, V>>),
     Search(&'a BTreeMap<K, V>),
 }
 
 impl<'a, K: Ord, V> Walk<'a, K, V> {
     /// `keys`: about how many keys will be read.
     pub(crate) fn new(map: &'a BTreeMap<K, V>, keys: usize) -> Self {
+        Self::from(map, Bound::Unbounded, keys)
+    }
+
+    /// A walk whose keys are all within `from` and up: it starts there.
+    pub(crate) fn from(map: &'a BTreeMap<K, V>, from: Bound<K>, keys: usize) -> Self {
         if scan_pays(map.len(), keys) {
-            Walk::Scan(map.iter().peekable())
+            Walk::Scan(map.range((from, Bound::Unbounded)).peekable())
         } else {
             Walk::Search(map)
         }
@@ -44,12 +50,12 @@ impl<'a, K: Ord, V> Walk<'a, K, V> {
     }
 }
 
-/// The keys of two maps, ascending and each once, with each map's value at it.
-pub(crate) fn merged<'a, K: Ord + Copy, A, B>(
-    a: &'a BTreeMap<K, A>,
-    b: &'a BTreeMap<K, B>,
+/// The keys of two maps (or ranges of them), ascending and each once, with each one's value at it.
+pub(crate) fn merged<'a, K: Ord + Copy + 'a, A: 'a, B: 'a>(
+    a: impl Iterator<Item = (&'a K, &'a A)>,
+    b: impl Iterator<Item = (&'a K, &'a B)>,
 ) -> impl Iterator<Item = (K, Option<&'a A>, Option<&'a B>)> {
-    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    let (mut a, mut b) = (a.peekable(), b.peekable());
     std::iter::from_fn(move || {
         let key = match (a.peek(), b.peek()) {
             (None, None) => return None,
@@ -152,7 +158,19 @@ mod tests {
                 .into_iter()
                 .map(|k| (k, map.get(&k), other.get(&k)))
                 .collect();
-            prop_assert_eq!(merged(&map, &other).collect::<Vec<_>>(), expected);
+            prop_assert_eq!(merged(map.iter(), other.iter()).collect::<Vec<_>>(), expected.clone());
+
+            // Walks and merges over the upper part of the keys, as a part of a close reads them.
+            if let Some(start) = keys.iter().nth(keys.len() / 2) {
+                let from = Bound::Included(*start);
+                let mut walk = Walk::from(&map, from, keys.len());
+                for k in keys.range(start..) {
+                    prop_assert_eq!(walk.at(k), map.get(k));
+                }
+                let upper: Vec<_> = merged(map.range(start..), other.range(start..)).collect();
+                let expected: Vec<_> = expected.iter().filter(|(k, _, _)| k >= start).copied().collect();
+                prop_assert_eq!(upper, expected);
+            }
 
             let mut by_lookup = map.clone();
             for (i, k) in keys.iter().enumerate() {

@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 
 use crate::address::Address;
 use crate::eip712::{keccak256, word_address};
-use crate::keccak_many::keccak256_each;
+use crate::keccak_many::keccak256_each_par;
 
 /// An account's leaf: `keccak256(keccak256(abi.encode(account, amount)))`, the amount a big-endian
 /// `uint256`.
@@ -73,10 +73,10 @@ impl EarningsTree {
         // `keccak256_each` hashes many at once.
         let encoded: Vec<[u8; 64]> = values.iter().map(|(a, v)| encode(a, *v)).collect();
         let mut inner = vec![[0u8; 32]; values.len()];
-        keccak256_each(&encoded, &mut inner);
+        keccak256_each_par(&encoded, &mut inner);
         drop(encoded);
         let mut hashes = vec![[0u8; 32]; values.len()];
-        keccak256_each(&inner, &mut hashes);
+        keccak256_each_par(&inner, &mut hashes);
         drop(inner);
         let mut leaves: Vec<([u8; 32], usize)> = hashes.into_iter().zip(0..).collect();
         // OZ's `sortLeaves: true`; stable like JavaScript's sort, though unique accounts never tie
@@ -101,7 +101,7 @@ impl EarningsTree {
             let from = to / 2;
             pairs.clear();
             pairs.extend((from..to).map(|i| pair(&nodes[2 * i + 1], &nodes[2 * i + 2])));
-            keccak256_each(&pairs, &mut nodes[from..to]);
+            keccak256_each_par(&pairs, &mut nodes[from..to]);
             to = from;
         }
         if !index.is_sorted_by_key(|&(account, _)| account) {
