@@ -405,6 +405,9 @@ struct Torrents {
     with_locations: bool,
 }
 
+/// Fewest accounts for which a close works out steps 6 and 7 on a thread of their own.
+const SIDE_THREAD_ACCOUNTS: usize = 1024;
+
 /// What the close's first pass gathers from a run of nodes (see `State::gather`).
 struct Gathered {
     hosts: Vec<HostOutcome>,
@@ -1008,6 +1011,72 @@ impl State {
         Ok(all)
     }
 
+    /// Step 6's costly part: each staker's lock-weighted stake at `now`, in account order (those
+    /// of weight 0 left out).
+    fn staker_weights(&self, now: u64) -> Result<Vec<(Address, u128)>, TxError> {
+        let g = self.params();
+        let (max_lock, alpha) = (g.max_lock_secs(), g.economy.staker_alpha_wad);
+        let mut weights = Vec::new();
+        // The lock's factor (a fixed-point power, the costly part) per remaining time: stakers
+        // often share a lock end. Only looked up, never walked.
+        let mut factors: HashMap<u64, u128> = HashMap::new();
+        // The last staker's (stake, remaining lock, weight): the next one often stakes and
+        // locks alike.
+        let mut last: Option<(Amount, u64, u128)> = None;
+        for (address, a) in &self.accounts {
+            if a.stake == Amount::ZERO || a.lock_until <= now {
+                continue;
+            }
+            let remaining = a.lock_until - now;
+            let w = match last {
+                Some((stake, r, w)) if stake == a.stake && r == remaining => w,
+                _ => {
+                    let factor = match factors.get(&remaining) {
+                        Some(f) => *f,
+                        None => {
+                            let f =
+                                stakers::lock_factor(remaining, max_lock, alpha).map_err(econ)?;
+                            factors.insert(remaining, f);
+                            f
+                        }
+                    };
+                    // `lock_weight` is exactly `weigh(stake, lock_factor(..))`.
+                    stakers::weigh(a.stake.0, factor).map_err(econ)?
+                }
+            };
+            last = Some((a.stake, remaining, w));
+            if w > 0 {
+                weights.push((*address, w));
+            }
+        }
+        Ok(weights)
+    }
+
+    /// Step 7: what each account's grants release by `now` (grants made by this close start
+    /// vesting now), in account order, those releasing nothing left out.
+    fn releases(&self, now: u64) -> Vec<(Address, Credit)> {
+        let duration = u64::from(self.params().economy.vesting_days) * 86_400;
+        let mut releases = Vec::new();
+        for (account, grants) in &self.economy.grants {
+            let released: u128 = grants
+                .iter()
+                .map(|g| {
+                    vesting::vested(g.amount.0, g.start, now, duration).saturating_sub(g.released.0)
+                })
+                .sum();
+            if released > 0 {
+                releases.push((
+                    *account,
+                    Credit {
+                        released,
+                        ..Credit::default()
+                    },
+                ));
+            }
+        }
+        releases
+    }
+
     fn plan_close(
         &self,
         c: &crate::tx::EpochCloseTx,
@@ -1031,11 +1100,31 @@ impl State {
         //    a measured node's verdicts need every other located replica of its torrents, so they
         //    wait for the pass to end. (The scores' only failure is an overflow, which the order
         //    of the sums does not change.)
+        // Steps 6 and 7 read only the state too: on a thread of their own beside the first
+        // pass's, when there are enough accounts to pay for one.
+        let side = || {
+            let weights = if self.stakers_pool > Amount::ZERO {
+                self.staker_weights(now)
+            } else {
+                Ok(Vec::new())
+            };
+            (weights, self.releases(now))
+        };
+        let (gathered, (weights, releases)) = if self.accounts.len() >= SIDE_THREAD_ACCOUNTS {
+            std::thread::scope(|s| {
+                let side = s.spawn(side);
+                let gathered = self.gather_all(c, &described, auditor, &p);
+                let side = side.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (gathered, side)
+            })
+        } else {
+            (self.gather_all(c, &described, auditor, &p), side())
+        };
         let Gathered {
             mut hosts,
             measured,
             torrents,
-        } = self.gather_all(c, &described, auditor, &p)?;
+        } = gathered?;
 
         // 2, for the measured nodes: every located replica is known now.
         for (i, location, rtt) in measured {
@@ -1163,45 +1252,11 @@ impl State {
             ));
         }
 
-        // 6. The stakers' pool, by lock-weighted stake.
+        // 6. The stakers' pool, by lock-weighted stake (the weights came with the first pass).
         let mut staker_credits = Vec::new();
-        let max_lock = g.max_lock_secs();
         let mut stakers_pool_left = self.stakers_pool;
         if self.stakers_pool > Amount::ZERO {
-            let mut weights = Vec::new();
-            // The lock's factor (a fixed-point power, the costly part) per remaining time: stakers
-            // often share a lock end. Only looked up, never walked.
-            let mut factors: HashMap<u64, u128> = HashMap::new();
-            // The last staker's (stake, remaining lock, weight): the next one often stakes and
-            // locks alike.
-            let mut last: Option<(Amount, u64, u128)> = None;
-            for (address, a) in &self.accounts {
-                if a.stake == Amount::ZERO || a.lock_until <= now {
-                    continue;
-                }
-                let remaining = a.lock_until - now;
-                let w = match last {
-                    Some((stake, r, w)) if stake == a.stake && r == remaining => w,
-                    _ => {
-                        let factor = match factors.get(&remaining) {
-                            Some(f) => *f,
-                            None => {
-                                let f =
-                                    stakers::lock_factor(remaining, max_lock, p.staker_alpha_wad)
-                                        .map_err(econ)?;
-                                factors.insert(remaining, f);
-                                f
-                            }
-                        };
-                        // `lock_weight` is exactly `weigh(stake, lock_factor(..))`.
-                        stakers::weigh(a.stake.0, factor).map_err(econ)?
-                    }
-                };
-                last = Some((a.stake, remaining, w));
-                if w > 0 {
-                    weights.push((*address, w));
-                }
-            }
+            let weights = weights?;
             let shares: Vec<u128> = weights.iter().map(|(_, w)| *w).collect();
             let (parts, rest) = rewards::split(self.stakers_pool.0, &shares).map_err(econ)?;
             stakers_pool_left = Amount(rest);
@@ -1226,26 +1281,9 @@ impl State {
             staker_credits = fees;
         }
 
-        // 7. Vesting released by time (grants made by this close start vesting now).
-        let duration = u64::from(p.vesting_days) * 86_400;
-        let mut releases = Vec::new();
-        for (account, grants) in &self.economy.grants {
-            let released: u128 = grants
-                .iter()
-                .map(|g| {
-                    vesting::vested(g.amount.0, g.start, now, duration).saturating_sub(g.released.0)
-                })
-                .sum();
-            if released > 0 {
-                releases.push((
-                    *account,
-                    Credit {
-                        released,
-                        ..Credit::default()
-                    },
-                ));
-                summary.released = add(summary.released, released)?;
-            }
+        // 7. Vesting released by time (worked out with the first pass).
+        for (_, c) in &releases {
+            summary.released = add(summary.released, c.released)?;
         }
         let credits = merge_credits(vec![credits, staker_credits, releases]);
 

@@ -100,8 +100,10 @@ pub struct Effects {
 pub(crate) struct Dirty {
     pub accounts: BTreeSet<Address>,
     pub torrents: BTreeSet<[u8; 32]>,
-    pub lanes: BTreeSet<LaneKey>,
-    pub sessions: BTreeSet<SessionKey>,
+    /// Lanes and sessions in the order they changed, possibly repeated (a push per receipt costs
+    /// a fraction of a set's insert): the store sorts and deduplicates them once.
+    pub lanes: Vec<LaneKey>,
+    pub sessions: Vec<SessionKey>,
     /// Lanes and sessions that opened before this id were dropped (expired).
     pub sessions_before: Option<[u8; 32]>,
     pub free: BTreeSet<Address>,
@@ -916,9 +918,9 @@ impl State {
         self.put_balance(r.downloader, s.downloader_balance, effects);
         self.put_balance(r.uploader, s.uploader_balance, effects);
         self.lanes.insert(s.lane, s.lane_bytes);
-        self.dirty.lanes.insert(s.lane);
+        self.dirty.lanes.push(s.lane);
         self.sessions.insert(s.session, s.session_bytes);
-        self.dirty.sessions.insert(s.session);
+        self.dirty.sessions.push(s.session);
         if s.free > 0 {
             let day = now / 86_400;
             let used = match self.free.get(&r.downloader) {

@@ -160,7 +160,11 @@ pub(crate) fn write_group(
             }
         }
     }
-    let dirty = std::mem::take(&mut state.dirty);
+    let mut dirty = std::mem::take(&mut state.dirty);
+    dirty.lanes.sort_unstable();
+    dirty.lanes.dedup();
+    dirty.sessions.sort_unstable();
+    dirty.sessions.dedup();
     {
         let mut put = tx.prepare_cached(
             "INSERT OR REPLACE INTO accounts (address, balance, stake, lock_until, vesting, nonce, member, invited_by)
