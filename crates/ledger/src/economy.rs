@@ -1425,45 +1425,55 @@ impl State {
             credits.len(),
             |_, e, earned| *e = Amount(e.0 + earned),
         );
-        self.put_each(credits, effects, |a, c| {
-            a.vesting = Amount(a.vesting.0 - c.released);
-            a.balance = Amount(a.balance.0 + c.liquid + c.released);
-            a.vesting = Amount(a.vesting.0 + c.vest);
-        });
-        for (torrent, price) in plan.prices {
-            if let Some(t) = self.torrents.get_mut(&torrent) {
-                t.price_per_byte = price;
-                self.dirty.torrents.insert(torrent);
-            }
-        }
-        self.economy.markets = plan.markets;
-        self.economy.min_stake = plan.min_stake;
-        // A newer description replaces the node's older one: that report is no longer in force.
-        let described = plan.described.len();
-        update_each(
-            &mut self.economy.holdings,
-            plan.described,
-            described,
-            |_, held, new| *held = new,
-        );
-        // Most tallies go (those of the closed epoch): rebuilt from the rest in one bulk step
-        // rather than removed one by one.
+        // Settling on a chain, the distributor pays withdrawals, so its root is over them
+        // (`chain_close`); otherwise the root is over everyone's earnings, hashed on a thread of
+        // its own while the rest of the close is written (it reads only these leaves).
         let epoch = plan.summary.epoch;
-        self.economy.tallies = std::mem::take(&mut self.economy.tallies)
-            .into_iter()
-            .filter(|(_, t)| t.epoch > epoch)
-            .collect();
-        self.economy.last_closed = Some(epoch);
-        // Settling on a chain, the distributor pays withdrawals, so its root is over them.
-        let minted = plan.summary.minted;
-        self.economy.earnings_root = match self.chain_close(epoch, minted) {
-            Some(root) => root,
-            None => {
-                let leaves: Vec<(Address, u128)> =
-                    self.economy.earned.iter().map(|(a, e)| (*a, e.0)).collect();
-                token::distributor::EarningsTree::build(&leaves).root()
+        let leaves: Option<Vec<(Address, u128)>> = self
+            .economy
+            .chain
+            .is_none()
+            .then(|| self.economy.earned.iter().map(|(a, e)| (*a, e.0)).collect());
+        std::thread::scope(|s| {
+            let tree = leaves.as_deref().map(|leaves| {
+                s.spawn(move || token::distributor::EarningsTree::build(leaves).root())
+            });
+            self.put_each(credits, effects, |a, c| {
+                a.vesting = Amount(a.vesting.0 - c.released);
+                a.balance = Amount(a.balance.0 + c.liquid + c.released);
+                a.vesting = Amount(a.vesting.0 + c.vest);
+            });
+            for (torrent, price) in plan.prices {
+                if let Some(t) = self.torrents.get_mut(&torrent) {
+                    t.price_per_byte = price;
+                    self.dirty.torrents.insert(torrent);
+                }
             }
-        };
+            self.economy.markets = plan.markets;
+            self.economy.min_stake = plan.min_stake;
+            // A newer description replaces the node's older one: that report is no longer in
+            // force.
+            let described = plan.described.len();
+            update_each(
+                &mut self.economy.holdings,
+                plan.described,
+                described,
+                |_, held, new| *held = new,
+            );
+            // Most tallies go (those of the closed epoch): rebuilt from the rest in one bulk
+            // step rather than removed one by one.
+            self.economy.tallies = std::mem::take(&mut self.economy.tallies)
+                .into_iter()
+                .filter(|(_, t)| t.epoch > epoch)
+                .collect();
+            self.economy.last_closed = Some(epoch);
+            self.economy.earnings_root = match tree {
+                Some(tree) => tree.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => self
+                    .chain_close(epoch, plan.summary.minted)
+                    .expect("no earnings tree only when settling on a chain"),
+            };
+        });
         self.economy.last = Some(plan.summary);
         self.dirty.economy = true;
     }

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use token::{Address, Amount};
 
 use crate::hosting::{EpochInfo, Host, ReportInfo};
-use crate::state::{Account, State, TorrentTerms};
+use crate::state::{Account, State, TorrentTerms, WordOrd};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -221,7 +221,7 @@ pub(crate) fn write_group(
         )?;
         for key in &dirty.sessions {
             let (session, torrent, down) = key;
-            let bytes = state.sessions.get(key).copied().unwrap_or(0);
+            let bytes = state.sessions.get(&WordOrd(*key)).copied().unwrap_or(0);
             put.execute(params![
                 &session[..],
                 &torrent[..],
@@ -425,7 +425,7 @@ pub(crate) fn load_tables(conn: &Connection) -> Result<State, StoreError> {
             addr(&r.get::<_, Vec<u8>>(2)?)?,
             addr(&r.get::<_, Vec<u8>>(3)?)?,
         );
-        state.lanes.insert(key, r.get::<_, i64>(4)? as u64);
+        state.lanes.insert(WordOrd(key), r.get::<_, i64>(4)? as u64);
     }
     let mut stmt = conn.prepare("SELECT session, torrent, downloader, bytes FROM sessions")?;
     let mut rows = stmt.query([])?;
@@ -435,7 +435,9 @@ pub(crate) fn load_tables(conn: &Connection) -> Result<State, StoreError> {
             hash32(&r.get::<_, Vec<u8>>(1)?)?,
             addr(&r.get::<_, Vec<u8>>(2)?)?,
         );
-        state.sessions.insert(key, r.get::<_, i64>(3)? as u64);
+        state
+            .sessions
+            .insert(WordOrd(key), r.get::<_, i64>(3)? as u64);
     }
     let mut stmt = conn.prepare("SELECT account, day, used FROM free")?;
     let mut rows = stmt.query([])?;

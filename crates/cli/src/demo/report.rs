@@ -111,7 +111,7 @@ pub async fn gather(
             s[0] += h.reward.0;
             s[1] += h.sponsored.0;
             if let Some(why) = &h.excluded {
-                excluded.insert(name(&h.node), why.clone());
+                excluded.insert(name(&h.node), why.to_string());
             }
         }
         for s in &c.stakers {
