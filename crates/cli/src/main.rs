@@ -21,6 +21,12 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+/// mimalloc rather than the system's malloc: the ledger makes and drops millions of small B-tree
+/// nodes and per-host lists each epoch, and at the simulation's scale glibc's malloc spent about a
+/// sixth of the run in its own bookkeeping (see `crates/sim/README.md`, "Scale").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "seedbank",

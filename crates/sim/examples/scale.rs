@@ -2,6 +2,10 @@
 //! (`Scenario::default()` without a file: 1,000 nodes × 200 torrents × 100 epochs, unsigned).
 use std::time::Instant;
 
+/// The `seedbank` binary's allocator (crates/cli/src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scenario = match std::env::args().nth(1) {
         Some(path) => sim::Scenario::from_toml(&std::fs::read_to_string(path)?)?,

@@ -1213,17 +1213,27 @@ impl Sim {
             (self.ids.iter().zip(&self.answers))
                 .all(|(id, a)| *a == Some(Answer::of(id, &self.agents[id.agent as usize])))
         );
-        // The ledger's hosts by address, walked alongside: cheaper than a lookup per identity.
+        // The ledger's hosts and accounts by address, walked alongside: cheaper than a lookup per
+        // identity.
         let hosts = self.state.hosts();
         let mut host = AddressWalk::new(&hosts);
+        let mut active = vec![false; self.by_address.len()];
+        {
+            let mut accounts = self.state.accounts().peekable();
+            for (is, (address, _)) in active.iter_mut().zip(&self.by_address) {
+                while accounts.next_if(|(a, _)| *a < address).is_some() {}
+                *is = (accounts.next_if(|(a, _)| *a == address))
+                    .is_some_and(|(_, a)| self.state.is_active_account(a));
+            }
+        }
         let mut out = Vec::new();
-        for idx in 0..self.by_address.len() {
+        for (idx, &is_active) in active.iter().enumerate() {
             let (address, i) = self.by_address[idx];
             let answer = self.answers[i as usize].unwrap_or_else(|| {
                 let id = &self.ids[i as usize];
                 Answer::of(id, &self.agents[id.agent as usize])
             });
-            if answer == Answer::Unclaimed || !self.state.is_active(&address) {
+            if answer == Answer::Unclaimed || !is_active {
                 continue;
             }
             if host.find(&address).is_none_or(|h| h.disqualified) {
