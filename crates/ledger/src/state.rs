@@ -145,15 +145,16 @@ pub struct Effects {
 /// Keys changed since the store last wrote them.
 #[derive(Debug, Default)]
 pub(crate) struct Dirty {
-    pub accounts: BTreeSet<Address>,
+    /// Accounts, lanes, sessions and free allowances in the order they changed, possibly repeated
+    /// (a push per receipt costs a fraction of a set's insert): the store sorts and deduplicates
+    /// each list once.
+    pub accounts: Vec<Address>,
     pub torrents: BTreeSet<[u8; 32]>,
-    /// Lanes and sessions in the order they changed, possibly repeated (a push per receipt costs
-    /// a fraction of a set's insert): the store sorts and deduplicates them once.
     pub lanes: Vec<LaneKey>,
     pub sessions: Vec<SessionKey>,
     /// Lanes and sessions that opened before this id were dropped (expired).
     pub sessions_before: Option<[u8; 32]>,
-    pub free: BTreeSet<Address>,
+    pub free: Vec<Address>,
     pub hosts: BTreeSet<Address>,
     pub reports: BTreeSet<(Address, u64)>,
     pub epochs: BTreeSet<u64>,
@@ -628,7 +629,7 @@ impl State {
         self.balances = shift(self.balances, old.balance, balance);
         self.stakes = shift(self.stakes, old.stake, stake);
         self.vesting = shift(self.vesting, old.vesting, vesting);
-        self.dirty.accounts.insert(address);
+        self.dirty.accounts.push(address);
         effects.accounts.insert(address);
     }
 
@@ -638,7 +639,7 @@ impl State {
         let account = self.accounts.entry(address).or_default();
         self.balances = shift(self.balances, account.balance, balance);
         account.balance = balance;
-        self.dirty.accounts.insert(address);
+        self.dirty.accounts.push(address);
         effects.accounts.insert(address);
     }
 
@@ -661,9 +662,9 @@ impl State {
             *stakes = shift(*stakes, old.1, account.stake);
             *vesting = shift(*vesting, old.2, account.vesting);
         });
-        // Ascending: each set is built in one bulk step and merged in one pass.
+        // Ascending: the set is built in one bulk step and merged in one pass.
         let mut changed: BTreeSet<Address> = items.iter().map(|(address, _)| *address).collect();
-        self.dirty.accounts.append(&mut changed.clone());
+        self.dirty.accounts.extend(&changed);
         effects.accounts.append(&mut changed);
     }
 
@@ -978,7 +979,7 @@ impl State {
                 _ => 0,
             };
             self.free.insert(r.downloader, (day, used + s.free));
-            self.dirty.free.insert(r.downloader);
+            self.dirty.free.push(r.downloader);
         }
         s.outcome
     }

@@ -161,10 +161,14 @@ pub(crate) fn write_group(
         }
     }
     let mut dirty = std::mem::take(&mut state.dirty);
+    dirty.accounts.sort_unstable();
+    dirty.accounts.dedup();
     dirty.lanes.sort_unstable();
     dirty.lanes.dedup();
     dirty.sessions.sort_unstable();
     dirty.sessions.dedup();
+    dirty.free.sort_unstable();
+    dirty.free.dedup();
     {
         let mut put = tx.prepare_cached(
             "INSERT OR REPLACE INTO accounts (address, balance, stake, lock_until, vesting, nonce, member, invited_by)
