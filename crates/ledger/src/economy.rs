@@ -515,13 +515,7 @@ impl Torrents {
         let (from, to) = (self.starts[b] as usize, self.starts[b + 1] as usize);
         // The ids' byte order, compared as big-endian words (a memcmp call costs more than the
         // comparison).
-        let words = |id: &[u8; 32]| -> [u64; 4] {
-            std::array::from_fn(|i| {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&id[8 * i..8 * i + 8]);
-                u64::from_be_bytes(w)
-            })
-        };
+        let words = crate::state::id_words;
         let key = words(torrent);
         match self.list[from..to].binary_search_by(|t| words(&t.id).cmp(&key)) {
             Ok(i) => Some(from + i),
@@ -1055,7 +1049,7 @@ impl State {
     /// Step 7: what each account's grants release by `now` (grants made by this close start
     /// vesting now), in account order, those releasing nothing left out.
     fn releases(&self, now: u64) -> Vec<(Address, Credit)> {
-        let duration = u64::from(self.params().economy.vesting_days) * 86_400;
+        let duration = self.params().economy.vesting_secs();
         let mut releases = Vec::new();
         for (account, grants) in &self.economy.grants {
             let released: u128 = grants
@@ -1379,7 +1373,7 @@ impl State {
     /// credit is part of a supply that fits.
     fn write_close(&mut self, plan: Plan, effects: &mut Effects) {
         let now = plan.summary.time;
-        let duration = u64::from(self.params().economy.vesting_days) * 86_400;
+        let duration = self.params().economy.vesting_secs();
         self.minted = Amount(self.minted.0 + plan.minted);
         self.stakers_pool = plan.stakers_pool_left;
         self.economy.reward_carry = plan.reward_carry;

@@ -66,8 +66,9 @@ pub type LaneKey = ([u8; 32], [u8; 32], Address, Address);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct WordOrd<K>(pub K);
 
-/// The big-endian words of an id: compared as arrays, they order as its bytes do.
-fn words(id: &[u8; 32]) -> [u64; 4] {
+/// The big-endian words of a 32-byte id: compared as arrays, they order as its bytes do, without
+/// a `memcmp` call per comparison.
+pub(crate) fn id_words(id: &[u8; 32]) -> [u64; 4] {
     std::array::from_fn(|i| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&id[8 * i..8 * i + 8]);
@@ -78,8 +79,8 @@ fn words(id: &[u8; 32]) -> [u64; 4] {
 impl Ord for WordOrd<LaneKey> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         let ((s, t, up, down), (s2, t2, up2, down2)) = (&self.0, &other.0);
-        (words(s).cmp(&words(s2)))
-            .then_with(|| words(t).cmp(&words(t2)))
+        (id_words(s).cmp(&id_words(s2)))
+            .then_with(|| id_words(t).cmp(&id_words(t2)))
             .then_with(|| up.cmp(up2))
             .then_with(|| down.cmp(down2))
     }
@@ -94,8 +95,8 @@ impl PartialOrd for WordOrd<LaneKey> {
 impl Ord for WordOrd<SessionKey> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         let ((s, t, down), (s2, t2, down2)) = (&self.0, &other.0);
-        (words(s).cmp(&words(s2)))
-            .then_with(|| words(t).cmp(&words(t2)))
+        (id_words(s).cmp(&id_words(s2)))
+            .then_with(|| id_words(t).cmp(&id_words(t2)))
             .then_with(|| down.cmp(down2))
     }
 }
